@@ -1,0 +1,22 @@
+"""tinygrad_mv: a small, honest reverse-mode automatic differentiation framework on NumPy."""
+from . import autograd  # first: tensor.py imports it
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import (
+    absolute as abs, add, clip, concatenate, cos, div, dot, exp, flatten, linear, log,
+    log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, power,
+    relu, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, sub, sum, tan, tanh,
+    transpose, unsqueeze, where, broadcast_to,
+)
+from .tensor import (
+    Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
+)
+
+from .functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+
+# Each line below is owned by the module it imports (one issue each).
+# [issue 3: checking]
+# [issue 4: nn, optim, save/load, datasets]
+# [issue 5: optimize]
+# [issue 6: graphs]
+
+__version__ = "0.1.0"

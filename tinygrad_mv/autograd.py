@@ -1,0 +1,503 @@
+"""The tape: graph nodes, grad modes and the reverse-mode engine.
+
+Nothing here knows about a specific operation. An operation is made with :func:`primitive` from a
+NumPy forward function and one vector-Jacobian product (VJP) rule per differentiable input; the
+rules live in ``tinygrad_mv/ops``. A rule is called as ``rule(g, out, *inputs, **params)``.
+
+Memory model: a node keeps the NumPy arrays its rule needs (``saved``), its parents (other nodes,
+or leaf Tensors) and shape metadata. It never holds the intermediate Tensor objects themselves, so
+releasing ``saved`` after backward frees every intermediate buffer while the graph's structure
+stays drawable.
+
+First-order backward calls the rules on plain NumPy arrays: no graph is recorded. With
+``create_graph=True`` the same rules are called on Tensors rebuilt around the saved arrays (each
+attached to the node that produced it), so the backward pass is itself recorded through NumPy's
+``__array_ufunc__``/``__array_function__`` protocols and higher derivatives come for free.
+"""
+from __future__ import annotations
+
+import contextvars
+import functools
+import heapq
+import itertools
+import traceback
+import weakref
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Node", "primitive", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+    "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
+]
+
+# Per thread (and per asyncio task): a no_grad block in one thread never affects another.
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
+_anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("anomaly", default=False)
+_sequence = itertools.count()
+
+
+class _GradMode:
+    """Context manager and decorator that sets a per-thread flag and restores it afterwards."""
+
+    _var: contextvars.ContextVar[bool]
+    _value: bool
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []
+
+    def __enter__(self) -> _GradMode:
+        self._previous.append(self._var.get())
+        self._var.set(self._value)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._var.set(self._previous.pop())
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """``with tg.no_grad():`` records nothing on the tape (per thread)."""
+
+    _var, _value = _grad_enabled, False
+
+
+class enable_grad(_GradMode):
+    """Re-enables recording inside a ``no_grad`` block."""
+
+    _var, _value = _grad_enabled, True
+
+
+class set_grad_enabled(_GradMode):
+    """``with tg.set_grad_enabled(flag):`` records only when ``flag`` is true."""
+
+    _var = _grad_enabled
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__()
+        self._value = bool(mode)
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = self._value
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class detect_anomaly(_GradMode):
+    """``with tg.detect_anomaly():`` makes forward and backward raise ``FloatingPointError`` at the
+    first operation that turns finite values into NaN or infinity, naming it, its shapes and where
+    it was created."""
+
+    _var = _anomaly
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self._value = bool(mode)
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = self._value
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with detect_anomaly(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled.get()
+
+
+def is_anomaly_enabled() -> bool:
+    return _anomaly.get()
+
+
+class Node:
+    """One recorded operation: its rule, the arrays the rule needs, and edges to its inputs.
+
+    ``parents[i]`` is the Node that produced input i, the leaf Tensor itself, or None when input i
+    needs no gradient (a constant).
+    """
+
+    __slots__ = ("op", "vjps", "parents", "saved", "params", "seq", "shape", "dtype", "out_ref",
+                 "hooks", "retains_grad", "trace", "__weakref__")
+
+    def __init__(self, op: str, vjps: Sequence[Callable], parents: tuple, saved: tuple,
+                 params: dict, out: np.ndarray) -> None:
+        self.op = op
+        self.vjps = vjps
+        self.parents = parents
+        self.saved = saved
+        self.params = params
+        self.seq = next(_sequence)  # parents always have smaller numbers than their children
+        self.shape = out.shape
+        self.dtype = out.dtype
+        self.out_ref: Callable[[], Any] | None = None
+        self.hooks: list[Callable] | None = None
+        self.retains_grad = False
+        self.trace: str | None = None
+
+    @property
+    def released(self) -> bool:
+        """True once a backward without ``retain_graph`` has freed the saved buffers."""
+        return self.saved is None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.op} shape={self.shape} seq={self.seq}>"
+
+
+# The Tensor class is bound at the end of this module (tensor.py imports this one).
+Tensor: Any = None
+_make: Callable[..., Any] = None  # type: ignore[assignment]
+
+
+def _shapes_text(datas: Iterable[Any]) -> str:
+    return " and ".join(str(np.shape(d)) for d in datas)
+
+
+def _operand(value: Any) -> Any:
+    """A non-Tensor operand as the forward function takes it: Python numbers stay Python numbers
+    (so float32 Tensors stay float32), arrays of integers or bools become float64."""
+    if isinstance(value, (float, int)):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        if kind == "f":
+            return value
+        if kind in "iub":
+            return np.asarray(value, dtype=np.float64)
+        raise TypeError(f"unsupported operand: array of dtype {value.dtype}; tinygrad_mv "
+                        "computes with float32 or float64")
+    if isinstance(value, (list, tuple)):
+        return Tensor(value).data
+    raise TypeError(f"unsupported operand of type {type(value).__name__}: expected a Tensor, a "
+                    "NumPy array or a Python number")
+
+
+def _check_finite_forward(name: str, datas: Sequence[Any], out: np.ndarray) -> None:
+    if out.dtype.kind != "f" or np.isfinite(out).all():
+        return
+    if all(np.isfinite(d).all() for d in datas if np.asarray(d).dtype.kind == "f"):
+        raise FloatingPointError(
+            f"detect_anomaly: forward of '{name}' produced NaN or infinity from finite inputs "
+            f"(input shapes {_shapes_text(datas)}, output shape {out.shape})")
+
+
+def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
+              variadic: Callable | None = None) -> Callable[..., Any]:
+    """Make a differentiable operation.
+
+    ``forward(*arrays, **params)`` computes the value with NumPy. ``vjps[i](g, out, *inputs,
+    **params)`` returns the gradient for input i given the gradient ``g`` of the output; it may
+    return it in the broadcast (output) shape, the engine sums it back to the input's shape.
+    A ``variadic`` rule ``variadic(i, g, out, *inputs, **params)`` serves any number of inputs.
+    Positional arguments are the differentiable operands; keyword arguments are static params.
+    """
+    if variadic is not None:
+        vjps = _VariadicRules(variadic)  # type: ignore[assignment]
+
+    def apply(*args: Any, **params: Any) -> Any:
+        datas = []
+        parents = []
+        tracked = False
+        for arg in args:
+            if isinstance(arg, Tensor):
+                datas.append(arg.data)
+                if arg.requires_grad:
+                    tracked = True
+                    parents.append(arg._node or arg)
+                else:
+                    parents.append(None)
+            else:
+                datas.append(_operand(arg))
+                parents.append(None)
+        try:
+            out = forward(*datas, **params)
+        except ValueError as exc:
+            detail = f" with {params}" if params else ""
+            raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}{detail}: "
+                             f"{exc}") from exc
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        anomaly = _anomaly.get()
+        if anomaly:
+            _check_finite_forward(name, datas, out)
+        if tracked and out.dtype.kind == "f" and _grad_enabled.get():
+            node = Node(name, vjps, tuple(parents), (datas, out), params, out)
+            result = _make(out, node)
+            node.out_ref = weakref.ref(result)
+            if anomaly:
+                node.trace = "".join(traceback.format_stack(limit=12)[:-1])
+            return result
+        return _make(out, None)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = f"Differentiable '{name}' (forward: {getattr(forward, '__name__', forward)})."
+    apply.forward = forward  # type: ignore[attr-defined]
+    apply.vjps = vjps  # type: ignore[attr-defined]
+    return apply
+
+
+class _VariadicRules:
+    """Indexable like a tuple of rules, for operations taking any number of inputs."""
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Callable) -> None:
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Callable:
+        return functools.partial(self.rule, i)
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------------------------
+
+def _sum_to_shape(g: Any, shape: tuple) -> Any:
+    """Undo NumPy broadcasting: sum ``g`` over the axes along which ``shape`` was broadcast."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead or g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _released_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time: the saved buffers of '{node.op}' "
+        "(and the rest of the graph) were freed by an earlier backward. Pass retain_graph=True to "
+        "the first backward() or tg.autograd.grad() if you need to backward through it again.")
+
+
+def _check_finite_grad(node: Node, index: int, grad: Any, shape: tuple) -> None:
+    data = grad.data if isinstance(grad, Tensor) else grad
+    if np.isfinite(data).all():
+        return
+    where = f"\nThe operation was created at:\n{node.trace}" if node.trace else ""
+    raise FloatingPointError(
+        f"detect_anomaly: backward of '{node.op}' (output shape {node.shape}) produced NaN or "
+        f"infinity in the gradient of its input {index} (shape {shape}).{where}")
+
+
+def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
+    for hook in hooks:
+        wrapped = grad if create_graph else _make(np.asarray(grad), None)
+        result = hook(wrapped)
+        if result is not None:
+            if create_graph:
+                grad = result if isinstance(result, Tensor) else Tensor(result)
+            else:
+                grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+    return grad
+
+
+def _as_input(data: Any, parent: Any) -> Any:
+    """A saved input as a Tensor attached to the graph (for ``create_graph``)."""
+    if parent is None:
+        return data
+    if type(parent) is Node:
+        return _make(data, parent)
+    return parent  # a leaf Tensor
+
+
+def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: bool,
+             create_graph: bool, inputs: Sequence[Any] | None = None) -> list[Any] | None:
+    """Run reverse mode from ``outputs`` seeded with ``grad_outputs``.
+
+    Without ``inputs``, gradients accumulate into the ``.grad`` of every leaf reached (and of
+    tensors that called ``retain_grad``). With ``inputs``, nothing is written to ``.grad`` and the
+    gradients of those tensors are returned (None for an input the outputs do not depend on).
+
+    Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
+    a reverse topological order, iteratively: deep graphs never touch the recursion limit.
+    """
+    grads: dict[Node, Any] = {}
+    leaf_grads: dict[int, list] = {}
+    heap: list[tuple[int, Node]] = []
+    captured: dict[int, Any] = {}
+    capture_ids = None
+    if inputs is not None:
+        capture_ids = {id(t._node) if t._node is not None else id(t) for t in inputs}
+    anomaly = _anomaly.get()
+
+    def send(target: Any, grad: Any) -> None:
+        if type(target) is Node:
+            if target in grads:
+                grads[target] = grads[target] + grad
+            else:
+                grads[target] = grad
+                heapq.heappush(heap, (-target.seq, target))
+        else:
+            entry = leaf_grads.get(id(target))
+            if entry is None:
+                leaf_grads[id(target)] = [target, grad]
+            else:
+                entry[1] = entry[1] + grad
+
+    for out, grad in zip(outputs, grad_outputs):
+        send(out._node or out, grad)
+
+    mode = enable_grad() if create_graph else no_grad()
+    # Infinite local derivatives (sqrt at 0, ...) are results, not accidents: no NumPy warnings
+    # from inside the engine; detect_anomaly reports them with the operation's name instead.
+    with mode, np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        while heap:
+            node = heapq.heappop(heap)[1]
+            grad = grads.pop(node)
+            if node.hooks:
+                grad = _run_hooks(node.hooks, grad, create_graph)
+            if capture_ids is not None:
+                if id(node) in capture_ids:
+                    captured[id(node)] = grad
+            elif node.retains_grad:
+                tensor = node.out_ref() if node.out_ref is not None else None
+                if tensor is not None:
+                    _accumulate(tensor, grad, create_graph)
+            saved = node.saved
+            if saved is None:
+                raise _released_error(node)
+            datas, out = saved
+            parents = node.parents
+            if create_graph:
+                datas = [_as_input(d, p) for d, p in zip(datas, parents)]
+                out = _make(out, node)
+            params = node.params
+            vjps = node.vjps
+            for i, parent in enumerate(parents):
+                if parent is None:
+                    continue
+                input_grad = vjps[i](grad, out, *datas, **params)
+                if type(parent) is Node:
+                    shape, dtype = parent.shape, parent.dtype
+                else:
+                    shape, dtype = parent.data.shape, parent.data.dtype
+                if input_grad.shape != shape:
+                    input_grad = _sum_to_shape(input_grad, shape)
+                if input_grad.dtype != dtype:
+                    input_grad = input_grad.astype(dtype)
+                if anomaly:
+                    _check_finite_grad(node, i, input_grad, shape)
+                send(parent, input_grad)
+            if not retain_graph:
+                node.saved = None
+
+        for leaf, grad in leaf_grads.values():
+            if leaf._hooks:
+                grad = _run_hooks(leaf._hooks, grad, create_graph)
+            if capture_ids is not None:
+                captured[id(leaf)] = grad
+            else:
+                _accumulate(leaf, grad, create_graph)
+
+    if inputs is None:
+        return None
+    results = []
+    for t in inputs:
+        key = id(t._node) if t._node is not None else id(t)
+        results.append(captured.get(key))
+    return results
+
+
+def _accumulate(tensor: Any, grad: Any, create_graph: bool) -> None:
+    """Add ``grad`` into ``tensor.grad`` (a fresh array: never aliased with another gradient)."""
+    if create_graph:
+        grad = grad if isinstance(grad, Tensor) else Tensor(grad)
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        return
+    if isinstance(grad, Tensor):
+        grad = grad.data
+    dtype = tensor.data.dtype
+    if tensor.grad is None:
+        tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
+    else:
+        tensor.grad = _make(np.asarray(tensor.grad.data + grad, dtype=dtype), None)
+
+
+def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
+    """The starting gradient for one output: ones for one-element outputs, else the given one."""
+    if grad_output is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for one-element outputs, but the "
+                f"output has shape {output.shape}; pass a gradient of that shape "
+                f"(e.g. {what.split('(')[0]}(gradient=tg.ones({output.shape})))")
+        seed = np.ones(output.shape, dtype=output.dtype)
+        return Tensor(seed) if create_graph else seed
+    if isinstance(grad_output, Tensor):
+        seed_data = grad_output.data
+    else:
+        seed_data = Tensor(grad_output).data
+    if seed_data.shape != output.shape:
+        raise ValueError(f"{what}: gradient has shape {seed_data.shape} but the output has shape "
+                         f"{output.shape}")
+    seed_data = seed_data.astype(output.dtype, copy=False)
+    if create_graph:
+        return grad_output if isinstance(grad_output, Tensor) else Tensor(seed_data)
+    return seed_data
+
+
+def _as_tensor_list(values: Any, what: str) -> list[Any]:
+    if isinstance(values, Tensor):
+        return [values]
+    values = list(values)
+    for v in values:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{what} must be Tensors, got {type(v).__name__}")
+    return values
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple of Tensors (one per input),
+    without touching any ``.grad``. As ``torch.autograd.grad``."""
+    outputs = _as_tensor_list(outputs, "grad(): outputs")
+    inputs = _as_tensor_list(inputs, "grad(): inputs")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or not isinstance(
+            grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad(): one of the inputs does not require grad; create it with "
+                               "requires_grad=True")
+    for out in outputs:
+        if not out.requires_grad:
+            raise RuntimeError("grad(): an output does not require grad: it does not depend on "
+                               "any tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed(o, g, create_graph, "grad()") for o, g in zip(outputs, grad_outputs)]
+    results = backward(outputs, seeds, retain_graph, create_graph, inputs=inputs)
+    final = []
+    for t, g in zip(inputs, results):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad(): an input of shape {t.shape} was not used in computing the outputs; "
+                    "pass allow_unused=True to get None for it")
+            final.append(None)
+        elif isinstance(g, Tensor):
+            final.append(g)
+        else:
+            final.append(_make(np.array(g, dtype=t.data.dtype, copy=True), None))
+    return tuple(final)
+
+
+from .tensor import Tensor, _make  # noqa: E402,F811  (tensor.py imports this module)

@@ -1,0 +1,11 @@
+"""Differentiable primitives, grouped by family. Each module keeps forwards beside their VJPs."""
+from .elementwise import (  # noqa: F401
+    absolute, add, astype, clip, cos, div, exp, log, maximum, minimum, mul, neg, power, relu,
+    sigmoid, sin, sqrt, square, sub, tan, tanh, where,
+)
+from .linalg import dot, linear, matmul, outer  # noqa: F401
+from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum  # noqa: F401
+from .shape import (  # noqa: F401
+    broadcast_to, concatenate, flatten, getitem, reshape, squeeze, stack, swapaxes, transpose,
+    unsqueeze,
+)

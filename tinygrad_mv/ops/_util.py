@@ -1,0 +1,37 @@
+"""Small helpers the rules share. Rules receive NumPy arrays (first-order backward) or Tensors
+(``create_graph=True``); these helpers read values without recording anything."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def value(x: Any) -> Any:
+    """The NumPy value of an array or Tensor: masks and weights derived from it are constants."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def keepdims_shape(shape: tuple, axis: Any, op: str) -> tuple[int, ...]:
+    """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    axes = normalize_axes(axis, len(shape), op)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))

@@ -1,0 +1,133 @@
+"""Elementwise primitives: each forward beside its vector-Jacobian products.
+
+A rule ``rule(g, out, *inputs)`` returns the gradient for one input in the broadcast shape; the
+engine sums it back to that input's shape. Rules use operators, ufuncs and methods only, so they
+run on NumPy arrays and, for higher derivatives, on Tensors alike.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import primitive
+from ..tensor import Tensor
+from ._util import value
+
+# --- arithmetic ---------------------------------------------------------------------------------
+add = primitive("add", np.add,
+                lambda g, out, x, y: g,
+                lambda g, out, x, y: g)
+sub = primitive("sub", np.subtract,
+                lambda g, out, x, y: g,
+                lambda g, out, x, y: -g)
+mul = primitive("mul", np.multiply,
+                lambda g, out, x, y: g * y,
+                lambda g, out, x, y: g * x)
+div = primitive("div", np.true_divide,
+                lambda g, out, x, y: g / y,
+                lambda g, out, x, y: -g * out / y)
+neg = primitive("neg", np.negative,
+                lambda g, out, x: -g)
+
+
+def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
+    return g * y * x ** (y - 1)
+
+
+def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
+    # d(x^y)/dy = x^y log x; where x == 0 and y >= 0 the limit is 0 (as PyTorch), not NaN.
+    xv = value(x)
+    at_zero = (xv == 0) & (value(y) >= 0)
+    if not np.any(at_zero):
+        return g * out * np.log(x)
+    return g * np.where(at_zero, 0.0, out * np.log(np.where(at_zero, 1.0, x)))
+
+
+power = primitive("pow", np.power, _pow_dbase, _pow_dexponent)
+
+# --- unary functions ----------------------------------------------------------------------------
+exp = primitive("exp", np.exp,
+                lambda g, out, x: g * out)
+log = primitive("log", np.log,
+                lambda g, out, x: g / x)
+sqrt = primitive("sqrt", np.sqrt,
+                 lambda g, out, x: g / (2 * out))
+sin = primitive("sin", np.sin,
+                lambda g, out, x: g * np.cos(x))
+cos = primitive("cos", np.cos,
+                lambda g, out, x: -g * np.sin(x))
+tan = primitive("tan", np.tan,
+                lambda g, out, x: g * (1 + out * out))
+tanh = primitive("tanh", np.tanh,
+                 lambda g, out, x: g * (1 - out * out))
+square = primitive("square", np.square,
+                   lambda g, out, x: g * (2 * x))
+absolute = primitive("abs", np.abs,
+                     lambda g, out, x: g * np.sign(value(x)))  # 0 at 0, as PyTorch
+relu = primitive("relu", lambda x: np.maximum(x, 0),
+                 lambda g, out, x: g * (value(x) > 0))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp of a non-positive number never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below.
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, z) / (1 + z)
+
+
+sigmoid = primitive("sigmoid", _sigmoid,
+                    lambda g, out, x: g * (out * (1 - out)))
+
+
+def _clip_rule(g: Any, out: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+    xv = value(x)  # the gradient passes where lo <= x <= hi, as PyTorch's clamp
+    inside = np.ones(xv.shape, dtype=bool) if lo is None else xv >= lo
+    if hi is not None:
+        inside = inside & (xv <= hi)
+    return g * inside
+
+
+_clip = primitive("clip", lambda x, lo=None, hi=None: np.clip(x, lo, hi), _clip_rule)
+
+
+def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
+    """Clamp to [lo, hi] (either may be None)."""
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of lo and hi must be given")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
+    return _clip(x, lo=lo, hi=hi)
+
+
+def _max_weight(x: Any, y: Any) -> np.ndarray:
+    """The share of the gradient that goes to x in max(x, y): 1, 0, or half on ties."""
+    xv, yv = value(x), value(y)
+    return (xv > yv) + 0.5 * (xv == yv)
+
+
+maximum = primitive("maximum", np.maximum,
+                    lambda g, out, x, y: g * _max_weight(x, y),
+                    lambda g, out, x, y: g * _max_weight(y, x))
+minimum = primitive("minimum", np.minimum,
+                    lambda g, out, x, y: g * _max_weight(y, x),
+                    lambda g, out, x, y: g * _max_weight(x, y))
+
+_where = primitive("where", lambda a, b, cond: np.where(cond, a, b),
+                   lambda g, out, a, b, cond: g * cond,
+                   lambda g, out, a, b, cond: g * ~cond)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (broadcast); no gradient flows to the
+    condition."""
+    cond = value(condition)
+    cond = np.asarray(cond)
+    if cond.dtype != bool:
+        if cond.dtype.kind not in "iuf":
+            raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
+        cond = cond != 0
+    return _where(a, b, cond=cond)
+
+
+astype = primitive("astype", lambda x, dtype: x.astype(dtype),
+                   lambda g, out, x, dtype: g.astype(value(x).dtype))

@@ -1,0 +1,81 @@
+"""Matrix products: matmul (1-D, 2-D and batched), dot, outer, and a fused linear layer."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import primitive
+from ..tensor import Tensor
+
+
+def _matmul_dx(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if y.ndim == 1:
+        return g * y if x.ndim == 1 else g[..., None] * y
+    if x.ndim == 1:  # x was promoted to a row: (1, n) @ y
+        return (g[..., None, :] @ y.swapaxes(-1, -2))[..., 0, :]
+    return g @ y.swapaxes(-1, -2)  # batch axes broadcast: the engine sums them back
+
+
+def _matmul_dy(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if x.ndim == 1:
+        return g * x if y.ndim == 1 else x[:, None] * g[..., None, :]
+    if y.ndim == 1:  # y was promoted to a column: x @ (n, 1)
+        return (x.swapaxes(-1, -2) @ g[..., None])[..., 0]
+    return x.swapaxes(-1, -2) @ g
+
+
+_matmul = primitive("matmul", np.matmul, _matmul_dx, _matmul_dy)
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product with NumPy's ``@`` semantics (1-D, 2-D and batched N-D operands)."""
+    if np.ndim(a.data if isinstance(a, Tensor) else a) == 0 or np.ndim(
+            b.data if isinstance(b, Tensor) else b) == 0:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {np.shape(a)} and "
+                         f"{np.shape(b)} (use * for scalars)")
+    return _matmul(a, b)
+
+
+def dot(a: Any, b: Any) -> Tensor:
+    """``np.dot`` for operands of up to two dimensions (a scalar multiplies)."""
+    na, nb = np.ndim(a.data if isinstance(a, Tensor) else a), np.ndim(
+        b.data if isinstance(b, Tensor) else b)
+    if na == 0 or nb == 0:
+        from .elementwise import mul
+        return mul(a, b)
+    if na > 2 or nb > 2:
+        raise ValueError(f"dot: operands of shapes {np.shape(a)} and {np.shape(b)}; dot takes up "
+                         "to 2-D operands here, use tg.matmul for batched products")
+    return _matmul(a, b)
+
+
+def outer(a: Any, b: Any) -> Tensor:
+    """Outer product of the flattened operands: ``out[i, j] = a[i] * b[j]``."""
+    from .elementwise import mul
+    from .shape import reshape
+    return mul(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def _linear_dx(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return g @ w
+
+
+def _linear_dw(g: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+
+
+def _linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    y = x @ w.T
+    return y if b is None else y + b
+
+
+_linear = primitive("linear", _linear_forward, _linear_dx, _linear_dw,
+                    lambda g, out, x, w, b: g)  # bias: summed over the batch by the engine
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """``x @ weight.T + bias`` as one operation (``weight`` of shape (out, in))."""
+    if bias is None:
+        return _linear(x, weight)
+    return _linear(x, weight, bias)

@@ -1,0 +1,133 @@
+"""NumPy calling Tensors: ufuncs and array functions either map to a recorded operation here or
+refuse (for Tensors that require grad) instead of silently dropping the graph."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..tensor import Tensor, _make
+from . import elementwise as ew
+from . import linalg, reduce
+from . import shape as shp
+
+_UFUNCS: dict[np.ufunc, Callable] = {
+    np.add: ew.add, np.subtract: ew.sub, np.multiply: ew.mul, np.true_divide: ew.div,
+    np.power: ew.power, np.negative: ew.neg, np.positive: lambda x: x, np.exp: ew.exp,
+    np.log: ew.log, np.sqrt: ew.sqrt, np.sin: ew.sin, np.cos: ew.cos, np.tan: ew.tan,
+    np.tanh: ew.tanh, np.absolute: ew.absolute, np.square: ew.square, np.maximum: ew.maximum,
+    np.minimum: ew.minimum, np.matmul: linalg.matmul,
+}
+
+# What to use instead, for ufuncs with no differentiable counterpart here.
+_SUGGESTIONS = {
+    "log1p": "tg.log(1 + x)", "expm1": "tg.exp(x) - 1", "log2": "tg.log(x) / np.log(2)",
+    "log10": "tg.log(x) / np.log(10)", "exp2": "2 ** x", "reciprocal": "1 / x",
+    "float_power": "x ** y", "sinh": "(tg.exp(x) - tg.exp(-x)) / 2",
+    "cosh": "(tg.exp(x) + tg.exp(-x)) / 2", "fmax": "tg.maximum", "fmin": "tg.minimum",
+    "cbrt": "x ** (1 / 3)", "logaddexp": "tg.logsumexp(tg.stack([a, b]), axis=0)",
+}
+
+# Array functions that only inspect values: they return the same as on the data.
+_INSPECTION = {
+    np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size,
+    np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.count_nonzero,
+    np.all, np.any, np.result_type, np.may_share_memory, np.shares_memory, np.copy,
+    np.array2string, np.array_str, np.array_repr, np.save, np.savez, np.savez_compressed,
+    np.iscomplexobj, np.isrealobj, np.unique, np.histogram,
+}
+
+
+def _raw(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.data
+    if isinstance(x, (list, tuple)):
+        return type(x)(_raw(v) for v in x)
+    return x
+
+
+def _tracked(values: Any) -> bool:
+    for v in values:
+        if isinstance(v, Tensor) and v.requires_grad:
+            return True
+        if isinstance(v, (list, tuple)) and _tracked(v):
+            return True
+    return False
+
+
+def _wrap(result: Any) -> Any:
+    if isinstance(result, tuple):
+        return tuple(_wrap(r) for r in result)
+    if isinstance(result, (np.ndarray, np.generic)):
+        return _make(np.asarray(result), None)
+    return result
+
+
+def _bool_valued(ufunc: np.ufunc) -> bool:
+    """True for tests such as isnan, isfinite, logical_and: their results carry no gradient."""
+    float_loops = [t for t in ufunc.types if t.startswith("d" * ufunc.nin)]
+    return bool(float_loops) and all(set(t.split("->")[1]) == {"?"} for t in float_loops)
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    op = _UFUNCS.get(ufunc)
+    if op is not None and method == "__call__" and not kwargs:
+        return op(*inputs)
+    if not _tracked(inputs) or (method == "__call__" and _bool_valued(ufunc)):
+        # Nothing to differentiate, or a bool-valued test (isnan, isfinite, logical_and, ...).
+        if "out" in kwargs:
+            kwargs = dict(kwargs, out=tuple(_raw(o) for o in kwargs["out"]))
+        return _wrap(getattr(ufunc, method)(*_raw(inputs), **kwargs))
+    name = ufunc.__name__
+    if op is not None:
+        raise TypeError(f"np.{name}.{method} with {sorted(kwargs)} is not differentiable in "
+                        f"tinygrad_mv; call np.{name}(...) plainly or use the Tensor methods")
+    hint = _SUGGESTIONS.get(name)
+    use = f"; use {hint} instead" if hint else (
+        "; compose it from tg functions, or apply it to t.detach() to leave the graph on purpose")
+    raise TypeError(f"np.{name} has no differentiable counterpart in tinygrad_mv and would drop "
+                    f"the graph of a Tensor that requires grad{use}")
+
+
+def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None and y is None:
+        return np.where(_raw(condition))
+    return ew.where(condition, x, y)
+
+
+def _reduction(op: Callable) -> Callable:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+             keepdims: Any = False, **rest: Any) -> Any:
+        if dtype is not None or out is not None or rest:
+            raise TypeError(f"np.{op.__name__} on a Tensor takes axis and keepdims only")
+        return op(a, axis=axis, keepdims=keepdims is True)
+    return call
+
+
+_FUNCTIONS: dict[Callable, Callable] = {
+    np.sum: _reduction(reduce.sum), np.mean: _reduction(reduce.mean),
+    np.max: _reduction(reduce.max), np.min: _reduction(reduce.min),
+    np.amax: _reduction(reduce.max), np.amin: _reduction(reduce.min),
+    np.reshape: lambda a, shape=None, newshape=None: shp.reshape(
+        a, shape if shape is not None else newshape),
+    np.transpose: lambda a, axes=None: shp.transpose(a, axes),
+    np.swapaxes: shp.swapaxes,
+    np.broadcast_to: lambda array, shape, subok=False: shp.broadcast_to(array, shape),
+    np.squeeze: lambda a, axis=None: shp.squeeze(a, axis),
+    np.expand_dims: lambda a, axis: shp.unsqueeze(a, axis),
+    np.concatenate: lambda arrays, axis=0: shp.concatenate(arrays, axis),
+    np.stack: lambda arrays, axis=0: shp.stack(arrays, axis), np.where: _where,
+    np.dot: linalg.dot, np.outer: linalg.outer,
+    np.clip: lambda a, a_min=None, a_max=None: ew.clip(a, a_min, a_max),
+}
+
+
+def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
+    impl = _FUNCTIONS.get(func)
+    if impl is not None:
+        return impl(*args, **kwargs)
+    if func in _INSPECTION or not _tracked(args) and not _tracked(kwargs.values()):
+        return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
+    raise TypeError(f"np.{func.__name__} is not differentiable in tinygrad_mv and would drop the "
+                    "graph of a Tensor that requires grad; use the tg. functions and Tensor "
+                    "methods, or pass t.detach() to leave the graph on purpose")

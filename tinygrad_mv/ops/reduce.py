@@ -1,0 +1,103 @@
+"""Reductions and the numerically stable softmax family."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import primitive
+from ..tensor import Tensor
+from ._util import keepdims_shape, normalize_axes, value
+
+
+def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """The output gradient reshaped so it broadcasts against the input (reduced axes kept)."""
+    if keepdims:
+        return g
+    return g.reshape(keepdims_shape(x.shape, axis, "sum"))
+
+
+def _sum_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.broadcast_to(_spread(g, x, axis, keepdims), x.shape)
+
+
+def _mean_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    count = x.size // max(out.size, 1) if x.size else 1
+    return np.broadcast_to(_spread(g, x, axis, keepdims) / count, x.shape)
+
+
+def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # Ties share the gradient equally; the mask is a constant (max is piecewise linear).
+    xv = value(x)
+    hit = xv == value(out).reshape(keepdims_shape(xv.shape, axis, "max"))
+    share = hit / hit.sum(axis=axis, keepdims=True)
+    return _spread(g, x, axis, keepdims) * share
+
+
+def _reduction(name: str, fn: Any, rule: Any) -> Any:
+    op = primitive(name, lambda x, axis=None, keepdims=False: fn(x, axis=axis, keepdims=keepdims),
+                   rule)
+
+    def reduce(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+        if axis is not None:
+            ndim = x.ndim if isinstance(x, (Tensor, np.ndarray)) else np.ndim(x)
+            axis = normalize_axes(axis, ndim, name)
+        return op(x, axis=axis, keepdims=bool(keepdims))
+
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = (f"``{name}(x, axis=None, keepdims=False)``; ``axis`` an int, a tuple or "
+                      "None, negatives allowed.")
+    return reduce
+
+
+sum = _reduction("sum", np.sum, _sum_rule)  # noqa: A001
+mean = _reduction("mean", np.mean, _mean_rule)
+max = _reduction("max", np.max, _extreme_rule)  # noqa: A001
+min = _reduction("min", np.min, _extreme_rule)  # noqa: A001
+
+
+def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or inf) rows: nothing to shift
+    total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return total if keepdims else np.squeeze(total, axis=axis)
+
+
+def _logsumexp_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    kshape = keepdims_shape(x.shape, axis, "logsumexp")
+    return g.reshape(kshape) * np.exp(x - out.reshape(kshape))  # g * softmax(x)
+
+
+_logsumexp_op = primitive("logsumexp", _logsumexp, _logsumexp_rule)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """log(sum(exp(x))) over ``axis`` without overflow."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return _logsumexp_op(x, axis=normalize_axes(axis, x.ndim, "logsumexp"),
+                         keepdims=bool(keepdims))
+
+
+def _softmax(x: np.ndarray, axis: Any) -> np.ndarray:
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+_softmax_op = primitive(
+    "softmax", _softmax,
+    lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)))
+_log_softmax_op = primitive(
+    "log_softmax", lambda x, axis: x - _logsumexp(x, axis=axis, keepdims=True),
+    lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
+
+
+def softmax(x: Any, axis: Any = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (default the last), without overflow."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return _softmax_op(x, axis=normalize_axes(axis, x.ndim, "softmax"))
+
+
+def log_softmax(x: Any, axis: Any = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis`` (default the last), without overflow."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return _log_softmax_op(x, axis=normalize_axes(axis, x.ndim, "log_softmax"))

@@ -1,0 +1,182 @@
+"""Shape primitives: reshape, transpose, broadcasting, indexing, joining."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..autograd import primitive
+from ..tensor import Tensor
+from ._util import normalize_axes
+
+_reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
+                     lambda g, out, x, shape: g.reshape(x.shape))
+
+
+def reshape(x: Any, *shape: Any) -> Tensor:
+    """``reshape(x, shape)`` or ``reshape(x, d0, d1, ...)``; one dimension may be -1."""
+    if len(shape) == 1:
+        shape = shape[0]
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(int(n) for n in shape)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"reshape: shape must be integers, got {shape!r}") from exc
+    return _reshape(x, shape=shape)
+
+
+def flatten(x: Any) -> Tensor:
+    return reshape(x, -1)
+
+
+def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
+    return g.transpose(tuple(np.argsort(axes)))
+
+
+_transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_rule)
+
+
+def transpose(x: Any, axes: Any = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None)."""
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    if axes is None:
+        axes = tuple(range(ndim))[::-1]
+    axes = tuple(int(a) % max(ndim, 1) if -ndim <= a < ndim else a for a in axes)
+    if sorted(axes) != list(range(ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                         f"{ndim} axes of shape {np.shape(x)}")
+    return _transpose(x, axes=axes)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    a, b = normalize_axes(axis1, ndim, "swapaxes")[0], normalize_axes(axis2, ndim, "swapaxes")[0]
+    axes = list(range(ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return _transpose(x, axes=tuple(axes))
+
+
+def squeeze(x: Any, axis: Any = None) -> Tensor:
+    """Remove axes of length one (all of them when ``axis`` is None)."""
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    axes = normalize_axes(axis, len(shape), "squeeze") if axis is not None else tuple(
+        i for i, n in enumerate(shape) if n == 1)
+    for a in axes:
+        if shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+def unsqueeze(x: Any, axis: int) -> Tensor:
+    """Insert an axis of length one at ``axis`` (negative counts from the end of the result)."""
+    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    (position,) = normalize_axes(axis, len(shape) + 1, "unsqueeze")
+    return reshape(x, shape[:position] + (1,) + shape[position:])
+
+
+_broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
+                          lambda g, out, x, shape: g)  # the engine sums g back to x's shape
+
+
+def broadcast_to(x: Any, shape: Any) -> Tensor:
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    return _broadcast_to(x, shape=shape)
+
+
+# --- indexing -----------------------------------------------------------------------------------
+def _normalize_index(index: Any) -> Any:
+    """Tensors and lists in an index become integer or bool arrays."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            item = item.data
+        elif isinstance(item, list):
+            item = np.asarray(item)
+        if isinstance(item, np.ndarray) and item.dtype.kind == "f":
+            if not np.all(np.mod(item, 1) == 0):
+                raise IndexError("getitem: index arrays must hold integers or bools, got "
+                                 "non-integer floats")
+            item = item.astype(np.intp)
+        out.append(item)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _unique_positions(index: Any) -> bool:
+    """True when no element can be selected twice (no integer-array index)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return not any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
+
+
+def _scatter_forward(g: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
+    full = np.zeros(shape, dtype=g.dtype)
+    if _unique_positions(index):
+        full[index] = g
+    else:
+        np.add.at(full, index, g)  # repeated indices accumulate
+    return full
+
+
+# scatter_add(g, shape, index): zeros of ``shape`` plus g at ``index``; the adjoint of getitem.
+_scatter_add = primitive("scatter_add", _scatter_forward,
+                         lambda g, out, src, shape, index: g[index])
+
+
+def _getitem_rule(g: Any, out: Any, x: Any, index: Any) -> Any:
+    if isinstance(g, Tensor):
+        return _scatter_add(g, shape=x.shape, index=index)
+    return _scatter_forward(g, x.shape, index)
+
+
+_getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule)
+
+
+def getitem(x: Any, index: Any) -> Tensor:
+    """``x[index]`` with ints, slices, None, ..., integer arrays and bool masks."""
+    index = _normalize_index(index)
+    try:
+        return _getitem(x, index=index)
+    except IndexError as exc:
+        raise IndexError(f"getitem: index {index!r} is invalid for shape {np.shape(x)}: "
+                         f"{exc}") from exc
+
+
+# --- joining ------------------------------------------------------------------------------------
+def _concat_rule(i: int, g: Any, out: Any, *xs: Any, axis: int) -> Any:
+    start = int(np.sum([x.shape[axis] for x in xs[:i]], dtype=int))
+    return g[(slice(None),) * axis + (slice(start, start + xs[i].shape[axis]),)]
+
+
+_concatenate = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
+                         variadic=_concat_rule)
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join along an existing axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    ndim = tensors[0].ndim
+    for t in tensors:
+        if t.ndim != ndim or t.ndim == 0:
+            raise ValueError("concatenate: all tensors need the same number (>= 1) of dimensions, "
+                             f"got shapes {[u.shape for u in tensors]}")
+    (axis,) = normalize_axes(axis, ndim, "concatenate")
+    return _concatenate(*tensors, axis=axis)
+
+
+def _stack_rule(i: int, g: Any, out: Any, *xs: Any, axis: int) -> Any:
+    return g[(slice(None),) * axis + (i,)]
+
+
+_stack = primitive("stack", lambda *xs, axis: np.stack(xs, axis=axis), variadic=_stack_rule)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join along a new axis."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    (axis,) = normalize_axes(axis, tensors[0].ndim + 1, "stack")
+    return _stack(*tensors, axis=axis)

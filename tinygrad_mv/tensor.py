@@ -1,0 +1,473 @@
+"""The Tensor: a NumPy array plus the edge to the operation that produced it."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from . import autograd
+
+__all__ = ["Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "randn", "rand",
+           "zeros_like", "ones_like", "eye"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Validate and convert user data: float32/float64 keep their dtype, anything else numeric
+    becomes float64 unless ``dtype`` forces one."""
+    if isinstance(data, Tensor):
+        data = data.data
+    forced = None
+    if dtype is not None:
+        try:
+            forced = np.dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"Tensor: dtype={dtype!r} is not a NumPy dtype") from exc
+        if forced.kind not in "fiub":
+            raise TypeError(f"Tensor: dtype={forced} is not supported (use np.float32, "
+                            "np.float64, or an integer or bool dtype for data without gradients)")
+    try:
+        arr = np.array(data)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"Tensor: data of type {type(data).__name__} is not a rectangular numeric "
+                        f"array (a ragged nested list?): {exc}") from exc
+    kind = arr.dtype.kind
+    if kind not in "fiub":
+        what = type(data).__name__
+        raise TypeError(f"Tensor: data must be numeric, got {what} ({arr.dtype} "
+                        f"{'strings' if kind in 'US' else 'objects' if kind == 'O' else 'values'}"
+                        f"{': ' + repr(data)[:60] if kind in 'USO' else ''})")
+    if forced is not None:
+        return arr.astype(forced, copy=False)
+    if arr.dtype not in _FLOATS:
+        arr = arr.astype(np.float64)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array whose operations are recorded for reverse-mode differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``; ``data`` is a number, a nested
+    list, a NumPy array or a Tensor (copied, and cut from any graph).
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_hooks", "__weakref__")
+    __hash__ = object.__hash__  # == is elementwise, identity hashing keeps Tensors usable as keys
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self._node: autograd.Node | None = None
+        self._hooks: list[Callable] | None = None
+        self.name = name
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # --- attributes ---------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if value and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad=True is only possible for floating dtypes, not "
+                            f"{self.data.dtype}: gradients of integer or bool data do not exist")
+        if not value and self._node is not None:
+            raise RuntimeError("requires_grad can only be turned off on a leaf tensor; use "
+                               "detach() to cut a non-leaf from the graph")
+        self._requires_grad = bool(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> autograd.Node | None:
+        """The node that produced this tensor (None for leaves)."""
+        return self._node
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Tensor:
+        return transpose(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def numpy(self) -> np.ndarray:
+        """A copy of the data."""
+        return self.data.copy()
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {self.shape}")
+        value = self.data.item()
+        return float(value) if self.data.dtype.kind == "f" else value
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
+                             "use .data.any() or .data.all()")
+        return bool(self.data.item())
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=60)
+        extras = [f"shape={self.shape}"]
+        if self.data.dtype != np.float64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            extras.append(f"grad_fn={self._node.op}")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    # --- autograd -----------------------------------------------------------------------------
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (a vector-Jacobian product with
+        ``gradient``, which defaults to 1 for one-element tensors). ``retain_graph`` defaults to
+        ``create_graph``, as in PyTorch."""
+        if not self._requires_grad:
+            raise RuntimeError("backward(): this tensor does not require grad and has no graph: "
+                               "no input it was computed from has requires_grad=True")
+        if retain_graph is None:
+            retain_graph = create_graph
+        seed = autograd._seed(self, gradient, create_graph, "backward()")
+        autograd.backward([self], [seed], retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory, as in PyTorch)."""
+        return _make(self.data, None)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self._node is None:
+            if not self._requires_grad:
+                raise RuntimeError("retain_grad() on a tensor that does not require grad")
+            return
+        self._node.retains_grad = True
+        self._node.out_ref = _weakref(self)
+
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned value replaces
+        the gradient. Returns a function that removes the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self._node.hooks is None:
+                self._node.hooks = []
+            hooks = self._node.hooks
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    # --- NumPy interop ------------------------------------------------------------------------
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from .ops.numpy_interop import array_ufunc
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+        from .ops.numpy_interop import array_function
+        return array_function(func, args, kwargs)
+
+    # --- operators ----------------------------------------------------------------------------
+    def __add__(self, other: Any) -> Tensor:
+        return add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return power(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return power(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return absolute(self)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return _compare(np.less, self, other)
+
+    def __le__(self, other: Any) -> Tensor:
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return getitem(self, index)
+
+    # --- elementwise --------------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return exp(self)
+
+    def log(self) -> Tensor:
+        return log(self)
+
+    def sqrt(self) -> Tensor:
+        return sqrt(self)
+
+    def sin(self) -> Tensor:
+        return sin(self)
+
+    def cos(self) -> Tensor:
+        return cos(self)
+
+    def tan(self) -> Tensor:
+        return tan(self)
+
+    def tanh(self) -> Tensor:
+        return tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return relu(self)
+
+    def abs(self) -> Tensor:
+        return absolute(self)
+
+    def square(self) -> Tensor:
+        return square(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        return clip(self, lo, hi)
+
+    def astype(self, dtype: Any) -> Tensor:
+        return astype(self, dtype)
+
+    # --- reductions ---------------------------------------------------------------------------
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return mean(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return min(self, axis, keepdims)
+
+    # --- shape --------------------------------------------------------------------------------
+    def reshape(self, *shape: Any) -> Tensor:
+        return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
+            axes = axes[0]
+        return transpose(self, axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return swapaxes(self, axis1, axis2)
+
+    def flatten(self) -> Tensor:
+        return flatten(self)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return unsqueeze(self, axis)
+
+    def broadcast_to(self, shape: Any) -> Tensor:
+        return broadcast_to(self, shape)
+
+    def dot(self, other: Any) -> Tensor:
+        return dot(self, other)
+
+
+def _make(data: np.ndarray, node: autograd.Node | None) -> Tensor:
+    """Fast internal constructor: no validation, ``data`` must already be an ndarray."""
+    t = object.__new__(Tensor)
+    t.data = data
+    t.grad = None
+    t._node = node
+    t._requires_grad = node is not None
+    t.name = None
+    t._hooks = None
+    return t
+
+
+def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
+    """Comparisons give bool Tensors that never require grad."""
+    a = a.data if isinstance(a, Tensor) else a
+    b = b.data if isinstance(b, Tensor) else b
+    try:
+        return _make(np.asarray(ufunc(a, b)), None)
+    except ValueError as exc:
+        raise ValueError(f"{ufunc.__name__}: incompatible shapes {np.shape(a)} and "
+                         f"{np.shape(b)}: {exc}") from exc
+
+
+# --- creation helpers ---------------------------------------------------------------------------
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(n) for n in shape)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"shape must be integers, got {shape!r}") from exc
+
+
+def _creation(data: np.ndarray, requires_grad: bool, dtype: Any) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype or np.float64)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           name: str | None = None) -> Tensor:
+    """``tg.tensor(data)``: the same as ``Tensor(data, ...)``."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return _creation(np.zeros(_shape_arg(shape)), requires_grad, dtype)
+
+
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return _creation(np.ones(_shape_arg(shape)), requires_grad, dtype)
+
+
+def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    shape = _shape_arg((shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
+    return _creation(np.full(shape, value, dtype=np.float64), requires_grad, dtype)
+
+
+def zeros_like(t: Any, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros_like(np.asarray(t)), requires_grad=requires_grad)
+
+
+def ones_like(t: Any, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones_like(np.asarray(t)), requires_grad=requires_grad)
+
+
+def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    return _creation(np.eye(n, m), requires_grad, dtype)
+
+
+def arange(*args: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """As ``np.arange(start, stop, step)``, in float64 unless ``dtype`` says otherwise."""
+    return _creation(np.arange(*args, dtype=np.float64), requires_grad, dtype)
+
+
+def linspace(start: float, stop: float, num: int = 50, requires_grad: bool = False,
+             dtype: Any = None) -> Tensor:
+    return _creation(np.linspace(start, stop, num), requires_grad, dtype)
+
+
+def _generator(rng: Any) -> np.random.Generator:
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.Generator):
+        return rng
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
+                    f"{type(rng).__name__}")
+
+
+def randn(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Standard normal samples; ``rng`` a ``np.random.Generator`` or an int seed."""
+    return _creation(_generator(rng).standard_normal(_shape_arg(shape)), requires_grad, dtype)
+
+
+def rand(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """Uniform samples in [0, 1); ``rng`` a ``np.random.Generator`` or an int seed."""
+    return _creation(_generator(rng).random(_shape_arg(shape)), requires_grad, dtype)
+
+
+def _weakref(t: Tensor) -> Any:
+    import weakref
+    return weakref.ref(t)
+
+
+# The operations are bound last: the ops modules import this one.
+from .ops import (  # noqa: E402
+    absolute, add, astype, broadcast_to, clip, cos, div, dot, exp, flatten, getitem, log, matmul,
+    max, mean, min, mul, neg, power, relu, reshape, sigmoid, sin, sqrt, square, squeeze, sub, sum,
+    swapaxes, tan, tanh, transpose, unsqueeze,
+)
