@@ -184,6 +184,14 @@ def _operand(value: Any) -> Any:
                     "NumPy array or a Python number")
 
 
+def _params_text(params: dict) -> str:
+    if not params:
+        return ""
+    shown = {k: f"array of shape {v.shape}" if isinstance(v, np.ndarray) else v
+             for k, v in params.items()}
+    return f" with {shown}"
+
+
 def _check_finite_forward(name: str, datas: Sequence[Any], out: np.ndarray) -> None:
     if out.dtype.kind != "f" or np.isfinite(out).all():
         return
@@ -213,20 +221,18 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         for arg in args:
             if isinstance(arg, Tensor):
                 datas.append(arg.data)
-                if arg.requires_grad:
-                    tracked = True
+                if arg._requires_grad:
                     parents.append(arg._node or arg)
-                else:
-                    parents.append(None)
+                    tracked = True
+                    continue
             else:
                 datas.append(_operand(arg))
-                parents.append(None)
+            parents.append(None)
         try:
             out = forward(*datas, **params)
         except ValueError as exc:
-            detail = f" with {params}" if params else ""
-            raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}{detail}: "
-                             f"{exc}") from exc
+            raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}"
+                             f"{_params_text(params)}: {exc}") from exc
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         anomaly = _anomaly.get()
@@ -235,7 +241,7 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         if tracked and out.dtype.kind == "f" and _grad_enabled.get():
             node = Node(name, vjps, tuple(parents), (datas, out), params, out)
             result = _make(out, node)
-            node.out_ref = weakref.ref(result)
+            node.out_ref = weakref.ref(result)  # values of tensors the user still holds
             if anomaly:
                 node.trace = "".join(traceback.format_stack(limit=12)[:-1])
             return result
@@ -335,75 +341,87 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     if inputs is not None:
         capture_ids = {id(t._node) if t._node is not None else id(t) for t in inputs}
     anomaly = _anomaly.get()
+    push = heapq.heappush
+    pop = heapq.heappop
 
-    def send(target: Any, grad: Any) -> None:
+    for out, grad in zip(outputs, grad_outputs):
+        target = out._node or out
         if type(target) is Node:
             if target in grads:
                 grads[target] = grads[target] + grad
             else:
                 grads[target] = grad
-                heapq.heappush(heap, (-target.seq, target))
+                push(heap, (-target.seq, target))
         else:
-            entry = leaf_grads.get(id(target))
-            if entry is None:
-                leaf_grads[id(target)] = [target, grad]
-            else:
-                entry[1] = entry[1] + grad
+            leaf_grads[id(target)] = [target, grad]
 
-    for out, grad in zip(outputs, grad_outputs):
-        send(out._node or out, grad)
+    # The rules record themselves only when create_graph asks for it.
+    mode = _grad_enabled.set(create_graph)
+    try:
+        # Infinite local derivatives (sqrt at 0, ...) are results, not accidents: no NumPy
+        # warnings from inside the engine; detect_anomaly names the operation instead.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            while heap:
+                node = pop(heap)[1]
+                grad = grads.pop(node)
+                if node.hooks:
+                    grad = _run_hooks(node.hooks, grad, create_graph)
+                if capture_ids is not None:
+                    if id(node) in capture_ids:
+                        captured[id(node)] = grad
+                elif node.retains_grad:
+                    tensor = node.out_ref() if node.out_ref is not None else None
+                    if tensor is not None:
+                        _accumulate(tensor, grad, create_graph)
+                saved = node.saved
+                if saved is None:
+                    raise _released_error(node)
+                datas, out = saved
+                parents = node.parents
+                if create_graph:
+                    datas = [_as_input(d, p) for d, p in zip(datas, parents)]
+                    out = _make(out, node)
+                params = node.params
+                vjps = node.vjps
+                for i, parent in enumerate(parents):
+                    if parent is None:
+                        continue
+                    input_grad = vjps[i](grad, out, *datas, **params)
+                    is_node = type(parent) is Node
+                    if is_node:
+                        shape, dtype = parent.shape, parent.dtype
+                    else:
+                        shape, dtype = parent.data.shape, parent.data.dtype
+                    if input_grad.shape != shape:
+                        input_grad = _sum_to_shape(input_grad, shape)
+                    if input_grad.dtype is not dtype and input_grad.dtype != dtype:
+                        input_grad = input_grad.astype(dtype)
+                    if anomaly:
+                        _check_finite_grad(node, i, input_grad, shape)
+                    if is_node:
+                        if parent in grads:
+                            grads[parent] = grads[parent] + input_grad
+                        else:
+                            grads[parent] = input_grad
+                            push(heap, (-parent.seq, parent))
+                    else:
+                        entry = leaf_grads.get(id(parent))
+                        if entry is None:
+                            leaf_grads[id(parent)] = [parent, input_grad]
+                        else:
+                            entry[1] = entry[1] + input_grad
+                if not retain_graph:
+                    node.saved = None
 
-    mode = enable_grad() if create_graph else no_grad()
-    # Infinite local derivatives (sqrt at 0, ...) are results, not accidents: no NumPy warnings
-    # from inside the engine; detect_anomaly reports them with the operation's name instead.
-    with mode, np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        while heap:
-            node = heapq.heappop(heap)[1]
-            grad = grads.pop(node)
-            if node.hooks:
-                grad = _run_hooks(node.hooks, grad, create_graph)
-            if capture_ids is not None:
-                if id(node) in capture_ids:
-                    captured[id(node)] = grad
-            elif node.retains_grad:
-                tensor = node.out_ref() if node.out_ref is not None else None
-                if tensor is not None:
-                    _accumulate(tensor, grad, create_graph)
-            saved = node.saved
-            if saved is None:
-                raise _released_error(node)
-            datas, out = saved
-            parents = node.parents
-            if create_graph:
-                datas = [_as_input(d, p) for d, p in zip(datas, parents)]
-                out = _make(out, node)
-            params = node.params
-            vjps = node.vjps
-            for i, parent in enumerate(parents):
-                if parent is None:
-                    continue
-                input_grad = vjps[i](grad, out, *datas, **params)
-                if type(parent) is Node:
-                    shape, dtype = parent.shape, parent.dtype
+            for leaf, grad in leaf_grads.values():
+                if leaf._hooks:
+                    grad = _run_hooks(leaf._hooks, grad, create_graph)
+                if capture_ids is not None:
+                    captured[id(leaf)] = grad
                 else:
-                    shape, dtype = parent.data.shape, parent.data.dtype
-                if input_grad.shape != shape:
-                    input_grad = _sum_to_shape(input_grad, shape)
-                if input_grad.dtype != dtype:
-                    input_grad = input_grad.astype(dtype)
-                if anomaly:
-                    _check_finite_grad(node, i, input_grad, shape)
-                send(parent, input_grad)
-            if not retain_graph:
-                node.saved = None
-
-        for leaf, grad in leaf_grads.values():
-            if leaf._hooks:
-                grad = _run_hooks(leaf._hooks, grad, create_graph)
-            if capture_ids is not None:
-                captured[id(leaf)] = grad
-            else:
-                _accumulate(leaf, grad, create_graph)
+                    _accumulate(leaf, grad, create_graph)
+    finally:
+        _grad_enabled.reset(mode)
 
     if inputs is None:
         return None

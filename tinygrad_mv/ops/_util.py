@@ -33,5 +33,17 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
 
 def keepdims_shape(shape: tuple, axis: Any, op: str) -> tuple[int, ...]:
     """The shape of a reduction over ``axis`` with ``keepdims=True``."""
+    if axis is None:
+        return (1,) * len(shape)
     axes = normalize_axes(axis, len(shape), op)
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def expand(g: Any, shape: tuple) -> Any:
+    """``g`` broadcast to ``shape``: a fresh array for NumPy (cheaper than np.broadcast_to at small
+    sizes, and writable), a recorded broadcast for Tensors."""
+    if isinstance(g, Tensor):
+        return np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out

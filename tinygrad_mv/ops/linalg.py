@@ -71,7 +71,7 @@ def _linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -
 
 
 _linear = primitive("linear", _linear_forward, _linear_dx, _linear_dw,
-                    lambda g, out, x, w, b: g)  # bias: summed over the batch by the engine
+                    lambda g, out, x, w, b: g.reshape(-1, g.shape[-1]).sum(axis=0))
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
