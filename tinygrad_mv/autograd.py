@@ -41,56 +41,57 @@ class _GradMode:
     """Context manager and decorator that sets a per-thread flag and restores it afterwards."""
 
     _var: contextvars.ContextVar[bool]
-    _value: bool
+    _default: bool
 
-    def __init__(self) -> None:
-        self._previous: list[bool] = []
+    def __init__(self, mode: bool | None = None) -> None:
+        self._value = self._default if mode is None else bool(mode)
+        self._tokens: list[contextvars.Token] = []
 
     def __enter__(self) -> _GradMode:
-        self._previous.append(self._var.get())
-        self._var.set(self._value)
+        self._tokens.append(self._var.set(self._value))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._var.set(self._previous.pop())
+        self._var.reset(self._tokens.pop())
 
     def __call__(self, fn: Callable) -> Callable:
+        var, value = self._var, self._value
+
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
+            token = var.set(value)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                var.reset(token)
         return wrapper
 
 
 class no_grad(_GradMode):
-    """``with tg.no_grad():`` records nothing on the tape (per thread)."""
+    """``with tg.no_grad():`` (or ``@tg.no_grad()``) records nothing on the tape, in this thread."""
 
-    _var, _value = _grad_enabled, False
+    _var, _default = _grad_enabled, False
+
+    def __init__(self) -> None:
+        super().__init__()
 
 
 class enable_grad(_GradMode):
     """Re-enables recording inside a ``no_grad`` block."""
 
-    _var, _value = _grad_enabled, True
+    _var, _default = _grad_enabled, True
+
+    def __init__(self) -> None:
+        super().__init__()
 
 
 class set_grad_enabled(_GradMode):
     """``with tg.set_grad_enabled(flag):`` records only when ``flag`` is true."""
 
-    _var = _grad_enabled
+    _var, _default = _grad_enabled, True
 
     def __init__(self, mode: bool) -> None:
-        super().__init__()
-        self._value = bool(mode)
-
-    def __call__(self, fn: Callable) -> Callable:
-        mode = self._value
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+        super().__init__(mode)
 
 
 class detect_anomaly(_GradMode):
@@ -98,20 +99,7 @@ class detect_anomaly(_GradMode):
     first operation that turns finite values into NaN or infinity, naming it, its shapes and where
     it was created."""
 
-    _var = _anomaly
-
-    def __init__(self, mode: bool = True) -> None:
-        super().__init__()
-        self._value = bool(mode)
-
-    def __call__(self, fn: Callable) -> Callable:
-        mode = self._value
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with detect_anomaly(mode):
-                return fn(*args, **kwargs)
-        return wrapper
+    _var, _default = _anomaly, True
 
 
 def is_grad_enabled() -> bool:
