@@ -1,0 +1,44 @@
+"""Pieces both applications share: optional matplotlib, the progress bar, output folders."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+PLOT_HINT = 'pip install "tinygrad_mv[plot]"'
+
+
+def figure_class() -> Any:
+    """``matplotlib.figure.Figure``, or None when matplotlib is not installed.
+
+    Figures are made directly (not through pyplot), so they render with the Agg canvas, touch no
+    global backend state and never open a window."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return Figure
+
+
+def plotting_available() -> bool:
+    return figure_class() is not None
+
+
+def progress_bar(total: int, description: str, enabled: bool | None = None) -> tqdm:
+    """A tqdm bar on stderr; by default shown only when stderr is a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, desc=description, disable=not enabled, leave=False,
+                dynamic_ncols=True, mininterval=0.2)
+
+
+def output_dir(path: str | os.PathLike) -> Path:
+    """Create (if needed) and return the output folder; a clear OSError if that is impossible."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"--out {os.fspath(path)!r} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
