@@ -1,0 +1,10 @@
+"""Neural-network building blocks: Module, Parameter, layers, activations and losses."""
+from . import functional
+from .layers import Linear, ReLU, Sigmoid, Tanh
+from .losses import BCELoss, ChiSquaredLoss, CrossEntropyLoss, MSELoss, SSELoss
+from .module import Module, Parameter, Sequential
+
+__all__ = [
+    "functional", "Module", "Parameter", "Sequential", "Linear", "Sigmoid", "Tanh", "ReLU",
+    "MSELoss", "SSELoss", "ChiSquaredLoss", "BCELoss", "CrossEntropyLoss",
+]

@@ -1,0 +1,233 @@
+"""Modules: containers of Parameters and sub-modules, found automatically by attribute.
+
+A Module needs no registration calls: ``named_parameters()`` walks the instance's attributes (in
+assignment order) and collects every Parameter, every sub-Module, and the Parameters and Modules
+held in lists, tuples and dicts. Names are dotted paths (``"0.weight"``,
+``"encoder.layers.1.bias"``), as in PyTorch, so a Sequential's state dict has the same keys as
+``torch.nn.Sequential``'s.
+A Parameter reachable by two paths is reported once, under the first name found.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a model's trainable state: a leaf that requires grad.
+
+    ``Parameter(data, requires_grad=True, dtype=None, name=None)``; the data is copied. Floating
+    data keeps its dtype (float32 stays float32), anything else numeric becomes float64.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
+                 name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        super().__init__(data, requires_grad=False, dtype=dtype, name=name)
+        if self.data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data of dtype {self.data.dtype} cannot be trained; "
+                            "use np.float32 or np.float64")
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor"):]
+
+
+def _children(value: Any, name: str) -> Iterator[tuple[str, Any]]:
+    """(dotted name, item) for a Parameter, a Module, or the ones inside a list/tuple/dict."""
+    if isinstance(value, (Parameter, Module)):
+        yield name, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _children(item, f"{name}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                yield from _children(item, f"{name}.{key}")
+
+
+class Module:
+    """Base class of layers, activations, losses and models.
+
+    Subclasses assign Parameters and sub-Modules as attributes in ``__init__`` and define
+    ``forward``; calling the module runs ``forward``. Calling ``super().__init__()`` is
+    welcome but not required.
+    """
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # --- structure ----------------------------------------------------------------------------
+    def _attributes(self) -> Iterator[tuple[str, Any]]:
+        """The (name, value) pairs searched for Parameters and sub-Modules."""
+        return iter(vars(self).items())
+
+    def _direct(self) -> Iterator[tuple[str, Any]]:
+        for attr, value in self._attributes():
+            yield from _children(value, attr)
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module (name ``prefix``) and every sub-module, each once, depth first."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            subs = [(f"{name}.{n}" if name else n, m) for n, m in module._direct()
+                    if isinstance(m, Module)]
+            stack.extend(reversed(subs))
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, value in self._direct():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) for every Parameter of this module and its sub-modules,
+        in assignment order, each Parameter once."""
+        seen: set[int] = set()
+        for mod_name, module in self.named_modules(prefix):
+            for name, value in module._direct():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{mod_name}.{name}" if mod_name else name), value
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def zero_grad(self) -> None:
+        """Clear the gradients of all parameters (``.grad = None``, as PyTorch's default)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode on this module and every sub-module; returns self."""
+        for module in self.modules():
+            module.training = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    # --- state --------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameter name -> a copy of its array (later training does not change it)."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Any) -> None:
+        """Copy arrays into the parameters by name, cast to each parameter's dtype.
+
+        Every key must match a parameter and every parameter must be given, with the same shape;
+        otherwise ``ValueError`` names the offenders and nothing is loaded.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got "
+                            f"{type(state_dict).__name__}")
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in params]
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise ValueError(f"load_state_dict for {type(self).__name__}: {' and '.join(parts)}; "
+                           "nothing was loaded")
+        staged = {}
+        bad = []
+        for name, p in params.items():
+            value = state_dict[name]
+            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if arr.dtype.kind not in "fiub":
+                raise TypeError(f"load_state_dict for {type(self).__name__}: '{name}' has "
+                                f"non-numeric dtype {arr.dtype}; nothing was loaded")
+            if arr.shape != p.shape:
+                bad.append(f"'{name}': parameter shape {p.shape}, given {arr.shape}")
+            staged[name] = arr
+        if bad:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: shape mismatch for "
+                             f"{'; '.join(bad)}; nothing was loaded")
+        for name, p in params.items():
+            p.data = np.array(staged[name], dtype=p.data.dtype, copy=True)
+
+    # --- display ------------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not children:
+            return head + ")"
+        lines = [head]
+        for name, child in children:
+            body = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        return "\n".join(lines) + "\n)"
+
+
+class Sequential(Module):
+    """``Sequential(*modules)``: applies the modules in order, each to the previous output.
+
+    Parameter names start with the position (``"0.weight"``), as in PyTorch.
+    """
+
+    def __init__(self, *modules: Any) -> None:
+        super().__init__()
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a "
+                                "tg.nn.Module")
+        self._layers = tuple(modules)
+
+    def _attributes(self) -> Iterator[tuple[str, Any]]:
+        for i, m in enumerate(self._layers):
+            yield str(i), m
+        for name, value in vars(self).items():
+            if name != "_layers":
+                yield name, value
+
+    def forward(self, x: Any) -> Any:
+        for layer in self._layers:
+            x = layer(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._layers)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return Sequential(*self._layers[index])
+        return self._layers[index]

@@ -1,0 +1,260 @@
+"""Optimizers: SGD (momentum, Nesterov, weight decay), Adam and a Newton-Raphson step.
+
+SGD and Adam follow ``torch.optim``'s update rules exactly (same order of operations, same
+defaults). Updates replace ``p.data`` with a new array rather than writing into it: arrays saved
+by a graph that is still alive keep the values they were computed with, so a retained graph never
+silently mixes old and new weights. Gradients (``p.grad``) are read, never modified.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from . import autograd
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "Newton"]
+
+
+def _check_number(name: str, value: Any, what: str, low: float = 0.0,
+                  high: float | None = None, low_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what}: {name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or too_low or (high is not None and value >= high):
+        bound = f"in [{low}, {high})" if high is not None else (
+            f"> {low}" if low_open else f">= {low}")
+        raise ValueError(f"{what}: {name} must be {bound}, got {value}")
+    return value
+
+
+class Optimizer:
+    """Holds the parameters and the per-parameter state (``state[i]`` for parameter i)."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors (e.g. "
+                            "model.parameters() or [w, b]), got a single Tensor")
+        self.params: list[Tensor] = list(params)
+        if not self.params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        seen: set[int] = set()
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if not p.requires_grad or not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) must be a leaf "
+                                 "Tensor with requires_grad=True")
+            if id(p) in seen:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) appears twice")
+            seen.add(id(p))
+        self.lr = _check_number("lr", lr, name)
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Clear the parameters' gradients (``.grad = None``, PyTorch's default)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``::
+
+        g = grad + weight_decay * p
+        buf = g (first step), else momentum * buf + (1 - dampening) * g     (if momentum != 0)
+        g = g + momentum * buf (nesterov) or buf
+        p = p - lr * g
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 dampening: float = 0.0) -> None:
+        super().__init__(params, lr)
+        self.momentum = _check_number("momentum", momentum, "SGD")
+        self.weight_decay = _check_number("weight_decay", weight_decay, "SGD")
+        self.dampening = _check_number("dampening", dampening, "SGD")
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("SGD: nesterov=True requires momentum > 0 and dampening = 0")
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with autograd.enable_grad():
+                loss = closure()
+        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if decay != 0:
+                g = g + decay * p.data
+            if momentum != 0:
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = np.array(g, copy=True)
+                else:
+                    buf *= momentum
+                    buf += (1 - self.dampening) * g
+                state["momentum_buffer"] = buf
+                g = g + momentum * buf if self.nesterov else buf
+            p.data = p.data - lr * g
+        return loss
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (without amsgrad)::
+
+        g = grad + weight_decay * p;  t += 1
+        m = m + (1 - beta1) (g - m);  v = beta2 v + (1 - beta2) g^2
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_check_number("betas[0]", betas[0], "Adam", high=1.0),
+                      _check_number("betas[1]", betas[1], "Adam", high=1.0))
+        self.eps = _check_number("eps", eps, "Adam")
+        self.weight_decay = _check_number("weight_decay", weight_decay, "Adam")
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with autograd.enable_grad():
+                loss = closure()
+        beta1, beta2 = self.betas
+        for p, state in zip(self.params, self.state):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if self.weight_decay != 0:
+                g = g + self.weight_decay * p.data
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            t = state["step"]
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m += (1 - beta1) * (g - m)  # torch's lerp for weights below 0.5
+            v *= beta2
+            v += (1 - beta2) * (g * g)
+            step_size = self.lr / (1 - beta1 ** t)
+            denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
+            denom += self.eps
+            p.data = p.data - step_size * (m / denom)
+        return loss
+
+
+class Newton(Optimizer):
+    """Newton-Raphson steps ``p <- p - lr * (H + damping I)^-1 g`` over all parameters flattened
+    into one vector, for models with few parameters (the Hessian has n^2 entries and costs n
+    reverse passes).
+
+    ``step(closure)``: ``closure()`` evaluates the loss (a one-element Tensor) with grad enabled
+    and must not call ``backward()``; the gradient and the Hessian are taken from it here, with
+    ``create_graph``, and ``.grad`` is left untouched.
+
+    When ``H + damping I`` is not positive definite (a saddle or a maximum, where the Newton
+    direction would climb) or the step is not finite, a plain gradient step
+    ``p <- p - fallback_lr * g`` is taken instead. ``last_step`` says which ("newton" or
+    "gradient"); ``last_loss`` holds the loss before the step.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1.0, damping: float = 0.0,
+                 fallback_lr: float = 1e-3, max_params: int = 2000) -> None:
+        super().__init__(params, lr)
+        self.damping = _check_number("damping", damping, "Newton")
+        self.fallback_lr = _check_number("fallback_lr", fallback_lr, "Newton")
+        self.sizes = [p.size for p in self.params]
+        total = sum(self.sizes)
+        if total > max_params:
+            raise ValueError(f"Newton: {total} parameters would need a {total}x{total} Hessian; "
+                             f"this optimizer is for small models (max_params={max_params})")
+        self.last_step: str | None = None
+        self.last_loss: float | None = None
+
+    def gradient_and_hessian(self, closure: Callable[[], Any]) -> tuple[Tensor, np.ndarray,
+                                                                         np.ndarray]:
+        """(loss, gradient g of shape (n,), Hessian H of shape (n, n)) over the flattened
+        parameters, at their current values."""
+        with autograd.enable_grad():
+            loss = closure()
+        if not isinstance(loss, Tensor) or loss.size != 1:
+            raise TypeError("Newton.step: closure() must return the loss as a one-element Tensor, "
+                            f"got {type(loss).__name__}"
+                            + (f" of shape {loss.shape}" if isinstance(loss, Tensor) else ""))
+        n = sum(self.sizes)
+        if not loss.requires_grad:
+            return loss, np.zeros(n), np.zeros((n, n))
+        try:
+            with autograd.enable_grad():
+                grads = autograd.grad(loss, self.params, create_graph=True, allow_unused=True)
+        except RuntimeError as exc:
+            if "retain_graph" in str(exc):
+                raise RuntimeError("Newton.step: the loss graph was already freed; closure() "
+                                   "must return the loss without calling backward()") from exc
+            raise
+        flat_grad = np.concatenate([
+            np.zeros(p.size) if g is None else np.asarray(g.data, dtype=np.float64).ravel()
+            for p, g in zip(self.params, grads)])
+        # The gradient pieces that still depend on the parameters (not constant ones).
+        live = [(k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad]
+        hessian = np.zeros((n, n))
+        if live:
+            offsets = np.concatenate([[0], np.cumsum(self.sizes)])
+            for i in range(n):
+                seeds = []
+                for k, g in live:
+                    seed = np.zeros(g.size, dtype=g.dtype)
+                    if offsets[k] <= i < offsets[k + 1]:
+                        seed[i - offsets[k]] = 1.0
+                    seeds.append(seed.reshape(g.shape))
+                row = autograd.grad([g for _, g in live], self.params, grad_outputs=seeds,
+                                    retain_graph=True, allow_unused=True)
+                hessian[i] = np.concatenate([
+                    np.zeros(p.size) if r is None else np.asarray(r.data, dtype=np.float64).ravel()
+                    for p, r in zip(self.params, row)])
+            hessian = 0.5 * (hessian + hessian.T)  # symmetric up to rounding
+        return loss, flat_grad, hessian
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Tensor:
+        """One Newton-Raphson step (see the class docstring); returns the loss before it."""
+        if closure is None:
+            raise TypeError("Newton.step needs a closure: step(lambda: loss_fn(model(x), y))")
+        loss, g, h = self.gradient_and_hessian(closure)
+        self.last_loss = float(loss.item())
+        n = g.size
+        direction = None
+        try:
+            chol = np.linalg.cholesky(h + self.damping * np.eye(n))
+            direction = np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+            if not np.all(np.isfinite(direction)):
+                direction = None
+        except np.linalg.LinAlgError:
+            direction = None
+        if direction is None:
+            self.last_step = "gradient"
+            update = self.fallback_lr * g
+        else:
+            self.last_step = "newton"
+            update = self.lr * direction
+        start = 0
+        for p, size in zip(self.params, self.sizes):
+            piece = update[start:start + size].reshape(p.shape)
+            p.data = (p.data - piece).astype(p.data.dtype, copy=False)
+            start += size
+        return loss

@@ -1,0 +1,108 @@
+"""``tg.save(state_dict, path)`` and ``tg.load(path)``: named arrays in a NumPy ``.npz`` file.
+
+No pickle either way: arrays are written as ``.npy`` members of an uncompressed zip with
+``allow_pickle=False`` and read back the same way, so loading a file cannot run code. Saving is
+atomic: the file is written under a temporary name in the same folder and moved over ``path``
+with ``os.replace`` only when complete, so an error never leaves a half-written file (an existing
+file at ``path`` stays as it was). Loading reads and checks every array before returning, so a
+missing, truncated, corrupted or foreign file raises an error naming it and nothing is returned.
+The roundtrip is bitwise: dtype, shape and every bit of the data are kept.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+import zlib
+from typing import Any, Mapping
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["save", "load"]
+
+_PathLike = Any  # str or os.PathLike
+
+
+def _arrays(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Validate everything before anything is written."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"tg.save: expected a dict of names to arrays (e.g. model.state_dict()), "
+                        f"got {type(state_dict).__name__}")
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str) or not key or "/" in key or "\\" in key:
+            raise ValueError(f"tg.save: key {key!r} is not a usable name (a non-empty string "
+                             "without slashes)")
+        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"tg.save: '{key}' has dtype {arr.dtype}; only numeric arrays can be "
+                            "saved (no pickled objects)")
+        arrays[key] = arr
+    return arrays
+
+
+def save(state_dict: Mapping[str, Any], path: _PathLike) -> None:
+    """Write ``state_dict`` (name -> array or Tensor) to ``path`` as a ``.npz`` file, atomically.
+
+    The file is written exactly at ``path`` (no suffix is added).
+    """
+    arrays = _arrays(state_dict)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"tg.save: cannot write {path!r}: folder {folder!r} does not "
+                                "exist")
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npz.tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED,
+                                 allowZip64=True) as archive:
+                for key, arr in arrays.items():
+                    with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, arr, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(path: _PathLike) -> dict[str, np.ndarray]:
+    """Read a file written by :func:`save` (or any ``.npz`` of plain numeric arrays) into a dict
+    of name -> ``np.ndarray``, in the saved order. Never unpickles.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for one
+    that is not a complete ``.npz`` of arrays (truncated, corrupted, or another kind of file).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"tg.load: no such file: {path!r}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"tg.load: {path!r} is a folder, not a .npz file")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PK\x03\x04" and magic != b"PK\x05\x06":  # a zip (an empty zip starts with EOCD)
+        kind = "a single .npy array" if magic == b"\x93NUM" else "not a .npz (zip) file"
+        raise ValueError(f"tg.load: {path!r} is {kind}; expected a .npz file written by tg.save")
+    result: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for name in archive.namelist():
+                if not name.endswith(".npy"):
+                    raise ValueError(f"member {name!r} is not a .npy array")
+                with archive.open(name) as member:
+                    arr = np.lib.format.read_array(member, allow_pickle=False)
+                    if member.read(1):
+                        raise ValueError(f"member {name!r} has trailing data")
+                result[name[:-len(".npy")]] = arr
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
+            zlib.error, KeyError, NotImplementedError) as exc:
+        raise ValueError(f"tg.load: {path!r} is not a complete .npz file of arrays (truncated, "
+                         f"corrupted or of another kind): {exc}") from exc
+    return result
