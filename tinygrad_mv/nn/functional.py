@@ -164,7 +164,8 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") 
 
 # --- cross-entropy from logits --------------------------------------------------------------------
 def _cross_entropy(x: np.ndarray, classes: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    shifted = x - x.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # a spread beyond the float range: exp(-inf) = 0
+        shifted = x - x.max(axis=1, keepdims=True)
     log_norm = np.log(np.exp(shifted).sum(axis=1))
     picked = shifted[np.arange(len(classes)), classes]
     return np.asarray(scale * (log_norm - picked).sum())
@@ -176,7 +177,8 @@ def _cross_entropy_dx(g: Any, out: Any, x: Any, classes: np.ndarray, scale: floa
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[rows, classes] = 1.0
         return (ops.softmax(x, axis=1) - onehot) * (g * scale)
-    probs = np.exp(x - x.max(axis=1, keepdims=True))
+    with np.errstate(over="ignore"):
+        probs = np.exp(x - x.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)
     probs[rows, classes] -= 1.0
     probs *= g * scale

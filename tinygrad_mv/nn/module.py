@@ -111,13 +111,27 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for every Parameter of this module and its sub-modules,
-        in assignment order, each Parameter once."""
-        seen: set[int] = set()
-        for mod_name, module in self.named_modules(prefix):
-            for name, value in module._direct():
-                if isinstance(value, Parameter) and id(value) not in seen:
-                    seen.add(id(value))
-                    yield (f"{mod_name}.{name}" if mod_name else name), value
+        depth first in assignment order, each Parameter once (under the first name found)."""
+        seen_params: set[int] = set()
+        seen_modules: set[int] = {id(self)}
+        # Iterative depth-first walk: a stack of attribute iterators, so cycles and deep nesting
+        # are harmless.
+        stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [(prefix, self._direct())]
+        while stack:
+            base, items = stack[-1]
+            entry = next(items, None)
+            if entry is None:
+                stack.pop()
+                continue
+            name, value = entry
+            full = f"{base}.{name}" if base else name
+            if isinstance(value, Parameter):
+                if id(value) not in seen_params:
+                    seen_params.add(id(value))
+                    yield full, value
+            elif id(value) not in seen_modules:
+                seen_modules.add(id(value))
+                stack.append((full, value._direct()))
 
     def parameters(self) -> Iterator[Parameter]:
         for _, p in self.named_parameters():
