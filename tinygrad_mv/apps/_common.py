@@ -42,3 +42,13 @@ def output_dir(path: str | os.PathLike) -> Path:
         raise NotADirectoryError(f"--out {os.fspath(path)!r} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def no_plot_message() -> str:
+    return f"matplotlib is not installed, so no figure was drawn; for the plots: {PLOT_HINT}"
+
+
+def print_written(paths: list[Path]) -> None:
+    """Every command ends by saying where its files are."""
+    for path in paths:
+        print(f"wrote {path}")
