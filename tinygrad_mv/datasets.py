@@ -11,8 +11,8 @@ Curves
     taken in order, at evenly spaced ``t`` from 0 to 1) or ``t,x,y`` (``t`` any real numbers; they
     are rescaled linearly so the smallest is 0 and the largest is 1). Every row must have the same
     number of columns. Blank lines and lines starting with ``#`` are skipped, and a first line
-    without any number (for example ``x,y``) is taken as a header. The points are scaled into the
-    same box as the built-in curves.
+    of words without any number (for example ``x,y``) is taken as a header. The points are scaled
+    into the same box as the built-in curves.
 
 Heights
     ``heights(n, seed)`` is a reproducible synthetic sample of adult heights in centimetres: an
@@ -104,11 +104,13 @@ def _read_rows(path: str | os.PathLike, what: str) -> list[tuple[int, list[float
     except UnicodeDecodeError as exc:
         raise ValueError(f"{name}: not a text (UTF-8) CSV file of {what}: {exc.reason}") from exc
     rows: list[tuple[int, list[float]]] = []
+    first_content = True
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
         fields = [field.strip() for field in next(csv.reader([text]))]
+        header_allowed, first_content = first_content, False
         values = []
         for column, field in enumerate(fields, start=1):
             try:
@@ -116,10 +118,12 @@ def _read_rows(path: str | os.PathLike, what: str) -> list[tuple[int, list[float
             except ValueError:
                 value = None
             if value is None:
-                if not rows and not any(_is_number(f) for f in fields):
-                    break  # a header line: no number in it, before any data
+                if header_allowed and _is_header(fields):
+                    break  # the first line names the columns
+                hint = (" (separate the columns with commas)"
+                        if any(sep in field for sep in ";\t ") else "")
                 raise ValueError(f"{name}, line {number}: column {column} is {field!r}, "
-                                 f"not a number")
+                                 f"not a number{hint}")
             if not math.isfinite(value):
                 raise ValueError(f"{name}, line {number}: column {column} is {field!r}; "
                                  f"{what} must be finite numbers")
@@ -129,12 +133,15 @@ def _read_rows(path: str | os.PathLike, what: str) -> list[tuple[int, list[float
     return rows
 
 
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
+def _is_header(fields: list[str]) -> bool:
+    """A header names the columns: no field is a number and there are letters in it."""
+    for field in fields:
+        try:
+            float(field)
+            return False
+        except ValueError:
+            pass
+    return any(ch.isalpha() for field in fields for ch in field)
 
 
 def load_curve_csv(path: str | os.PathLike, margin: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +168,8 @@ def load_curve_csv(path: str | os.PathLike, margin: float = 0.1) -> tuple[np.nda
         t = data[:, 0]
         span = t.max() - t.min()
         if span == 0:
-            raise ValueError(f"{name}: every t value is {t[0]!r}; t must vary along the curve")
+            raise ValueError(f"{name}: every t value is {float(t[0]):g}; t must vary along "
+                             "the curve")
         t = (t - t.min()) / span
     try:
         xy = normalize_curve(data[:, -2:], margin)
