@@ -17,6 +17,7 @@ Costs, in units of one evaluation of f plus one reverse pass:
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -24,7 +25,8 @@ import numpy as np
 from . import autograd
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp"]
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp", "taylor",
+           "TaylorPolynomial"]
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
@@ -41,21 +43,48 @@ def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple
 def _prepare(args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list[Any], bool]:
     """Arguments with the differentiated ones as Tensors that require grad.
 
-    A Tensor that already requires grad is used as it is (an outer transform or the user is
-    tracking it): then the result must keep its graph, and ``nested`` is True.
+    A Tensor that already requires grad (an outer transform or the user is tracking it) enters
+    through an identity node of its own: the result must then keep its graph (``nested`` is
+    True), and the derivative is the partial one for that argument slot even when ``f`` also
+    reaches the same Tensor another way (a closure, or the same Tensor in two slots).
     """
+    from .ops import reshape
     args = list(args)
     nested = False
     for n in nums:
         a = args[n]
         if isinstance(a, Tensor) and a.requires_grad and autograd.is_grad_enabled():
             nested = True
+            args[n] = reshape(a, a.shape)
             continue
-        data = a.data if isinstance(a, Tensor) else Tensor(a).data
-        if data.dtype.kind != "f":
-            data = data.astype(np.float64)
-        args[n] = Tensor(data, requires_grad=True)
+        # Tensor() copies and turns integer or bool data into float64.
+        args[n] = Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
     return args, nested
+
+
+def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
+    """True when ``out`` also depends on a tracked Tensor that is not one of ``inputs`` (a Tensor
+    an outer transform or the user differentiates, reached through a closure). The derivative must
+    then be recorded (``create_graph``) so that whoever tracks that Tensor can differentiate it.
+    Called only when no input is nested, so every input is a fresh leaf."""
+    if not out.requires_grad or not autograd.is_grad_enabled():
+        return False
+    own = {id(t) for t in inputs}
+    if out.grad_fn is None:
+        return id(out) not in own
+    seen = {id(out.grad_fn)}
+    stack = [out.grad_fn]
+    while stack:  # iterative: graphs may be deeper than the recursion limit
+        for parent in stack.pop().parents:
+            if parent is None:
+                continue
+            if type(parent) is autograd.Node:
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+            elif id(parent) not in own:
+                return True
+    return False
 
 
 def _call(f: Callable, args: Sequence[Any], name: str) -> Tensor:
@@ -65,6 +94,17 @@ def _call(f: Callable, args: Sequence[Any], name: str) -> Tensor:
         raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__} "
                         "(build the result with tinygrad_mv operations)")
     return out
+
+
+def _evaluate(f: Callable, args: Sequence[Any], nums: tuple[int, ...],
+              name: str) -> tuple[list[Any], Tensor, bool]:
+    """(prepared arguments, f(*prepared), nested): ``nested`` says the derivatives must be
+    recorded and returned attached to the graph."""
+    prepared, nested = _prepare(args, nums)
+    out = _call(f, prepared, name)
+    if not nested:
+        nested = _depends_on_others(out, [prepared[n] for n in nums])
+    return prepared, out, nested
 
 
 def _scalar_output(out: Tensor, name: str) -> None:
@@ -87,43 +127,52 @@ def _finish(value: Tensor, nested: bool) -> Tensor:
     return value if nested else value.detach()
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """``value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])`` for a one-element f."""
+def _single(argnums: int | Sequence[int]) -> bool:
+    return isinstance(argnums, (int, np.integer))
+
+
+def _value_and_grad(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Tensor, Any]:
-        nums = _argnums_tuple(argnums, len(args), "value_and_grad")
-        prepared, nested = _prepare(args, nums)
-        out = _call(lambda *a: f(*a, **kwargs), prepared, "value_and_grad")
-        _scalar_output(out, "value_and_grad")
+        nums = _argnums_tuple(argnums, len(args), name)
+        prepared, out, nested = _evaluate(lambda *a: f(*a, **kwargs), args, nums, name)
+        _scalar_output(out, name)
         grads = _grads(out, [prepared[n] for n in nums], None, nested)
         grads = tuple(_finish(g, nested) for g in grads)
-        return _finish(out, nested), grads[0] if isinstance(argnums, (int, np.integer)) else grads
+        return _finish(out, nested), grads[0] if _single(argnums) else grads
     return wrapped
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """``grad(f)(*args)``: the gradient of a one-element f with respect to ``args[argnums]`` (a
-    tuple of gradients when ``argnums`` is a tuple). ``grad(grad(f))`` is the second derivative."""
-    vg = value_and_grad(f, argnums)
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """``value_and_grad(f)(*args) -> (f(*args), df/dargs[argnums])`` for a one-element f."""
+    return _value_and_grad(f, argnums, "value_and_grad")
+
+
+def _grad(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
+    vg = _value_and_grad(f, argnums, name)
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         return vg(*args, **kwargs)[1]
     return wrapped
 
 
-def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """``jacobian(f)(*args)`` of shape ``f(x).shape + x.shape``, one reverse pass per output
-    element (a tuple of Jacobians when ``argnums`` is a tuple)."""
+def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """``grad(f)(*args)``: the gradient of a one-element f with respect to ``args[argnums]`` (a
+    tuple of gradients when ``argnums`` is a tuple). ``grad(grad(f))`` is the second derivative."""
+    return _grad(f, argnums, "grad")
+
+
+def _jacobian(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums_tuple(argnums, len(args), "jacobian")
-        prepared, nested = _prepare(args, nums)
-        out = _call(lambda *a: f(*a, **kwargs), prepared, "jacobian")
+        nums = _argnums_tuple(argnums, len(args), name)
+        prepared, out, nested = _evaluate(lambda *a: f(*a, **kwargs), args, nums, name)
         wrt = [prepared[n] for n in nums]
         rows: list[list[Tensor]] = [[] for _ in wrt]
-        for i in range(out.size):
-            seed = np.zeros(out.size, dtype=out.dtype)
+        seed = np.zeros(out.size, dtype=out.dtype)
+        for i in range(out.size):  # row i of J is the VJP with the i-th unit vector
             seed[i] = 1
             for k, g in enumerate(_grads(out, wrt, seed.reshape(out.shape), nested)):
                 rows[k].append(g)
+            seed[i] = 0
         from .ops import reshape, stack
         jacs = []
         for k, w in enumerate(wrt):
@@ -132,16 +181,23 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             else:
                 jac = Tensor(np.zeros(out.shape + w.shape, dtype=w.dtype))
             jacs.append(_finish(jac, nested))
-        return jacs[0] if isinstance(argnums, (int, np.integer)) else tuple(jacs)
+        return jacs[0] if _single(argnums) else tuple(jacs)
     return wrapped
+
+
+def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
+    """``jacobian(f)(*args)`` of shape ``f(x).shape + x.shape``, one reverse pass per output
+    element (a tuple of Jacobians when ``argnums`` is a tuple)."""
+    return _jacobian(f, argnums, "jacobian")
 
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:
     """``hessian(f)(*args)`` of shape ``x.shape + x.shape`` for a one-element f: the Jacobian of
-    the gradient, n Hessian-vector products for n inputs."""
-    if not isinstance(argnums, (int, np.integer)):
-        raise ValueError("hessian: argnums must be a single int")
-    return jacobian(grad(f, argnums), argnums)
+    the gradient, n Hessian-vector products for n inputs. ``argnums`` is a single int here (JAX
+    also takes tuples, giving nested tuples of blocks)."""
+    if not _single(argnums):
+        raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
+    return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
 
 
 def _tuple_arg(value: Any, name: str, what: str) -> tuple:
@@ -155,46 +211,57 @@ def vjp(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:
     """``out, vjp_fn = vjp(f, *primals)``; ``vjp_fn(cotangent)`` returns a tuple with
     cotangent^T J for each primal, and may be called again."""
     nums = tuple(range(len(primals)))
-    prepared, nested = _prepare(primals, nums)
-    out = _call(f, prepared, "vjp")
+    prepared, out, nested = _evaluate(f, primals, nums, "vjp")
 
     def vjp_fn(cotangent: Any) -> tuple:
         seed = cotangent if isinstance(cotangent, Tensor) else Tensor(cotangent)
         if seed.shape != out.shape:
             raise ValueError(f"vjp: cotangent has shape {seed.shape} but the output has shape "
                              f"{out.shape}")
-        cot_nested = nested or seed.requires_grad
+        cot_nested = nested or (seed.requires_grad and autograd.is_grad_enabled())
         grads = _grads(out, prepared, seed, cot_nested)
         return tuple(_finish(g, cot_nested) for g in grads)
 
     return _finish(out, nested), vjp_fn
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
-    """``(f(primals), J @ tangents)`` by the double-VJP trick (see the module docstring)."""
-    primals = _tuple_arg(primals, "jvp", "primals")
-    tangents = _tuple_arg(tangents, "jvp", "tangents")
+def _primals_and_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple, list[Tensor]]:
+    primals = _tuple_arg(primals, name, "primals")
+    tangents = _tuple_arg(tangents, name, "tangents")
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    nums = tuple(range(len(primals)))
-    prepared, nested = _prepare(primals, nums)
+        raise ValueError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
     tangents = [t if isinstance(t, Tensor) else Tensor(t) for t in tangents]
-    for p, t in zip(prepared, tangents):
-        if p.shape != t.shape:
-            raise ValueError(f"jvp: a tangent has shape {t.shape} but its primal has shape "
-                             f"{p.shape}")
-    out = _call(f, prepared, "jvp")
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        if np.shape(p.data if isinstance(p, Tensor) else p) != t.shape:
+            raise ValueError(f"{name}: tangent {i} has shape {t.shape} but its primal has shape "
+                             f"{np.shape(p.data if isinstance(p, Tensor) else p)}")
+    return primals, tangents
+
+
+def _dot_all(vectors: Sequence[Tensor], tangents: Sequence[Tensor]) -> Tensor | None:
+    """sum_i <vectors[i], tangents[i]> as one recorded scalar."""
+    total = None
+    for g, t in zip(vectors, tangents):
+        term = (g * t).sum()
+        total = term if total is None else total + term
+    return total
+
+
+def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
+    """``(f(primals), J @ tangents)`` by the double-VJP trick (see the module docstring): there is
+    no forward mode; it costs about three reverse passes."""
+    primals, tangents = _primals_and_tangents(primals, tangents, "jvp")
+    nums = tuple(range(len(primals)))
+    prepared, out, nested = _evaluate(f, primals, nums, "jvp")
+    zero = Tensor(np.zeros(out.shape, dtype=out.dtype))
     if not out.requires_grad:
-        return _finish(out, nested), Tensor(np.zeros(out.shape, dtype=out.dtype))
+        return _finish(out, nested), zero
+    # u is a dummy cotangent: J^T u is linear in u, so d<J^T u, v>/du = J v whatever u's value.
     u = Tensor(np.zeros(out.shape, dtype=out.dtype), requires_grad=True)
     with autograd.enable_grad():
-        pulled = _grads(out, prepared, u, True)  # J^T u, recorded as a function of u
-        total = None
-        for g, t in zip(pulled, tangents):
-            term = (g * t).sum()
-            total = term if total is None else total + term
+        total = _dot_all(_grads(out, prepared, u, True), tangents)
     if total is None or not total.requires_grad:
-        return _finish(out, nested), Tensor(np.zeros(out.shape, dtype=out.dtype))
+        return _finish(out, nested), zero
     (tangent_out,) = _grads(total, [u], None, nested)
     return _finish(out, nested), _finish(tangent_out, nested)
 
@@ -202,27 +269,92 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[T
 def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     """Hessian of a one-element f times ``tangents``, without forming the Hessian: the gradient
     of grad(f) . v. Returns a Tensor for one primal, a tuple for several."""
-    primals = _tuple_arg(primals, "hvp", "primals")
-    tangents = _tuple_arg(tangents, "hvp", "tangents")
-    if len(primals) != len(tangents):
-        raise ValueError(f"hvp: {len(primals)} primals but {len(tangents)} tangents")
+    primals, tangents = _primals_and_tangents(primals, tangents, "hvp")
     nums = tuple(range(len(primals)))
-    prepared, nested = _prepare(primals, nums)
-    tangents = [t if isinstance(t, Tensor) else Tensor(t) for t in tangents]
-    for p, t in zip(prepared, tangents):
-        if p.shape != t.shape:
-            raise ValueError(f"hvp: a tangent has shape {t.shape} but its primal has shape "
-                             f"{p.shape}")
-    out = _call(f, prepared, "hvp")
+    prepared, out, nested = _evaluate(f, primals, nums, "hvp")
     _scalar_output(out, "hvp")
     with autograd.enable_grad():
-        grads = _grads(out, prepared, None, True)
-        total = None
-        for g, t in zip(grads, tangents):
-            term = (g * t).sum()
-            total = term if total is None else total + term
+        total = _dot_all(_grads(out, prepared, None, True), tangents)
     if total is None or not total.requires_grad:
         result = tuple(Tensor(np.zeros(p.shape, dtype=p.dtype)) for p in prepared)
     else:
         result = tuple(_finish(h, nested) for h in _grads(total, prepared, None, nested))
     return result[0] if len(result) == 1 else result
+
+
+class TaylorPolynomial:
+    """The Taylor polynomial of f about x0, returned by :func:`taylor`; call it to evaluate.
+
+    ``derivatives[k]`` is the k-th derivative at x0 (for a vector x0: the value, the gradient and
+    the Hessian) and ``coefficients[k] = derivatives[k] / k!``, so that
+    ``p(x) = sum_k coefficients[k] (x - x0)^k`` (for a vector x0: ``c0 + c1 . d + d^T c2 d`` with
+    ``d = x - x0``). Evaluation records on the tape like any operation, so p can be
+    differentiated too.
+    """
+
+    def __init__(self, x0: np.ndarray, derivatives: Sequence[Tensor]) -> None:
+        self.x0 = x0
+        self.order = len(derivatives) - 1
+        self.derivatives = tuple(derivatives)
+        self.coefficients = tuple(d / float(math.factorial(k))
+                                  for k, d in enumerate(self.derivatives))
+        self.scalar = x0.size == 1
+
+    def __call__(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        d = x - self.x0
+        if self.scalar:  # elementwise over any shape of x: Horner's rule
+            result = self.coefficients[-1].reshape(()) + d * 0
+            for c in self.coefficients[-2::-1]:
+                result = result * d + c.reshape(())
+            return result
+        n, shape = self.x0.size, self.x0.shape
+        if x.shape[x.ndim - len(shape):] != shape:
+            raise ValueError(f"taylor: the polynomial is about a point of shape {shape}, so x must "
+                             f"have shape {shape} or (..., {', '.join(map(str, shape))}), got "
+                             f"{x.shape}")
+        batch = x.shape[:x.ndim - len(shape)]
+        flat = d.reshape(-1, n)
+        result = self.coefficients[0].reshape(()) + flat.sum(axis=-1) * 0
+        if self.order >= 1:
+            result = result + flat @ self.coefficients[1].reshape(n)
+        if self.order >= 2:
+            result = result + ((flat @ self.coefficients[2].reshape(n, n)) * flat).sum(axis=-1)
+        return result.reshape(batch)
+
+    def __repr__(self) -> str:
+        kind = "scalar" if self.scalar else f"shape {self.x0.shape}"
+        return f"<TaylorPolynomial of order {self.order} about x0 ({kind})>"
+
+
+def taylor(f: Callable, x0: Any, order: int) -> TaylorPolynomial:
+    """The Taylor polynomial of a one-element ``f`` about ``x0``, of degree ``order``.
+
+    For a one-element x0, any order: the derivatives come from repeated reverse mode
+    (``create_graph`` on the previous derivative, one chain, so derivative k costs one reverse
+    pass over the graph of derivative k-1). For any other shape of x0, orders 0-2 (value,
+    gradient, Hessian). The result is a :class:`TaylorPolynomial`; its coefficients are constants
+    (detached).
+    """
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"taylor: order must be a non-negative int, got {order!r}")
+    x = Tensor(x0.data if isinstance(x0, Tensor) else x0, requires_grad=True)
+    if x.size != 1 and order > 2:
+        raise ValueError(f"taylor: order {order} needs a one-element x0; for x0 of shape "
+                         f"{x.shape} orders 0, 1 and 2 (value, gradient, Hessian) are supported")
+    out = _call(f, [x], "taylor")
+    _scalar_output(out, "taylor")
+    if x.size != 1:
+        derivatives = [out.detach().reshape(())]
+        if order >= 1:
+            derivatives.append(grad(f)(x.detach()))
+        if order == 2:
+            derivatives.append(hessian(f)(x.detach()))
+        return TaylorPolynomial(x.data, derivatives)
+    derivatives = [out.detach()]
+    current = out
+    with autograd.enable_grad():
+        for k in range(1, order + 1):
+            (current,) = _grads(current.reshape(()), [x], None, k < order)
+            derivatives.append(current.detach())
+    return TaylorPolynomial(x.data, derivatives)

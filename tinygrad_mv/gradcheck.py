@@ -1,0 +1,269 @@
+"""Checking reverse mode against finite differences: ``numerical_jacobian``, ``gradcheck`` and
+``gradgradcheck``.
+
+A wrong VJP rule gives a wrong derivative silently; these compare the Jacobian that reverse mode
+computes with one computed from function values alone, entry by entry, and name the worst entry.
+
+Why float64: a central difference has truncation error ~eps^2 |f'''| and rounding error
+~u |f| / eps (u the unit roundoff). With eps = 1e-6 in float64 (u ~ 1e-16) both are ~1e-10; in
+float32 (u ~ 6e-8) the rounding term is ~0.06, far above any useful tolerance.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import autograd, functional
+from .tensor import Tensor
+
+__all__ = ["numerical_jacobian", "gradcheck", "gradgradcheck", "GradcheckError",
+           "JacobianComparison", "compare_jacobians", "compare_second_jacobians"]
+
+
+class GradcheckError(RuntimeError):
+    """Reverse mode and finite differences disagree. Attributes name the worst entry:
+    ``input_index``, ``output_index``, ``index`` (position in that input), ``analytic``,
+    ``numerical``, ``atol``, ``rtol``."""
+
+    def __init__(self, message: str, comparison: JacobianComparison | None = None) -> None:
+        super().__init__(message)
+        self.comparison = comparison
+        worst = comparison.worst if comparison is not None else None
+        self.input_index = worst.input_index if worst else None
+        self.output_index = worst.output_index if worst else None
+        self.index = worst.index if worst else None
+        self.analytic = worst.analytic if worst else None
+        self.numerical = worst.numerical if worst else None
+        self.atol = comparison.atol if comparison is not None else None
+        self.rtol = comparison.rtol if comparison is not None else None
+
+
+def _check_eps(eps: float, name: str) -> float:
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"{name}: eps must be a positive finite number, got {eps!r}")
+    return float(eps)
+
+
+def numerical_jacobian(f: Callable[[Any], Any], x: Any, eps: float = 1e-6,
+                       method: str = "central") -> Tensor:
+    """The Jacobian of ``f`` at ``x`` by finite differences, shape ``f(x).shape + x.shape``
+    (float64).
+
+    ``method="central"``: (f(x + eps e_k) - f(x - eps e_k)) / (2 eps), error O(eps^2), 2n
+    evaluations; ``"forward"``: (f(x + eps e_k) - f(x)) / eps, error O(eps), n + 1 evaluations.
+    ``f`` gets what ``x`` is: a Tensor (recording nothing) when x is a Tensor or a list or number,
+    the ndarray itself when x is an ndarray, so a pure NumPy function is differenced at NumPy
+    speed. f may return a Tensor, an array or a number. x keeps its dtype.
+    """
+    eps = _check_eps(eps, "numerical_jacobian")
+    if method not in ("central", "forward"):
+        raise ValueError(f"numerical_jacobian: method must be 'central' or 'forward', got "
+                         f"{method!r}")
+    as_tensor = not isinstance(x, np.ndarray)
+    base = np.array(x.data if isinstance(x, Tensor) else x)
+    if base.dtype.kind != "f":
+        base = base.astype(np.float64)
+    work = base.copy()
+    flat = work.reshape(-1)  # a view: stepping flat[k] steps work
+
+    def evaluate() -> np.ndarray:
+        with autograd.no_grad():
+            out = f(Tensor(work) if as_tensor else work.copy())
+        return np.array(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+
+    f0 = evaluate()
+    jac = np.empty((f0.size, base.size))
+    for k in range(base.size):
+        original = flat[k]
+        flat[k] = original + eps
+        high = float(flat[k])  # the points actually used (x + eps rounds in x's dtype)
+        up = evaluate()
+        if up.shape != f0.shape:
+            raise ValueError(f"numerical_jacobian: f returned shape {up.shape} at a nearby point "
+                             f"but {f0.shape} at x")
+        if method == "central":
+            flat[k] = original - eps
+            low = float(flat[k])
+            down = evaluate()
+        else:
+            low, down = float(original), f0
+        flat[k] = original
+        jac[:, k] = ((up - down) / (high - low)).reshape(-1)
+    return Tensor(jac.reshape(f0.shape + base.shape))
+
+
+@dataclass
+class WorstEntry:
+    """The Jacobian entry that misses its tolerance by the largest factor."""
+
+    input_index: int
+    output_index: tuple
+    index: tuple
+    analytic: float
+    numerical: float
+
+
+@dataclass
+class JacobianComparison:
+    """Result of comparing analytic and numerical Jacobians (see :func:`compare_jacobians`)."""
+
+    passed: bool
+    max_abs_error: float
+    worst: WorstEntry | None
+    atol: float
+    rtol: float
+    input_shapes: list
+    output_shape: tuple
+
+    def message(self, what: str) -> str:
+        if self.worst is None:
+            return f"{what}: passed"
+        w = self.worst
+        limit = self.atol + self.rtol * abs(w.numerical)
+        return (f"{what}: the Jacobian of output {self.output_shape} with respect to input "
+                f"{w.input_index} (shape {self.input_shapes[w.input_index]}) is wrong at output "
+                f"index {w.output_index}, input index {w.index}: analytic (reverse mode) "
+                f"{w.analytic!r} but numerical (central differences) {w.numerical!r}; "
+                f"|difference| = {abs(w.analytic - w.numerical):.3g} > atol + rtol * |numerical| "
+                f"= {limit:.3g} (atol={self.atol:g}, rtol={self.rtol:g})")
+
+
+def _as_inputs(inputs: Any, name: str, stacklevel: int = 2) -> tuple[list[Tensor], list[int]]:
+    """Inputs as Tensors, and which ones to check: those that require grad, or all of them when
+    none does (plain arrays)."""
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in inputs]
+    if not tensors:
+        raise ValueError(f"{name}: no inputs given")
+    checked = [i for i, t in enumerate(tensors) if t.requires_grad]
+    if not checked:
+        checked = [i for i, t in enumerate(tensors) if t.dtype.kind == "f"]
+    for i in checked:
+        if tensors[i].dtype != np.float64:
+            warnings.warn(f"{name}: input {i} is {tensors[i].dtype}; finite differences need "
+                          "float64 to be accurate (rounding error ~ unit roundoff / eps), so "
+                          "this check may fail for a correct gradient. Pass float64 inputs "
+                          "(Tensor(x, dtype=np.float64)).", UserWarning,
+                          stacklevel=stacklevel + 1)
+    return tensors, checked
+
+
+def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
+                      atol: float = 1e-5, rtol: float = 1e-3,
+                      name: str = "gradcheck", stacklevel: int = 2) -> JacobianComparison:
+    """Reverse-mode Jacobian of ``f`` at ``inputs`` against central differences, entry by entry:
+    an entry passes when |analytic - numerical| <= atol + rtol * |numerical|."""
+    eps = _check_eps(eps, name)
+    tensors, checked = _as_inputs(inputs, name, stacklevel + 1)
+    datas = [t.data for t in tensors]
+    if not checked:
+        raise ValueError(f"{name}: no floating-point input to check")
+    analytic = functional.jacobian(f, argnums=tuple(checked))(*datas)
+    with autograd.no_grad():
+        out = f(*[Tensor(d) for d in datas])
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}")
+    worst, worst_ratio, max_err = None, 1.0, 0.0
+    for k, i in enumerate(checked):
+        def partial(xi: Tensor, i: int = i) -> Tensor:
+            args = [Tensor(d) for d in datas]
+            args[i] = xi
+            return f(*args)
+        numerical = numerical_jacobian(partial, tensors[i], eps).data
+        exact = np.asarray(analytic[k].data, dtype=np.float64)
+        shape = out.shape + tensors[i].shape
+        numerical, exact = numerical.reshape(shape), exact.reshape(shape)
+        err = np.abs(exact - numerical)
+        with np.errstate(invalid="ignore"):
+            ratio = err / (atol + rtol * np.abs(numerical))
+        ratio = np.where(np.isfinite(exact) & np.isfinite(numerical), ratio, np.inf)
+        if err.size:
+            max_err = max(max_err, float(np.nan_to_num(err, nan=np.inf).max()))
+            pos = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+            if ratio[pos] > worst_ratio:
+                worst_ratio = float(ratio[pos])
+                worst = WorstEntry(i, tuple(int(p) for p in pos[:out.ndim]),
+                                   tuple(int(p) for p in pos[out.ndim:]),
+                                   float(exact[pos]), float(numerical[pos]))
+    return JacobianComparison(worst is None, max_err, worst, atol, rtol,
+                              [t.shape for t in tensors], out.shape)
+
+
+def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+    """Compare the reverse-mode Jacobian of ``f`` at ``inputs`` (a Tensor or a tuple of them)
+    with central differences.
+
+    Checked inputs: those with ``requires_grad=True``, or every floating input when none has it.
+    Returns True; on a mismatch raises :class:`GradcheckError` naming the worst entry (input,
+    output and input index, analytic and numerical values, tolerances), or returns False when
+    ``raise_exception=False``. float32 inputs get a warning: finite differences need float64.
+    """
+    result = compare_jacobians(f, inputs, eps, atol, rtol, "gradcheck", stacklevel=3)
+    if result.passed:
+        return True
+    if raise_exception:
+        raise GradcheckError(result.message("gradcheck"), result)
+    return False
+
+
+def _first_derivative_function(f: Callable[..., Tensor], tensors: Sequence[Tensor],
+                               checked: Sequence[int], grad_outputs: Any) -> Callable[..., Tensor]:
+    """x -> (v^T J_f(x)) for the checked inputs, flattened and joined: its Jacobian holds every
+    second derivative of <v, f>. v is ``grad_outputs``, or a fixed random vector."""
+    with autograd.no_grad():
+        out = f(*[Tensor(t.data) for t in tensors])
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradgradcheck: the function must return a Tensor, got "
+                        f"{type(out).__name__}")
+    if grad_outputs is None:
+        cotangent = np.random.default_rng(0).standard_normal(out.shape)
+    else:
+        cotangent = np.asarray(grad_outputs.data if isinstance(grad_outputs, Tensor)
+                               else grad_outputs, dtype=np.float64)
+        if cotangent.shape != out.shape:
+            raise ValueError(f"gradgradcheck: grad_outputs has shape {cotangent.shape} but the "
+                             f"output has shape {out.shape}")
+    cotangent = cotangent.astype(out.dtype)
+
+    def first(*xs: Any) -> Tensor:
+        from .ops import concatenate, reshape
+        _, vjp_fn = functional.vjp(f, *xs)
+        pulled = vjp_fn(cotangent)
+        return concatenate([reshape(pulled[i], -1) for i in checked], axis=0)
+    return first
+
+
+def compare_second_jacobians(f: Callable[..., Tensor], inputs: Any, grad_outputs: Any = None,
+                             eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                             stacklevel: int = 2) -> JacobianComparison:
+    """:func:`compare_jacobians` applied to x -> v^T J_f(x) (the first-order backward pass,
+    recorded with ``create_graph``): checks every second derivative of <v, f>."""
+    tensors, checked = _as_inputs(inputs, "gradgradcheck", stacklevel + 1)
+    if not checked:
+        raise ValueError("gradgradcheck: no floating-point input to check")
+    first = _first_derivative_function(f, tensors, checked, grad_outputs)
+    with warnings.catch_warnings():  # warned once already
+        warnings.simplefilter("ignore", UserWarning)
+        marked = [Tensor(t.data, requires_grad=i in checked) for i, t in enumerate(tensors)]
+        return compare_jacobians(first, marked, eps, atol, rtol, "gradgradcheck")
+
+
+def gradgradcheck(f: Callable[..., Tensor], inputs: Any, grad_outputs: Any = None,
+                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """:func:`gradcheck` for second derivatives: checks the reverse-mode derivative of
+    x -> v^T J_f(x) (the first-order backward pass, recorded with ``create_graph``) against
+    central differences of it. ``v`` is ``grad_outputs`` or a fixed random cotangent (seed 0).
+    The error's "output index" is then a position in the checked inputs' gradients, flattened
+    and joined in order."""
+    result = compare_second_jacobians(f, inputs, grad_outputs, eps, atol, rtol, stacklevel=3)
+    if result.passed:
+        return True
+    if raise_exception:
+        raise GradcheckError(result.message("gradgradcheck (second derivatives)"), result)
+    return False
