@@ -4,8 +4,8 @@ from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set
 from .ops import (
     absolute as abs, add, clip, concatenate, cos, div, dot, exp, flatten, linear, log,
     log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, outer, power,
-    relu, reshape, sigmoid, sin, softmax, sqrt, square, squeeze, stack, sub, sum, tan, tanh,
-    transpose, unsqueeze, where, broadcast_to,
+    relu, reshape, sigmoid, log_sigmoid, sin, softmax, sqrt, square, squeeze, stack, sub, sum,
+    tan, tanh, transpose, unsqueeze, where, broadcast_to,
 )
 from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,

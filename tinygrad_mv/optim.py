@@ -91,6 +91,14 @@ class SGD(Optimizer):
             with autograd.enable_grad():
                 loss = closure()
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        if momentum == 0 and decay == 0:
+            # Plain steepest descent, the common case: one new array per parameter.
+            for p in self.params:
+                grad = p.grad
+                if grad is not None:
+                    update = grad.data * lr
+                    p.data = np.subtract(p.data, update, out=update)
+            return loss
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue

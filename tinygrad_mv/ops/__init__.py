@@ -1,7 +1,7 @@
 """Differentiable primitives, grouped by family. Each module keeps forwards beside their VJPs."""
 from .elementwise import (  # noqa: F401
-    absolute, add, astype, clip, cos, div, exp, log, maximum, minimum, mul, neg, power, relu,
-    sigmoid, sin, sqrt, square, sub, tan, tanh, where,
+    absolute, add, astype, clip, cos, div, exp, log, log_sigmoid, maximum, minimum, mul, neg,
+    power, relu, sigmoid, sin, sqrt, square, sub, tan, tanh, where,
 )
 from .linalg import dot, linear, matmul, outer  # noqa: F401
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum  # noqa: F401

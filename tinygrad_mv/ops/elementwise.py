@@ -86,6 +86,19 @@ sigmoid = primitive("sigmoid", _sigmoid,
                     lambda g, out, x: g * (out * (1 - out)))
 
 
+def _log_sigmoid(x: Any) -> np.ndarray:
+    # log(1 / (1 + e^-x)) = -(max(-x, 0) + log1p(e^-|x|)): e^-|x| never overflows, so the result
+    # is finite and exact at any finite x (log(sigmoid(x)) gives -709 or -inf below x = -709).
+    x = np.asarray(x)
+    return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+
+
+# d/dx log sigmoid(x) = sigmoid(-x) = e^-x sigmoid(x) = e^(out - x): accurate at both ends
+# (no 1 - sigmoid(x) cancellation for large x) and made of ufuncs, so create_graph works.
+log_sigmoid = primitive("log_sigmoid", _log_sigmoid,
+                        lambda g, out, x: g * np.exp(out - x))
+
+
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
     xv = value(x)  # the gradient passes where lo <= x <= hi, as PyTorch's clamp
     inside = np.ones(xv.shape, dtype=bool) if lo is None else xv >= lo
