@@ -23,5 +23,6 @@ from .serialization import load, save
 from . import datasets
 # [issue 5: optimize]
 # [issue 6: graphs]
+from .viz import draw_graph, graph_text
 
 __version__ = "0.1.0"
