@@ -15,8 +15,10 @@ give the same gradients as each other, as the formulas and as central difference
 
 Step size: with ``lr=None`` it is ``1 / |largest eigenvalue|`` of the Hessian of chi-squared at the
 starting point (computed by ``tg.hessian``), which makes the default work for data in any unit.
-A step that would increase chi-squared, or make sigma non-positive, is not taken: the step size is
-halved and the step retried (so the cost never goes up).
+A step that would not decrease chi-squared by at least half the decrease its gradient predicts
+(Armijo's condition), or would make sigma non-positive, is not taken: the step size is halved and
+the step retried (so the cost never goes up, beyond rounding, and an oversized step cannot jump
+far away).
 """
 from __future__ import annotations
 
@@ -194,7 +196,11 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
             if candidate[1] > 0:
                 mu.data, sigma.data = np.asarray(candidate[0]), np.asarray(candidate[1])
                 new_cost, new_gradient = chi_squared_and_gradient(centres, density, mu, sigma)
-            if not new_cost <= cost:
+            # Armijo's sufficient decrease (with room for rounding once the predicted decrease
+            # is below the cost's resolution): a long step that merely lands lower, such as on
+            # the plateau far from the data where f ~ 0, is not accepted.
+            wanted = 0.5 * step_size * float(gradient @ gradient) - 4e-16 * abs(cost)
+            if not new_cost <= cost - wanted:
                 # Overshot (or sigma <= 0): stay, halve the step and retry from the same point.
                 step_size /= 2
                 if step_size < 1e-30 * lr:
