@@ -163,6 +163,11 @@ class Tensor:
             extras.append(f"name={self.name!r}")
         return f"Tensor({body}, {', '.join(extras)})"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
+        """Jupyter display: the repr, plus the graph that produced this tensor (see viz.py)."""
+        from .viz import tensor_mimebundle
+        return tensor_mimebundle(self, include, exclude)
+
     # --- autograd -----------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False) -> None:

@@ -39,6 +39,7 @@ __all__ = ["draw_graph", "graph_text", "scope", "Graph", "GraphvizNotInstalled",
            "GraphTooLargeError", "DEFAULT_MAX_NODES"]
 
 DEFAULT_MAX_NODES = 2000
+JUPYTER_MAX_NODES = 300
 
 INSTALL_HINT = ("install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubuntu), "
                 "'brew install graphviz' (macOS), 'conda install -c conda-forge graphviz', or see "
@@ -1041,8 +1042,8 @@ def tensor_mimebundle(tensor: Any, include: Any = None, exclude: Any = None) -> 
     wanted -= set(exclude or ())
     if tensor.grad_fn is None or "text/html" not in wanted or graphviz is None:
         return bundle
-    try:
-        svg = draw_graph(tensor).pipe(format="svg", encoding="utf-8")
+    try:  # a small cap: displaying a tensor must never wait on laying out a huge graph
+        svg = draw_graph(tensor, max_nodes=JUPYTER_MAX_NODES).pipe(format="svg", encoding="utf-8")
     except (GraphvizNotInstalled, GraphTooLargeError):
         return bundle
     svg = svg[svg.find("<svg"):]  # drop the XML prologue: it is embedded in HTML
