@@ -127,8 +127,10 @@ def test_optimizers_match_torch_over_several_steps(name, config, rng):
 def test_step_never_mutates_gradients_and_skips_params_without_one(rng):
     w = Tensor(rng.standard_normal(3), requires_grad=True)
     unused = Tensor(rng.standard_normal(2), requires_grad=True)
-    for opt in (tg.optim.SGD([w, unused], lr=0.1, momentum=0.9, weight_decay=0.1),
-                tg.optim.Adam([w, unused], lr=0.1, weight_decay=0.1)):
+    frozen = nn.Parameter(np.ones(2), requires_grad=False)  # accepted, as in PyTorch
+    for opt in (tg.optim.SGD([w, unused, frozen], lr=0.1),
+                tg.optim.SGD([w, unused, frozen], lr=0.1, momentum=0.9, weight_decay=0.1),
+                tg.optim.Adam([w, unused, frozen], lr=0.1, weight_decay=0.1)):
         before_unused = unused.data.copy()
         for _ in range(3):
             opt.zero_grad()
@@ -141,6 +143,7 @@ def test_step_never_mutates_gradients_and_skips_params_without_one(rng):
             np.testing.assert_array_equal(grad_array, grad_copy)
             assert w.data is not old  # replaced, not written into
         np.testing.assert_array_equal(unused.data, before_unused)
+        np.testing.assert_array_equal(frozen.data, np.ones(2))
         assert unused.grad is None
 
 
@@ -178,7 +181,7 @@ def test_optimizer_returns_the_closure_loss(rng):
     (lambda w: tg.optim.SGD([], lr=0.1), ValueError, ["empty"]),
     (lambda w: tg.optim.SGD(w, lr=0.1), TypeError, ["single Tensor"]),
     (lambda w: tg.optim.SGD([w, np.ones(2)], lr=0.1), TypeError, ["parameter 1", "ndarray"]),
-    (lambda w: tg.optim.SGD([Tensor([1.0])], lr=0.1), ValueError, ["requires_grad"]),
+    (lambda w: tg.optim.Newton([w, Tensor([1.0])]), ValueError, ["parameter 1", "grad"]),
     (lambda w: tg.optim.SGD([w * 2], lr=0.1), ValueError, ["leaf"]),
     (lambda w: tg.optim.SGD([w, w], lr=0.1), ValueError, ["twice"]),
     (lambda w: tg.optim.SGD([w], lr=-1.0), ValueError, ["lr"]),

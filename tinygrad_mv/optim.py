@@ -32,7 +32,11 @@ def _check_number(name: str, value: Any, what: str, low: float = 0.0,
 
 
 class Optimizer:
-    """Holds the parameters and the per-parameter state (``state[i]`` for parameter i)."""
+    """Holds the parameters and the per-parameter state (``state[i]`` for parameter i).
+
+    As in PyTorch, parameters with ``requires_grad=False`` (frozen) are accepted and, having no
+    gradient, left alone by ``step()``.
+    """
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         name = type(self).__name__
@@ -46,9 +50,9 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
-            if not p.requires_grad or not p.is_leaf:
-                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) must be a leaf "
-                                 "Tensor with requires_grad=True")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) is computed from "
+                                 "other tensors; only leaf Tensors can be optimized")
             if id(p) in seen:
                 raise ValueError(f"{name}: parameter {i} (shape {p.shape}) appears twice")
             seen.add(id(p))
@@ -187,6 +191,10 @@ class Newton(Optimizer):
         super().__init__(params, lr)
         self.damping = _check_number("damping", damping, "Newton")
         self.fallback_lr = _check_number("fallback_lr", fallback_lr, "Newton")
+        for i, p in enumerate(self.params):
+            if not p.requires_grad:
+                raise ValueError(f"Newton: parameter {i} (shape {p.shape}) does not require "
+                                 "grad; pass only the parameters to optimize")
         self.sizes = [p.size for p in self.params]
         total = sum(self.sizes)
         if total > max_params:
