@@ -22,6 +22,7 @@ from . import nn, optim
 from .serialization import load, save
 from . import datasets
 # [issue 5: optimize]
+from . import optimize
 # [issue 6: graphs]
 from .viz import draw_graph, graph_text
 

@@ -1,0 +1,477 @@
+"""tg.optimize: Newton-Raphson, minimize, Lagrange multipliers and chi-squared fitting.
+
+Oracles: hand-derived derivatives and iterations written here in NumPy, closed forms (roots of a
+cubic by np.roots, weighted linear regression, linear KKT systems), scipy (fsolve, curve_fit) and
+torch.optim where they apply; central differences for the fit's Jacobians.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_mv as tg
+from tinygrad_mv import optimize
+from tinygrad_mv.optimize import ConvergenceError, ConvergenceWarning, SingularJacobianError
+
+
+def central_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d f / d x by central differences, f: R^n -> R^m as NumPy, shape (m, n)."""
+    cols = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = eps
+        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
+    return np.stack(cols, axis=-1)
+
+
+# --- Newton-Raphson ---------------------------------------------------------------------------
+def cubic(x):
+    return x ** 3 - 2 * x + 2
+
+
+def test_newton_cubic_from_minus_two_matches_hand_iteration_and_real_root():
+    res = optimize.newton_raphson(cubic, -2.0)
+    real_root = [r.real for r in np.roots([1, 0, -2, 2]) if abs(r.imag) < 1e-12][0]
+    assert res.success and isinstance(res.x, float)
+    assert abs(res.x - real_root) < 1e-10
+    assert abs(res.x ** 3 - 2 * res.x + 2) < 1e-10
+    hand = [-2.0]  # x <- x - f(x) / f'(x) with f' = 3x^2 - 2 by hand
+    for _ in range(res.nit):
+        x = hand[-1]
+        hand.append(x - (x ** 3 - 2 * x + 2) / (3 * x ** 2 - 2))
+    np.testing.assert_allclose(res.path, hand, rtol=1e-13, atol=0)
+    assert res.path[0] == -2.0 and res.path[-1] == res.x and 3 <= res.nit <= 6
+
+
+def test_newton_cubic_from_zero_cycles_and_says_so():
+    # x = 0 -> 1 -> 0 -> ...: f(0) = 2, f'(0) = -2; f(1) = 1, f'(1) = 1. No silent wrong root.
+    with pytest.raises(ConvergenceError, match=r"residual max \|f\(x\)\| = [12]") as info:
+        optimize.newton_raphson(cubic, 0.0, max_iter=9)
+    path = info.value.result.path
+    np.testing.assert_array_equal(path[:6], [0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
+    assert info.value.result.success is False and "cycling" in str(info.value)
+
+
+def test_newton_singular_jacobian_names_iteration_and_point():
+    with pytest.raises(SingularJacobianError, match=r"iteration 0, x = 0"):
+        optimize.newton_raphson(lambda x: x ** 2 - 1, 0.0)
+    # f = x^3 - 12x + 24 from 0: f'(0) = -12 sends x1 = 24/12 = 2 exactly, where f'(2) = 0
+    with pytest.raises(SingularJacobianError, match=r"iteration 1, x = 2"):
+        optimize.newton_raphson(lambda x: x ** 3 - 12 * x + 24, 0.0)
+    # a singular 2x2 Jacobian: both equations depend on x + y only
+    with pytest.raises(SingularJacobianError, match=r"iteration 0.*condition number"):
+        optimize.newton_raphson(lambda v: tg.stack([v.sum() - 1, (v.sum()) ** 2 - 4]), [0., 0.])
+
+
+def system(v):
+    return tg.stack([v[0] ** 2 + v[1] ** 2 - 4, tg.exp(v[0]) + v[1] - 1])
+
+
+def test_newton_two_dimensional_system_against_hand_jacobian_and_fsolve():
+    res = optimize.newton_raphson(system, [-1.0, 1.0])
+    x, y = res.x
+    assert res.success and res.residual <= 1e-10
+    assert abs(x ** 2 + y ** 2 - 4) < 1e-10 and abs(np.exp(x) + y - 1) < 1e-10
+    z = np.array([-1.0, 1.0])  # the same iteration with the Jacobian derived by hand
+    for k in range(1, res.nit + 1):
+        f = np.array([z[0] ** 2 + z[1] ** 2 - 4, np.exp(z[0]) + z[1] - 1])
+        jac = np.array([[2 * z[0], 2 * z[1]], [np.exp(z[0]), 1.0]])
+        z = z - np.linalg.solve(jac, f)
+        np.testing.assert_allclose(res.path[k], z, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.jac, [[2 * x, 2 * y], [np.exp(x), 1.0]], rtol=1e-12)
+    fsolve = pytest.importorskip("scipy.optimize").fsolve
+    ref = fsolve(lambda v: [v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1], [-1.0, 1.0],
+                 xtol=1e-14)
+    np.testing.assert_allclose(res.x, ref, rtol=0, atol=1e-10)
+
+
+def test_newton_linear_system_in_one_step():
+    a = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, -1.0], [0.0, -1.0, 2.0]])
+    b = np.array([1.0, 2.0, 3.0])
+    res = optimize.newton_raphson(lambda v: tg.Tensor(a) @ v - b, np.zeros(3))
+    assert res.nit == 1 and res.path.shape == (2, 3)
+    np.testing.assert_allclose(res.x, np.linalg.solve(a, b), rtol=0, atol=1e-12)
+
+
+def test_newton_bad_inputs():
+    with pytest.raises(ValueError, match="as many equations as unknowns"):
+        optimize.newton_raphson(lambda v: tg.stack([v[0], v[1], v[0] * v[1]]), [1.0, 2.0])
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        optimize.newton_raphson(lambda x: float(x.item()) ** 2 - 2, 1.0)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        optimize.newton_raphson(cubic, float("nan"))
+    with pytest.raises(TypeError, match="x0 must be"):
+        optimize.newton_raphson(cubic, "one")
+    with pytest.raises(FloatingPointError, match="iteration 0"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            optimize.newton_raphson(lambda x: tg.log(x), -1.0)
+
+
+def test_newton_result_repr_is_readable():
+    text = repr(optimize.newton_raphson(lambda x: x ** 2 - 2, 1.0))
+    assert text.startswith("RootResult(") and "x" in text and "1.414213562" in text
+    assert "nit" in text and "iterates" in text and "converged" in text
+
+
+# --- minimize ---------------------------------------------------------------------------------
+def rosen(v):
+    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
+
+
+def rosen_np(v):
+    v = np.asarray(v)
+    return (1 - v[..., 0]) ** 2 + 100 * (v[..., 1] - v[..., 0] ** 2) ** 2
+
+
+def rosen_grad_np(v):
+    x, y = v
+    return np.array([-2 * (1 - x) - 400 * x * (y - x ** 2), 200 * (y - x ** 2)])
+
+
+def test_minimize_quadratic_in_one_newton_step():
+    a = np.array([[3.0, 1.0, 0.5], [1.0, 2.0, 0.0], [0.5, 0.0, 1.5]])
+    b = np.array([1.0, -1.0, 2.0])
+    res = optimize.minimize(lambda v: 0.5 * (v @ (tg.Tensor(a) @ v)) - (b * v).sum() + 7.0,
+                            [5.0, 5.0, -3.0], method="newton")
+    x_star = np.linalg.solve(a, b)
+    assert res.success and res.nit == 1 and len(res.path) == 2
+    np.testing.assert_allclose(res.x, x_star, rtol=0, atol=1e-10)
+    assert res.fun == pytest.approx(7.0 - 0.5 * b @ x_star, abs=1e-10)
+    assert "positive definite at every iterate" in res.message
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "adam", "newton"])
+def test_minimize_defaults_make_progress_on_rosenbrock(method):
+    res = optimize.minimize(rosen, [-1.0, 1.0], method=method)
+    assert res.path.shape == (res.nit + 1, 2)
+    np.testing.assert_array_equal(res.path[0], [-1.0, 1.0])
+    np.testing.assert_array_equal(res.path[-1], res.x)
+    np.testing.assert_allclose(res.values, rosen_np(res.path), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(res.grad, rosen_grad_np(res.x), rtol=1e-10, atol=1e-12)
+    assert res.fun < 1e-3 < rosen_np([-1.0, 1.0])
+    if method in ("gd", "newton"):  # line searches never go uphill
+        assert np.all(np.diff(res.values) <= 0)
+        assert res.success and np.allclose(res.x, [1.0, 1.0], atol=1e-8)
+    else:
+        assert not res.success and "max_iter=1000" in res.message
+
+
+def test_minimize_gd_line_search_from_the_classic_start():
+    # from (-1, 1) the first line-search step lands exactly on (1, 1); (-1.2, 1) is harder
+    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", max_iter=300)
+    assert res.fun < 0.05 * rosen_np([-1.2, 1.0]) and np.all(np.diff(res.values) <= 0)
+
+
+def test_minimize_fixed_step_gd_follows_hand_written_steps():
+    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=1e-3, max_iter=25)
+    x = np.array([-1.2, 1.0])
+    for k in range(1, 26):
+        x = x - 1e-3 * rosen_grad_np(x)
+        np.testing.assert_allclose(res.path[k], x, rtol=1e-12)
+    assert res.nit == 25 and not res.success
+
+
+def test_minimize_momentum_and_adam_follow_torch_optim():
+    torch = pytest.importorskip("torch")
+    for method, make in [("momentum", lambda p: torch.optim.SGD([p], lr=2e-4, momentum=0.9)),
+                         ("adam", lambda p: torch.optim.Adam([p], lr=0.05))]:
+        res = optimize.minimize(rosen, [-1.2, 1.0], method=method,
+                                lr=2e-4 if method == "momentum" else 0.05, max_iter=30)
+        p = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+        opt = make(p)
+        for k in range(1, 31):
+            opt.zero_grad()
+            ((1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2).backward()
+            opt.step()
+            np.testing.assert_allclose(res.path[k], p.detach().numpy(), rtol=1e-10,
+                                       err_msg=f"{method} step {k}")
+
+
+def test_minimize_momentum_default_step_is_inverse_largest_curvature():
+    res = optimize.minimize(rosen, [-1.0, 1.0], method="momentum", max_iter=1)
+    hess = np.array([[1200 * 1.0 - 400 * 1.0 + 2, 400.0], [400.0, 200.0]])  # by hand at (-1, 1)
+    assert res.lr == pytest.approx(1 / np.max(np.abs(np.linalg.eigvalsh(hess))), rel=1e-6)
+
+
+def test_minimize_newton_falls_back_where_hessian_is_indefinite():
+    def f(v):
+        return v[0] ** 4 - v[0] ** 2 + v[1] ** 2  # d2f/dx2 = 12x^2 - 2 < 0 near x = 0
+
+    res = optimize.minimize(f, [0.1, 1.0], method="newton")
+    assert res.success and "not positive definite at" in res.message
+    assert np.all(np.diff(res.values) < 0)
+    np.testing.assert_allclose(res.x, [1 / np.sqrt(2), 0.0], atol=1e-9)
+
+
+def test_minimize_reports_divergence_and_bad_arguments():
+    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=0.1, max_iter=50)
+    assert not res.success and "diverged" in res.message and "smaller lr" in res.message
+    with pytest.raises(ValueError, match="unknown method 'bfgs'"):
+        optimize.minimize(rosen, [0.0, 0.0], method="bfgs")
+    with pytest.raises(ValueError, match="single element"):
+        optimize.minimize(lambda v: v * 2, [0.0, 0.0])
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        optimize.minimize(rosen, [0.0, 0.0], lr=-1.0)
+
+
+def test_minimize_scalar_start():
+    res = optimize.minimize(lambda x: (x - 3.0) ** 2 + 1.0, 0.0, method="newton")
+    assert isinstance(res.x, float) and res.x == pytest.approx(3.0, abs=1e-12)
+    assert res.path.shape == (res.nit + 1,)
+
+
+# --- Lagrange multipliers ---------------------------------------------------------------------
+def test_lagrange_nearest_point_on_a_line():
+    res = optimize.lagrange(lambda v: (v ** 2).sum(), lambda v: v.sum() - 1, [3.0, -1.0])
+    np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-12)
+    grad_f, grad_g = 2 * np.asarray(res.x), np.array([1.0, 1.0])  # by hand
+    np.testing.assert_allclose(grad_f, res.multipliers[0] * grad_g, atol=1e-10)
+    assert res.multipliers[0] == pytest.approx(1.0, abs=1e-12)
+    assert res.kind == "minimum" and res.kkt_residual <= 1e-10 and res.nit == 1
+
+
+@pytest.mark.parametrize("start, signs, kind", [
+    ((1.0, 0.5), (1, 1), "maximum"), ((-1.0, -0.5), (-1, -1), "maximum"),
+    ((-0.5, 1.0), (-1, 1), "minimum"), ((0.5, -1.0), (1, -1), "minimum")])
+def test_lagrange_xy_on_the_unit_circle_all_four_points(start, signs, kind):
+    res = optimize.lagrange(lambda v: v[0] * v[1], lambda v: (v ** 2).sum() - 1, start)
+    x, y = res.x
+    np.testing.assert_allclose(res.x, np.array(signs) / np.sqrt(2), atol=1e-10)
+    lam = res.multipliers[0]
+    # grad f = (y, x) and grad g = (2x, 2y), both by hand: grad f = lambda grad g
+    np.testing.assert_allclose([y, x], lam * np.array([2 * x, 2 * y]), atol=1e-10)
+    assert lam == pytest.approx(0.5 * signs[0] * signs[1], abs=1e-10)
+    np.testing.assert_allclose(res.grad_f, [y, x], atol=1e-12)
+    np.testing.assert_allclose(res.grad_g, [[2 * x, 2 * y]], atol=1e-12)
+    assert res.kind == kind and res.kkt_residual <= 1e-10
+    assert res.fun == pytest.approx(x * y, abs=1e-15) and abs(res.constraints[0]) < 1e-10
+    np.testing.assert_array_equal(res.path[0], start)
+
+
+def test_lagrange_two_constraints_against_the_linear_kkt_system():
+    # min |v|^2 s.t. v0 + v1 + v2 = 1, v0 - 2 v1 = 0: KKT is linear, solved here directly
+    a = np.array([[1.0, 1.0, 1.0], [1.0, -2.0, 0.0]])
+    c = np.array([1.0, 0.0])
+    res = optimize.lagrange(lambda v: (v ** 2).sum(),
+                            [lambda v: v.sum() - 1, lambda v: v[0] - 2 * v[1]], [0.0, 0.0, 0.0])
+    kkt = np.block([[2 * np.eye(3), -a.T], [a, np.zeros((2, 2))]])
+    ref = np.linalg.solve(kkt, np.concatenate([np.zeros(3), c]))
+    np.testing.assert_allclose(res.x, ref[:3], atol=1e-12)
+    np.testing.assert_allclose(res.multipliers, ref[3:], atol=1e-12)
+    assert res.kind == "minimum"
+
+
+def test_lagrange_bad_inputs():
+    with pytest.raises(TypeError, match="constraints must be"):
+        optimize.lagrange(lambda v: v.sum(), 3.0, [0.0, 0.0])
+    with pytest.raises(ValueError, match="3 constraints on 2"):
+        optimize.lagrange(lambda v: v.sum(), lambda v: tg.stack([v[0], v[1], v[0] + v[1]]),
+                          [0.0, 0.0])
+    with pytest.raises(TypeError, match="constraint 0 must return a Tensor"):
+        optimize.lagrange(lambda v: v.sum(), lambda v: 1.0, [0.0, 0.0])
+    # grad g = 0 at the start: the bordered Hessian is singular there
+    with pytest.raises(SingularJacobianError, match="lagrange: the Jacobian is singular"):
+        optimize.lagrange(lambda v: v.sum(), lambda v: (v ** 2).sum(), [0.0, 0.0],
+                          multipliers=[1.0])
+
+
+# --- least_squares_fit ------------------------------------------------------------------------
+def line_data(rng):
+    x = np.linspace(0.0, 10.0, 25)
+    sigma = rng.uniform(0.5, 2.0, x.size)
+    y = 1.5 - 0.7 * x + rng.normal(0.0, sigma)
+    return x, y, sigma
+
+
+def weighted_line_closed_form(x, y, sigma):
+    """Weighted least squares for y = a + b x by the textbook sums."""
+    w = 1 / sigma ** 2
+    s, sx, sxx = w.sum(), (w * x).sum(), (w * x * x).sum()
+    sy, sxy = (w * y).sum(), (w * x * y).sum()
+    delta = s * sxx - sx ** 2
+    a, b = (sxx * sy - sx * sxy) / delta, (s * sxy - sx * sy) / delta
+    return np.array([a, b]), np.sqrt([sxx / delta, s / delta]), -sx / delta
+
+
+def line(x, p):
+    return p[0] + p[1] * x
+
+
+@pytest.mark.parametrize("method", ["gauss-newton", "levenberg-marquardt", "gd"])
+def test_fit_equals_closed_form_weighted_linear_regression(rng, method):
+    x, y, sigma = line_data(rng)
+    if method == "gd":  # steepest descent crawls when x is far from centred (badly scaled)
+        x = x - 5.0
+    res = optimize.least_squares_fit(line, x, y, [0.0, 0.0], sigma=sigma, method=method)
+    params, errors, cov01 = weighted_line_closed_form(x, y, sigma)
+    tol = 1e-10 if method != "gd" else 1e-6
+    assert res.success
+    np.testing.assert_allclose(res.params, params, rtol=tol)
+    np.testing.assert_allclose(res.errors, errors, rtol=1e-10 if method != "gd" else 1e-5)
+    assert res.covariance[0, 1] == pytest.approx(cov01, rel=1e-9 if method != "gd" else 1e-5)
+    chi2 = np.sum(((y - params[0] - params[1] * x) / sigma) ** 2)
+    assert res.chi2 == pytest.approx(chi2, rel=1e-10 if method != "gd" else 1e-8)
+    assert res.dof == x.size - 2 and res.reduced_chi2 == pytest.approx(res.chi2 / res.dof)
+    np.testing.assert_allclose(res.residuals, (y - line(x, res.params)) / sigma, rtol=1e-12)
+
+
+def test_fit_linear_model_takes_one_gauss_newton_step(rng):
+    x, y, sigma = line_data(rng)
+    res = optimize.least_squares_fit(line, x, y, [3.0, 1.0], sigma=sigma)
+    assert res.nit == 1 and res.jacobian_mode == "pointwise"
+    assert res.nfev == 3 and res.njev == 2  # p0 (+1 for the pointwise check), then p1
+
+
+def gaussian_histogram(seed=4, n=5000, bins=30):
+    """Synthetic heights: a normal sample, histogrammed to a density with Poisson errors."""
+    sample = np.random.default_rng(seed).normal(171.0, 7.5, n)
+    counts, edges = np.histogram(sample, bins=bins, range=(145.0, 197.0))
+    width = edges[1] - edges[0]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    return (centres, counts / (n * width), np.sqrt(np.maximum(counts, 1.0)) / (n * width))
+
+
+def gauss(x, p):
+    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
+
+
+def gauss_np(x, a, mu, s):
+    return a * np.exp(-(x - mu) ** 2 / (2 * s ** 2))
+
+
+def gauss_jac_np(x, a, mu, s):
+    e = np.exp(-(x - mu) ** 2 / (2 * s ** 2))
+    return np.stack([e, a * e * (x - mu) / s ** 2, a * e * (x - mu) ** 2 / s ** 3], axis=-1)
+
+
+def correlation(cov):
+    err = np.sqrt(np.diag(cov))
+    return cov / np.outer(err, err)
+
+
+@pytest.mark.parametrize("method", ["gauss-newton", "levenberg-marquardt"])
+def test_fit_gaussian_matches_scipy_curve_fit(method):
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    x, y, sigma = gaussian_histogram()
+    p0 = [0.04, 160.0, 10.0]
+    res = optimize.least_squares_fit(gauss, x, y, p0, sigma=sigma, method=method)
+    ref, ref_cov = curve_fit(gauss_np, x, y, p0=p0, sigma=sigma, absolute_sigma=True)
+    assert res.success
+    np.testing.assert_allclose(res.params, ref, rtol=1e-6)
+    np.testing.assert_allclose(res.errors, np.sqrt(np.diag(ref_cov)), rtol=1e-6)
+    np.testing.assert_allclose(correlation(res.covariance), correlation(ref_cov), atol=1e-5)
+    # with the hand-derived Jacobian and tight tolerances scipy agrees to much better than 1e-6
+    tight, tight_cov = curve_fit(gauss_np, x, y, p0=p0, sigma=sigma, absolute_sigma=True,
+                                 jac=gauss_jac_np, xtol=1e-14, ftol=1e-14)
+    np.testing.assert_allclose(res.params, tight, rtol=1e-8)
+    np.testing.assert_allclose(np.diag(res.covariance), np.diag(tight_cov), rtol=1e-7)
+    np.testing.assert_allclose(correlation(res.covariance), correlation(tight_cov), atol=1e-8)
+    assert res.nfev < 26
+
+
+def test_fit_unweighted_scales_covariance_like_curve_fit():
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    x, y, _ = gaussian_histogram(seed=9)
+    res = optimize.least_squares_fit(gauss, x, y, [0.04, 165.0, 9.0])
+    ref, ref_cov = curve_fit(gauss_np, x, y, p0=[0.04, 165.0, 9.0], jac=gauss_jac_np,
+                             xtol=1e-14, ftol=1e-14)
+    np.testing.assert_allclose(res.params, ref, rtol=1e-7)
+    np.testing.assert_allclose(np.diag(res.covariance), np.diag(ref_cov), rtol=1e-6)
+    np.testing.assert_allclose(correlation(res.covariance), correlation(ref_cov), atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["pointwise", "columns", "rows"])
+def test_fit_jacobian_modes_against_hand_formula_and_central_differences(mode):
+    x, _, _ = gaussian_histogram()
+    p = np.array([0.05, 170.0, 8.0])
+    model = optimize._Model(gauss, tg.Tensor(x), x.shape, 3)
+    model.mode = mode
+    value, jac = model.value_and_jacobian(p)
+    np.testing.assert_allclose(value, gauss_np(x, *p), rtol=1e-14)
+    np.testing.assert_allclose(jac, gauss_jac_np(x, *p), rtol=1e-12, atol=1e-18)
+    np.testing.assert_allclose(jac, central_jacobian(lambda q: gauss_np(x, *q), p),
+                               rtol=1e-5, atol=1e-9)
+    assert model.nfev == 1 and model.njev == 1
+
+
+def test_fit_auto_jacobian_detects_a_model_that_mixes_data_points(rng):
+    # normalised to unit sum: every output depends on every parameter copy, so "pointwise"
+    # would be wrong; the check at p0 must notice and fall back to exact columns
+    x = np.linspace(-2.0, 2.0, 15)
+
+    def shares(x, p):
+        w = tg.exp(p[0] * x + p[1] * x ** 2)
+        return w / w.sum()
+
+    def shares_np(q):
+        w = np.exp(q[0] * x + q[1] * x ** 2)
+        return w / w.sum()
+
+    y = shares_np(np.array([0.3, -0.4])) + rng.normal(0.0, 1e-3, x.size)
+    res = optimize.least_squares_fit(shares, x, y, [0.0, 0.0], sigma=1e-3)
+    assert res.jacobian_mode == "columns" and res.success
+    np.testing.assert_allclose(res.jac, central_jacobian(shares_np, res.params), rtol=1e-6,
+                               atol=1e-10)
+    a = res.jac / 1e-3
+    np.testing.assert_allclose(res.covariance, np.linalg.inv(a.T @ a), rtol=1e-8)
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    ref, _ = curve_fit(lambda x, a, b: shares_np(np.array([a, b])), x, y, p0=[0.0, 0.0],
+                       sigma=np.full(x.size, 1e-3), absolute_sigma=True, xtol=1e-14, ftol=1e-14)
+    np.testing.assert_allclose(res.params, ref, rtol=1e-7)
+
+
+def test_fit_counts_every_model_evaluation(rng):
+    x, y, sigma = gaussian_histogram()
+    calls = []
+
+    def counted(x, p):
+        calls.append(1)
+        return gauss(x, p)
+
+    res = optimize.least_squares_fit(counted, x, y, [0.04, 160.0, 10.0], sigma=sigma,
+                                     method="levenberg-marquardt")
+    assert res.nfev == len(calls) and res.njev <= res.nfev
+    assert res.chi2_path[0] > res.chi2 and np.all(np.diff(res.chi2_path) <= 0)
+    assert res.path.shape == (res.nit + 1, 3)
+
+
+def test_fit_warns_when_it_does_not_converge():
+    x, y, sigma = gaussian_histogram()
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        res = optimize.least_squares_fit(gauss, x, y, [0.04, 160.0, 10.0], sigma=sigma,
+                                         max_iter=1)
+    assert not res.success and "FitResult(" in repr(res) and "success" in repr(res)
+
+
+def test_fit_bad_inputs():
+    x = np.arange(5.0)
+    y = 2 * x
+    with pytest.raises(ValueError, match=r"sigma\[2\] = 0"):
+        optimize.least_squares_fit(line, x, y, [0.0, 1.0], sigma=[1, 1, 0, 1, 1])
+    with pytest.raises(ValueError, match=r"sigma has shape \(3,\) but y has shape \(5,\)"):
+        optimize.least_squares_fit(line, x, y, [0.0, 1.0], sigma=[1, 1, 1])
+    with pytest.raises(ValueError, match=r"returned shape \(4,\) but y has shape \(5,\)"):
+        optimize.least_squares_fit(lambda x, p: line(x, p)[:4], x, y, [0.0, 1.0])
+    with pytest.raises(ValueError, match="unknown method 'newton'"):
+        optimize.least_squares_fit(line, x, y, [0.0, 1.0], method="newton")
+    with pytest.raises(ValueError, match="1-D array of parameters"):
+        optimize.least_squares_fit(line, x, y, 1.0)
+    with pytest.raises(TypeError, match="must return a Tensor"):
+        optimize.least_squares_fit(lambda x, p: np.zeros(5), x, y, [0.0, 1.0])
+
+
+def test_fit_undetermined_parameter_warns_and_reports_infinite_error():
+    x = np.arange(6.0)
+    with pytest.warns(ConvergenceWarning, match="not all determined"):
+        res = optimize.least_squares_fit(lambda x, p: (p[0] + p[1]) * x, x, 3 * x, [1.0, 1.0])
+    assert np.all(np.isinf(res.errors))
+    assert res.params.sum() == pytest.approx(3.0, abs=1e-10)
+
+
+def test_optimize_is_exported():
+    assert tg.optimize is optimize
+    for name in ("newton_raphson", "minimize", "lagrange", "least_squares_fit"):
+        assert callable(getattr(tg.optimize, name))

@@ -1,0 +1,880 @@
+"""The course's methods on reverse-mode derivatives: Newton-Raphson, gradient descent and its
+relatives, Lagrange multipliers and chi-squared fitting.
+
+Every derivative here comes from the transforms in :mod:`tinygrad_mv.functional` (``vjp``,
+``grad``, ``jacobian``, ``hvp``); nothing is differentiated by hand or by finite differences.
+
+- :func:`newton_raphson` finds a root of f: R^n -> R^n (n = 1 included).
+- :func:`minimize` minimises a scalar f by "gd", "momentum", "adam" or "newton".
+- :func:`lagrange` finds a stationary point of f subject to g_i(x) = 0 by Newton-Raphson on the
+  gradient of the Lagrangian L(x, lambda) = f(x) - sum_i lambda_i g_i(x), so that at the answer
+  grad f = sum_i lambda_i grad g_i.
+- :func:`least_squares_fit` minimises chi^2 = sum(((y - model(x, p)) / sigma)^2).
+
+Every result is a plain object with a readable ``repr`` and the whole path of iterates in
+``.path`` (from the start to ``.x``), for plotting.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import autograd, functional
+from .ops import reshape
+from .tensor import Tensor
+
+__all__ = ["newton_raphson", "minimize", "lagrange", "least_squares_fit", "RootResult",
+           "MinimizeResult", "LagrangeResult", "FitResult", "ConvergenceError",
+           "ConvergenceWarning", "SingularJacobianError"]
+
+_EPS = np.finfo(np.float64).eps
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and results
+# ---------------------------------------------------------------------------------------------
+class SingularJacobianError(np.linalg.LinAlgError):
+    """The Jacobian (or Hessian) of a Newton step is singular: the step is not defined."""
+
+
+class ConvergenceError(RuntimeError):
+    """An iteration stopped without converging; ``.result`` holds everything it computed."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit stopped without converging; its result has ``success=False``."""
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size > 12:
+            return f"<array of shape {value.shape}>"
+        return np.array2string(value, precision=10, separator=", ", max_line_width=90)
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return repr(value)
+
+
+class _Result:
+    """Attributes plus a readable repr: the headline first, then one field per line."""
+
+    _shown: tuple[str, ...] = ()
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}("]
+        width = max(len(name) for name in self._shown)
+        for name in self._shown:
+            lines.append(f"  {name.ljust(width)} = {_short(getattr(self, name, None))},")
+        lines.append(f"  {'path'.ljust(width)} = <{len(self.path)} iterates>,")
+        lines.append(f"  {'message'.ljust(width)} = {self.message!r})")
+        return "\n".join(lines)
+
+
+class RootResult(_Result):
+    """``newton_raphson``'s answer: ``.x`` (float for a scalar start), ``.fun`` = f(x),
+    ``.residual`` = max |f(x)|, ``.nit``, ``.nfev``, ``.success``, ``.message``, ``.jac``
+    (the Jacobian at ``.x``), ``.path`` (iterates from x0 to x) and ``.residuals`` (max |f| at
+    each iterate)."""
+
+    _shown = ("success", "x", "fun", "residual", "nit", "nfev")
+
+
+class MinimizeResult(_Result):
+    """``minimize``'s answer: ``.x``, ``.fun``, ``.grad``, ``.nit``, ``.nfev``, ``.success``,
+    ``.message``, ``.method``, ``.lr`` (the step size used, when there is one), ``.path`` (every
+    iterate from x0 to x) and ``.values`` (f at each iterate)."""
+
+    _shown = ("success", "method", "x", "fun", "grad", "nit", "nfev")
+
+
+class LagrangeResult(_Result):
+    """``lagrange``'s answer: ``.x``, ``.multipliers`` (grad f = sum lambda_i grad g_i),
+    ``.fun`` = f(x), ``.constraints`` = g(x), ``.grad_f``, ``.grad_g`` (rows: grad g_i),
+    ``.kkt_residual`` = max |grad L|, ``.kind`` ("minimum", "maximum", "saddle", "degenerate"
+    or "isolated", from the Hessian of L on the constraints' tangent space), ``.nit``,
+    ``.success``, ``.message``, ``.path`` (x iterates) and ``.multiplier_path``."""
+
+    _shown = ("success", "x", "multipliers", "fun", "kind", "kkt_residual", "nit")
+
+
+class FitResult(_Result):
+    """``least_squares_fit``'s answer: ``.params``, ``.errors`` (sqrt of the covariance's
+    diagonal), ``.covariance``, ``.chi2``, ``.reduced_chi2``, ``.dof``, ``.nit``, ``.nfev``
+    (model evaluations), ``.njev`` (of which with a Jacobian), ``.jacobian_mode``, ``.method``,
+    ``.success``, ``.message``, ``.path`` (parameters at each iterate), ``.chi2_path``,
+    ``.residuals`` ((y - model) / sigma at the optimum) and ``.jac`` (d model / d p there)."""
+
+    _shown = ("success", "method", "params", "errors", "chi2", "reduced_chi2", "dof", "nit",
+              "nfev", "njev")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared plumbing
+# ---------------------------------------------------------------------------------------------
+def _start(x0: Any, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """x0 as a flat float64 vector, and the shape f expects."""
+    try:
+        arr = np.array(x0.data if isinstance(x0, Tensor) else x0, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what}: x0 must be a number or an array of numbers, got "
+                        f"{type(x0).__name__}: {exc}") from exc
+    if arr.ndim > 1:
+        raise ValueError(f"{what}: x0 must be a number or a 1-D array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{what}: x0 is empty")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what}: x0 contains NaN or infinity: {arr}")
+    return arr.reshape(-1), arr.shape
+
+
+def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> Any:
+    """A flat iterate in the user's shape: a float for a scalar start."""
+    return float(x[0]) if shape == () else x.reshape(shape).copy()
+
+
+def _wrap(f: Callable, shape: tuple[int, ...], what: str) -> Callable[[Tensor], Tensor]:
+    """f as a function of a flat Tensor, checking that it returns a Tensor."""
+    def flat(v: Tensor) -> Tensor:
+        out = f(reshape(v, shape))
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{what}: f must return a Tensor built with tinygrad_mv operations "
+                            f"(so it can be differentiated), got {type(out).__name__}")
+        return out
+    return flat
+
+
+def _value(fun: Callable[[Tensor], Tensor], x: np.ndarray) -> np.ndarray:
+    """f(x) with nothing recorded."""
+    with autograd.no_grad():
+        return np.asarray(fun(Tensor(x)).data, dtype=np.float64).reshape(-1)
+
+
+def _trial_value(fun: Callable[[Tensor], Tensor], x: np.ndarray) -> float:
+    """A scalar f at a trial point of a line search: overflow there only means "too far"."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = _value(fun, x)
+    return float(value[0]) if np.isfinite(value).all() else np.inf
+
+
+def _value_and_jacobian(fun: Callable[[Tensor], Tensor],
+                        x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(f(x) flattened, the m x n Jacobian) from one evaluation of f and one reverse pass per
+    output: rows of J are vector-Jacobian products with the unit vectors."""
+    out, vjp_fn = functional.vjp(fun, x)
+    value = np.asarray(out.data, dtype=np.float64).reshape(-1)
+    jac = np.empty((value.size, x.size))
+    seed = np.zeros(value.size, dtype=out.dtype)
+    for i in range(value.size):
+        seed[i] = 1.0
+        jac[i] = vjp_fn(seed.reshape(out.shape))[0].data
+        seed[i] = 0.0
+    return value, jac
+
+
+def _fmt(x: np.ndarray) -> str:
+    return np.array2string(np.asarray(x), precision=6, separator=", ", threshold=8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Newton-Raphson
+# ---------------------------------------------------------------------------------------------
+def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, max_iter: int,
+                    what: str, shape: tuple[int, ...]) -> RootResult:
+    """Newton-Raphson on a flat square system; raises on a singular Jacobian or non-convergence.
+
+    Converged when max |f(x)| <= tol, or when the Newton step is at most tol * (1 + |x|) (then x
+    is within about that distance of a simple root, whatever the scale of f)."""
+    path, residuals = [x.copy()], []
+    step_norm = np.inf
+    nit = 0
+    while True:
+        value, jac = _value_and_jacobian(fun, x)
+        if value.size != x.size:
+            raise ValueError(f"{what}: f maps {x.size} unknown(s) to {value.size} value(s); "
+                             "Newton-Raphson needs as many equations as unknowns (for more "
+                             "equations than unknowns use least_squares_fit)")
+        if not (np.isfinite(value).all() and np.isfinite(jac).all()):
+            raise FloatingPointError(f"{what}: f or its Jacobian is NaN or infinite at "
+                                     f"iteration {nit}, x = {_fmt(_shaped(x, shape))} "
+                                     f"(f = {_fmt(value)})")
+        residual = float(np.max(np.abs(value)))
+        residuals.append(residual)
+        small_step = step_norm <= tol * (1.0 + float(np.max(np.abs(x))))
+        if residual <= tol or small_step:
+            why = (f"max |f(x)| = {residual:.3g} <= tol = {tol:g}" if residual <= tol else
+                   f"the last step {step_norm:.3g} <= tol * (1 + |x|) (max |f(x)| = "
+                   f"{residual:.3g})")
+            return RootResult(x=_shaped(x, shape), fun=_shaped(value, shape), residual=residual,
+                              nit=nit, nfev=nit + 1, success=True, jac=jac,
+                              message=f"converged after {nit} iteration(s): {why}",
+                              path=np.array([p.reshape(shape) for p in path]),
+                              residuals=np.array(residuals))
+        if nit >= max_iter:
+            break
+        if jac.shape[0] and np.linalg.cond(jac) > 1.0 / (_EPS * jac.shape[0]):
+            detail = (f"f'(x) = {jac[0, 0]:.3g}" if jac.size == 1 else
+                      f"condition number {np.linalg.cond(jac):.3g}, J = {_fmt(jac)}")
+            raise SingularJacobianError(
+                f"{what}: the Jacobian is singular at iteration {nit}, x = "
+                f"{_fmt(_shaped(x, shape))} ({detail}; f = {_fmt(value)}): the Newton step is "
+                "undefined there; start elsewhere")
+        step = -np.linalg.solve(jac, value)
+        step_norm = float(np.max(np.abs(step)))
+        x = x + step
+        nit += 1
+        path.append(x.copy())
+    result = RootResult(x=_shaped(x, shape), fun=_shaped(value, shape), residual=residual,
+                        nit=nit, nfev=nit + 1, success=False, jac=jac,
+                        message=f"did not converge in {max_iter} iterations",
+                        path=np.array([p.reshape(shape) for p in path]),
+                        residuals=np.array(residuals))
+    tail = ", ".join(f"{r:.3g}" for r in residuals[-4:])
+    raise ConvergenceError(
+        f"{what}: no root found in max_iter={max_iter} iterations: the last residual "
+        f"max |f(x)| = {residual:.3g} > tol = {tol:g} at x = {_fmt(_shaped(x, shape))} (last "
+        f"residuals: {tail}; "
+        "Newton may be cycling or diverging from this start: try another x0). The iterates are "
+        "in the exception's .result.path", result)
+
+
+def newton_raphson(f: Callable[[Tensor], Tensor], x0: Any, tol: float = 1e-10,
+                   max_iter: int = 100) -> RootResult:
+    """A root of ``f`` by Newton-Raphson: x <- x - J(x)^-1 f(x), J by reverse mode.
+
+    ``f`` takes a Tensor shaped like ``x0`` (a number or 1-D array) and returns a Tensor with
+    as many elements. Returns a :class:`RootResult` (``.x``, ``.nit``, ``.path``, ...).
+
+    Raises :class:`SingularJacobianError` (naming the iteration and the point) where J is
+    singular, and :class:`ConvergenceError` (with the last residual, and the iterates in
+    ``.result``) when there is no convergence in ``max_iter`` iterations: never a silent wrong
+    root.
+    """
+    x, shape = _start(x0, "newton_raphson")
+    return _newton_iterate(_wrap(f, shape, "newton_raphson"), x, tol, max_iter,
+                           "newton_raphson", shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Minimisation
+# ---------------------------------------------------------------------------------------------
+_METHODS = ("gd", "momentum", "adam", "newton")
+
+
+def _largest_curvature(fun: Callable[[Tensor], Tensor], x: np.ndarray, iters: int = 20) -> float:
+    """|largest eigenvalue| of the Hessian at x by power iteration on Hessian-vector products
+    (the Hessian itself is never formed)."""
+    v = np.random.default_rng(0).standard_normal(x.size)
+    v /= np.linalg.norm(v)
+    estimate = 0.0
+    for _ in range(iters):
+        hv = functional.hvp(lambda t: fun(t).reshape(()), (x,), (v,)).data.reshape(-1)
+        norm = float(np.linalg.norm(hv))
+        if not np.isfinite(norm) or norm == 0.0:
+            return estimate
+        estimate, v = norm, hv / norm
+    return estimate
+
+
+def _descent_direction(grad: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The Newton direction -H^-1 g when H is positive definite; otherwise the direction with
+    H's eigenvalues replaced by their absolute values (floored), which always descends."""
+    try:
+        chol = np.linalg.cholesky(hess)
+        return -np.linalg.solve(chol.T, np.linalg.solve(chol, grad)), False
+    except np.linalg.LinAlgError:
+        pass
+    sym = 0.5 * (hess + hess.T)
+    eigval, eigvec = np.linalg.eigh(sym)
+    floor = max(1e-8 * float(np.max(np.abs(eigval), initial=0.0)), 1e-12)
+    return -eigvec @ ((eigvec.T @ grad) / np.maximum(np.abs(eigval), floor)), True
+
+
+def _backtrack(fun: Callable[[Tensor], Tensor], x: np.ndarray, fx: float, grad: np.ndarray,
+               direction: np.ndarray, step: float,
+               max_halvings: int = 60) -> tuple[float, np.ndarray, float, int] | None:
+    """Armijo backtracking: halve ``step`` until f decreases by at least 1e-4 * step * slope.
+    Returns (step, new x, new f, evaluations) or None when no step decreases f."""
+    slope = float(grad @ direction)
+    for k in range(max_halvings):
+        x_new = x + step * direction
+        f_new = _trial_value(fun, x_new)
+        if f_new <= fx + 1e-4 * step * slope:
+            return step, x_new, f_new, k + 1
+        step *= 0.5
+    return None
+
+
+def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
+             lr: float | None = None, tol: float = 1e-8, max_iter: int = 1000, *,
+             momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999),
+             eps: float = 1e-8) -> MinimizeResult:
+    """Minimise a scalar ``f`` (a Tensor function of a Tensor shaped like ``x0``).
+
+    Methods (converged when max |grad f| <= ``tol``):
+
+    - ``"gd"``: x <- x - lr grad f. With ``lr=None``, a backtracking (Armijo) line search along
+      -grad f, its first trial step twice the last accepted one.
+    - ``"momentum"``: heavy ball, v <- momentum v + grad f, x <- x - lr v (``torch.optim.SGD``'s
+      rule). With ``lr=None``, lr = 1 / L where L is the Hessian's largest |eigenvalue| at x0,
+      found by power iteration on Hessian-vector products.
+    - ``"adam"``: ``torch.optim.Adam``'s rule with ``betas``, ``eps``; lr defaults to 0.01.
+    - ``"newton"``: x <- x - t H^-1 grad f with the Hessian by reverse mode and a backtracking
+      t (the full step t = 1 first, so a quadratic is minimised in one step). Where H is not
+      positive definite it falls back to |H| (eigenvalues replaced by their absolute values), a
+      direction that still descends; the message counts the fallbacks.
+
+    A fixed-step method that produces a non-finite f stops with ``success=False`` and says so.
+    """
+    if method not in _METHODS:
+        raise ValueError(f"minimize: unknown method {method!r}; choose one of {_METHODS}")
+    if lr is not None and not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"minimize: lr must be a positive number, got {lr!r}")
+    if max_iter < 0:
+        raise ValueError(f"minimize: max_iter must be >= 0, got {max_iter}")
+    x, shape = _start(x0, "minimize")
+    fun = _wrap(f, shape, "minimize")
+
+    def scalar(v: Tensor) -> Tensor:
+        out = fun(v)
+        if out.size != 1:
+            raise ValueError(f"minimize: f must return a single element, but its output has "
+                             f"shape {out.shape}")
+        return out.reshape(())
+
+    value_and_grad = functional.value_and_grad(scalar)
+
+    def evaluate(point: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = value_and_grad(point)
+        return float(value.data), np.asarray(grad.data, dtype=np.float64).reshape(-1)
+
+    fx, grad = evaluate(x)
+    if not (np.isfinite(fx) and np.isfinite(grad).all()):
+        raise FloatingPointError(f"minimize: f or its gradient is not finite at x0 = {_fmt(x)}")
+    nfev = 1
+    path, values = [x.copy()], [fx]
+    state = {"velocity": np.zeros_like(x), "m": np.zeros_like(x), "v": np.zeros_like(x)}
+    step = 1.0  # the line search's next first trial
+    if method == "momentum" and lr is None:
+        curvature = _largest_curvature(scalar, x)
+        lr = 1.0 / curvature if curvature > 0 else 1e-3
+    if method == "adam" and lr is None:
+        lr = 0.01
+    fallbacks = 0
+    success, message, nit = False, "", 0
+    while True:
+        gnorm = float(np.max(np.abs(grad)))
+        if gnorm <= tol:
+            success = True
+            message = f"converged: max |grad f| = {gnorm:.3g} <= tol = {tol:g}"
+            break
+        if nit >= max_iter:
+            message = (f"stopped after max_iter={max_iter} iterations without converging: "
+                       f"max |grad f| = {gnorm:.3g} > tol = {tol:g}")
+            break
+        if (method == "gd" and lr is None) or method == "newton":
+            if method == "newton":
+                grad, hess = _value_and_jacobian(functional.grad(scalar), x)
+                nfev += 1
+                direction, fell_back = _descent_direction(grad, hess)
+                fallbacks += fell_back
+                first = 1.0
+            else:
+                direction, first = -grad, step
+            found = _backtrack(scalar, x, fx, grad, direction, first)
+            if found is None:
+                message = (f"stopped at iteration {nit}: the line search found no step that "
+                           f"decreases f (max |grad f| = {gnorm:.3g}; at the limit of "
+                           "floating-point precision, or the gradient is wrong)")
+                break
+            taken, x, _, evals = found
+            nfev += evals
+            step = 2.0 * taken
+        elif method == "gd":
+            x = x - lr * grad
+        elif method == "momentum":
+            state["velocity"] = momentum * state["velocity"] + grad
+            x = x - lr * state["velocity"]
+        else:  # adam
+            b1, b2 = betas
+            state["m"] = b1 * state["m"] + (1 - b1) * grad
+            state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
+            m_hat = state["m"] / (1 - b1 ** (nit + 1))
+            v_hat = state["v"] / (1 - b2 ** (nit + 1))
+            x = x - lr * m_hat / (np.sqrt(v_hat) + eps)
+        nit += 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            fx, grad = evaluate(x)
+        nfev += 1
+        path.append(x.copy())
+        values.append(fx)
+        if not (np.isfinite(fx) and np.isfinite(grad).all()):
+            message = (f"diverged at iteration {nit}: f = {fx} at x = {_fmt(x)}; "
+                       f"use a smaller lr (it was {lr:g})")
+            break
+    if method == "newton":
+        message += (f"; the Hessian was not positive definite at {fallbacks} iterate(s), where "
+                    "the step used |H| instead" if fallbacks else
+                    "; the Hessian was positive definite at every iterate")
+    return MinimizeResult(x=_shaped(x, shape), fun=fx, grad=_shaped(grad, shape), nit=nit,
+                          nfev=nfev, success=success, message=message, method=method, lr=lr,
+                          path=np.array([p.reshape(shape) for p in path]),
+                          values=np.array(values))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lagrange multipliers
+# ---------------------------------------------------------------------------------------------
+def _constraint_function(constraints: Any) -> Callable[[Tensor], Tensor]:
+    """One function x -> Tensor of the m constraint values g_i(x), from a callable (returning
+    one or several values) or a sequence of callables (each returning one value)."""
+    if callable(constraints):
+        funcs = [constraints]
+    elif isinstance(constraints, (list, tuple)) and constraints and all(
+            callable(c) for c in constraints):
+        funcs = list(constraints)
+    else:
+        raise TypeError("lagrange: constraints must be a function g(x) (returning a Tensor of "
+                        "the values that must be 0) or a non-empty list of such functions, "
+                        f"got {type(constraints).__name__}")
+
+    def values(x: Tensor) -> Tensor:
+        parts = []
+        for i, g in enumerate(funcs):
+            out = g(x)
+            if not isinstance(out, Tensor):
+                raise TypeError(f"lagrange: constraint {i} must return a Tensor built with "
+                                f"tinygrad_mv operations, got {type(out).__name__}")
+            parts.append(out.reshape(-1))
+        return parts[0] if len(parts) == 1 else _concat(parts)
+    return values
+
+
+def _concat(parts: Sequence[Tensor]) -> Tensor:
+    from .ops import concatenate
+    return concatenate(list(parts), axis=0)
+
+
+def _classify(hess_l: np.ndarray, jac_g: np.ndarray) -> str:
+    """Nature of a constrained stationary point from the Hessian of L projected onto the null
+    space of the constraints' Jacobian (the directions that keep g = 0 to first order)."""
+    _, sv, vt = np.linalg.svd(jac_g)
+    rank = int(np.sum(sv > max(jac_g.shape) * _EPS * (sv[0] if sv.size else 1.0)))
+    basis = vt[rank:].T
+    if basis.shape[1] == 0:
+        return "isolated"
+    reduced = basis.T @ (0.5 * (hess_l + hess_l.T)) @ basis
+    eig = np.linalg.eigvalsh(reduced)
+    scale = max(float(np.max(np.abs(hess_l))), 1.0)
+    if np.any(np.abs(eig) <= 1e-8 * scale):
+        return "degenerate"
+    if np.all(eig > 0):
+        return "minimum"
+    if np.all(eig < 0):
+        return "maximum"
+    return "saddle"
+
+
+def lagrange(f: Callable[[Tensor], Tensor], constraints: Any, x0: Any,
+             multipliers: Any = None, tol: float = 1e-10, max_iter: int = 100) -> LagrangeResult:
+    """A stationary point of ``f`` subject to ``g_i(x) = 0``: Newton-Raphson on the gradient of
+    the Lagrangian L(x, lambda) = f(x) - sum_i lambda_i g_i(x) with respect to (x, lambda),
+    whose Jacobian (the bordered Hessian) comes from reverse mode over reverse mode.
+
+    ``constraints`` is a function returning a Tensor of the values that must vanish, or a list
+    of such functions. ``multipliers`` is the starting lambda (by default the least-squares
+    solution of grad f = J_g^T lambda at x0). Which stationary point is found depends on x0;
+    ``.kind`` says whether it is a constrained minimum, maximum or saddle.
+    Raises like :func:`newton_raphson` (singular bordered Hessian, non-convergence).
+    """
+    x, shape = _start(x0, "lagrange")
+    n = x.size
+    fun = _wrap(f, shape, "lagrange")
+    cons = _constraint_function(constraints)
+
+    def constraint_values(v: Tensor) -> Tensor:
+        return cons(reshape(v, shape))
+
+    g0, jac_g0 = _value_and_jacobian(constraint_values, x)
+    m = g0.size
+    if m == 0:
+        raise ValueError("lagrange: the constraints returned no values")
+    if m > n:
+        raise ValueError(f"lagrange: {m} constraints on {n} unknown(s): at most {n} independent "
+                         "equality constraints are possible")
+    grad_f0 = functional.grad(lambda v: fun(v).reshape(()))(x).data.reshape(-1)
+    if multipliers is None:
+        lam = np.linalg.lstsq(jac_g0.T, grad_f0, rcond=None)[0]
+    else:
+        lam = np.array(multipliers, dtype=np.float64).reshape(-1)
+        if lam.size != m:
+            raise ValueError(f"lagrange: {lam.size} starting multiplier(s) given for {m} "
+                             "constraint(s)")
+
+    def lagrangian(z: Tensor) -> Tensor:
+        xs, lams = z[:n], z[n:]
+        return fun(xs).reshape(()) - (lams * constraint_values(xs)).sum()
+
+    kkt = functional.grad(lagrangian)
+    root = _newton_iterate(kkt, np.concatenate([x, lam]), tol, max_iter, "lagrange",
+                           (n + m,))
+    z = np.asarray(root.x)
+    x_opt, lam_opt = z[:n], z[n:]
+    g_val, jac_g = _value_and_jacobian(constraint_values, x_opt)
+    grad_f = functional.grad(lambda v: fun(v).reshape(()))(x_opt).data.reshape(-1)
+    kind = _classify(root.jac[:n, :n], jac_g)
+    return LagrangeResult(
+        x=_shaped(x_opt, shape), multipliers=lam_opt, fun=float(_value(fun, x_opt)[0]),
+        constraints=g_val, grad_f=grad_f, grad_g=jac_g, kkt_residual=root.residual, kind=kind,
+        nit=root.nit, success=True, message=root.message.replace("f(x)", "grad L"),
+        path=np.array([p[:n].reshape(shape) for p in root.path]),
+        multiplier_path=np.array([p[n:] for p in root.path]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Chi-squared fitting
+# ---------------------------------------------------------------------------------------------
+_FIT_METHODS = ("gauss-newton", "levenberg-marquardt", "gd")
+_JACOBIAN_MODES = ("auto", "pointwise", "columns", "rows")
+
+
+class _Model:
+    """Evaluates model(x, p) and its Jacobian d model / d p, counting model evaluations.
+
+    Jacobian strategies (all exact reverse mode):
+    - "pointwise": each output element gets its own copy of the parameters (p broadcast to shape
+      (k,) + y.shape), so ONE reverse pass seeded with ones gives every dy_i/dp_j. Valid when
+      output i depends on the parameters only through its own copy, which holds for models that
+      index p (``p[0]``) and compute elementwise in x; "auto" checks it once, at p0, against an
+      ordinary vector-Jacobian product with a random cotangent, and otherwise falls back.
+    - "columns": J^T u is linear in u, so the Jacobian of (u -> vjp(u)) is J^T: one evaluation,
+      one recorded reverse pass and k more (k = number of parameters).
+    - "rows": one reverse pass per output element (best when there are fewer outputs than
+      parameters).
+    """
+
+    def __init__(self, model: Callable, x: Any, y_shape: tuple[int, ...], k: int) -> None:
+        self.model, self.x, self.y_shape, self.k = model, x, y_shape, k
+        self.nfev = 0
+        self.njev = 0
+        self.mode = "auto"
+
+    def _call(self, p: Tensor) -> Tensor:
+        self.nfev += 1
+        out = self.model(self.x, p)
+        if not isinstance(out, Tensor):
+            raise TypeError("least_squares_fit: model(x, p) must return a Tensor built with "
+                            f"tinygrad_mv operations, got {type(out).__name__}")
+        if out.shape != self.y_shape:
+            raise ValueError(f"least_squares_fit: model(x, p) returned shape {out.shape} but y "
+                             f"has shape {self.y_shape}")
+        return out
+
+    def value(self, p: np.ndarray) -> np.ndarray:
+        with autograd.no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._call(Tensor(p)).data.astype(np.float64, copy=False)
+
+    def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        copies = Tensor(np.broadcast_to(p.reshape((self.k,) + (1,) * len(self.y_shape)),
+                                        (self.k,) + self.y_shape).copy(), requires_grad=True)
+        with autograd.enable_grad():
+            out = self._call(copies)
+        value = out.data.astype(np.float64, copy=False)
+        if not out.requires_grad:
+            return value, np.zeros((value.size, self.k))
+        (grads,) = autograd.grad(out, copies, grad_outputs=np.ones(self.y_shape, out.dtype),
+                                 allow_unused=True)
+        if grads is None:
+            return value, np.zeros((value.size, self.k))
+        return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+
+    def _reverse(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        out, vjp_fn = functional.vjp(self._call, p)
+        value = out.data.astype(np.float64, copy=False)
+        if mode == "rows":
+            jac = np.empty((value.size, self.k))
+            seed = np.zeros(value.size, dtype=out.dtype)
+            for i in range(value.size):
+                seed[i] = 1.0
+                jac[i] = vjp_fn(seed.reshape(out.shape))[0].data
+                seed[i] = 0.0
+            return value, jac
+        jac_t = functional.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(out.shape, out.dtype))
+        return value, jac_t.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+
+    def choose(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """Settle the Jacobian mode at p0 and return the value and Jacobian there."""
+        if mode != "auto":
+            self.mode = mode
+            return self.value_and_jacobian(p)
+        fallback = "rows" if int(np.prod(self.y_shape)) <= self.k else "columns"
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value, jac = self._pointwise(p)
+        except Exception:  # noqa: BLE001 - any failure just means "not pointwise"
+            value = jac = None
+        if value is not None:
+            # the check: an ordinary VJP with a random cotangent must agree with jac^T u
+            probe = Tensor(p, requires_grad=True)
+            with autograd.enable_grad():
+                out = self._call(probe)
+            u = np.random.default_rng(12345).standard_normal(self.y_shape)
+            exact = (np.zeros(self.k) if not out.requires_grad else
+                     autograd.grad(out, probe, grad_outputs=u.astype(out.dtype),
+                                   allow_unused=True)[0])
+            exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
+            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + np.finfo(float).tiny
+            same_value = np.allclose(value, out.data, rtol=1e-12, atol=0.0, equal_nan=False)
+            if same_value and np.all(np.abs(jac.T @ u.reshape(-1) - exact) <= 1e-9 * scale):
+                self.mode = "pointwise"
+                self.njev += 1
+                return value, jac
+        self.mode = fallback
+        return self.value_and_jacobian(p)
+
+    def value_and_jacobian(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.njev += 1
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.mode == "pointwise":
+                return self._pointwise(p)
+            return self._reverse(p, self.mode)
+
+
+def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float) -> bool:
+    """A step is negligible when every |dp_i| <= tol * |p_i|, or when it is below tol standard
+    errors (sqrt(dp^T A^T A dp) <= tol: chi2 would change by less than tol^2); the second test
+    serves parameters whose optimum is 0."""
+    if np.all(np.abs(dp) <= tol * np.abs(p)):
+        return True
+    return float(np.linalg.norm(weighted_jac @ dp)) <= tol
+
+
+def _damped_step(normal: np.ndarray, diag: np.ndarray, gradient: np.ndarray,
+                 damping: float) -> np.ndarray:
+    """Levenberg-Marquardt's step: (A^T A + lambda diag(A^T A)) dp = A^T r."""
+    matrix = normal + damping * np.diag(diag)
+    try:
+        return np.linalg.solve(matrix, gradient)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(matrix, gradient, rcond=None)[0]
+
+
+def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(A^T A)^-1 by the SVD of A; infinite (and False) when A's columns are dependent."""
+    _, sv, vt = np.linalg.svd(weighted_jac, full_matrices=False)
+    k = weighted_jac.shape[1]
+    if sv.size < k or sv[-1] <= max(weighted_jac.shape) * _EPS * sv[0]:
+        return np.full((k, k), np.inf), False
+    return (vt.T / sv ** 2) @ vt, True
+
+
+def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0: Any,
+                      sigma: Any = None, method: str = "gauss-newton", *,
+                      absolute_sigma: bool | None = None, tol: float = 1e-8,
+                      max_iter: int | None = None, jacobian: str = "auto") -> FitResult:
+    """Fit ``model(x, p)`` to ``y`` by minimising chi^2 = sum(((y - model(x, p)) / sigma)^2).
+
+    ``p`` is a 1-D Tensor of parameters (start ``p0``); ``x`` is passed to the model as a
+    Tensor (or as given, if it already is one). ``sigma`` (a number or an array like ``y``) is
+    the standard deviation of each y; ``None`` means unit weights.
+
+    Methods: ``"gauss-newton"`` (steps solving min |A dp - r| with A = J / sigma, halved while
+    chi^2 does not decrease), ``"levenberg-marquardt"`` (Nielsen's damping of the normal
+    equations, diag(A^T A) scaling) and ``"gd"`` (steepest descent on chi^2 with a backtracking
+    line search; slow, for teaching). All three stop when the Gauss-Newton step from the current p
+    (the estimated distance to the optimum) is negligible: every |dp_i| <= ``tol`` * |p_i|, or
+    the step is under ``tol`` standard errors ("gd" tests this every 10 iterations).
+    ``max_iter`` defaults to 100 (10000 for "gd").
+
+    Uncertainties: covariance = (A^T A)^-1 at the optimum, errors = sqrt of its diagonal.
+    ``absolute_sigma`` (default: True when ``sigma`` is given, False otherwise) takes sigma as
+    the true standard deviations, as ``curve_fit(..., absolute_sigma=True)``; when False the
+    covariance is multiplied by chi^2 / dof (sigma known only up to a common factor).
+
+    ``jacobian``: how d model / d p is computed by reverse mode: "auto" (default), "pointwise",
+    "columns" or "rows"; see the notes in the source (:class:`_Model`). Every model call is
+    counted in ``.nfev``, the ones that also produced a Jacobian in ``.njev``.
+    A fit that stops without converging warns (:class:`ConvergenceWarning`), ``success=False``.
+    """
+    if method not in _FIT_METHODS:
+        raise ValueError(f"least_squares_fit: unknown method {method!r}; choose one of "
+                         f"{_FIT_METHODS}")
+    if jacobian not in _JACOBIAN_MODES:
+        raise ValueError(f"least_squares_fit: unknown jacobian={jacobian!r}; choose one of "
+                         f"{_JACOBIAN_MODES}")
+    p, p_shape = _start(p0, "least_squares_fit")
+    if p_shape == ():
+        raise ValueError("least_squares_fit: p0 must be a 1-D array of parameters, got a "
+                         "number (use [value] for one parameter)")
+    y_arr = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float64)
+    if y_arr.size == 0 or not np.isfinite(y_arr).all():
+        raise ValueError(f"least_squares_fit: y must be a non-empty array of finite numbers "
+                         f"(shape {y_arr.shape})")
+    if sigma is None:
+        sig = np.ones_like(y_arr)
+    else:
+        sig = np.asarray(sigma.data if isinstance(sigma, Tensor) else sigma, dtype=np.float64)
+        try:
+            sig = np.broadcast_to(sig, y_arr.shape)
+        except ValueError:
+            raise ValueError(f"least_squares_fit: sigma has shape {sig.shape} but y has shape "
+                             f"{y_arr.shape}") from None
+        if not (np.isfinite(sig).all() and np.all(sig > 0)):
+            bad = np.flatnonzero(~(np.isfinite(sig) & (sig > 0)).reshape(-1))
+            raise ValueError(f"least_squares_fit: every sigma must be positive and finite; "
+                             f"sigma[{bad[0]}] = {sig.reshape(-1)[bad[0]]} (set empty bins' "
+                             "sigma to a positive value, or leave them out)")
+    if absolute_sigma is None:
+        absolute_sigma = sigma is not None
+    if max_iter is None:
+        max_iter = 10000 if method == "gd" else 100
+    x_in = x if isinstance(x, Tensor) else Tensor(x)
+    k = p.size
+    n_points = y_arr.size
+    dof = n_points - k
+    evaluator = _Model(model, x_in, y_arr.shape, k)
+    y_flat, s_flat = y_arr.reshape(-1), sig.reshape(-1)
+
+    def chi2_of(value: np.ndarray) -> float:
+        r = (y_flat - value.reshape(-1)) / s_flat
+        total = float(r @ r)
+        return total if np.isfinite(total) else np.inf
+
+    value, jac = evaluator.choose(p, jacobian)
+    chi2 = chi2_of(value)
+    if not (np.isfinite(chi2) and np.isfinite(jac).all()):
+        raise FloatingPointError(f"least_squares_fit: the model or its Jacobian is not finite "
+                                 f"at p0 = {_fmt(p)}")
+    path, chi2_path = [p.copy()], [chi2]
+    success, message, nit = False, "", 0
+
+    if method == "gd":
+        def chi2_tensor(q: Tensor) -> Tensor:
+            return (((y_arr - evaluator._call(q)) / sig) ** 2).sum()
+
+        chi2_grad = functional.value_and_grad(chi2_tensor)
+        step = 1.0
+        while True:
+            if nit % 10 == 0 or nit >= max_iter:
+                # every 10 iterations, the same test as the other methods: is the Gauss-Newton
+                # step (the estimated distance to the optimum) negligible next to |p|?
+                value, jac = evaluator.value_and_jacobian(p)
+                a = jac / s_flat[:, None]
+                dp = np.linalg.lstsq(a, (y_flat - value.reshape(-1)) / s_flat, rcond=None)[0]
+                step_size = float(np.linalg.norm(dp))
+                if _negligible(dp, p, a, tol):
+                    success = True
+                    message = (f"converged after {nit} iteration(s): the Gauss-Newton step from "
+                               f"here, |dp| = {step_size:.3g}, is negligible")
+                    break
+            if nit >= max_iter:
+                message = (f"stopped after max_iter={max_iter} iterations without converging: "
+                           f"the optimum is still about |dp| = {step_size:.3g} away (steepest "
+                           "descent is slow on badly scaled problems: try 'gauss-newton')")
+                break
+            grad = chi2_grad(p)[1].data.reshape(-1)
+            # no first trial may move p by more than 10% of |p|: a long jump can land on the
+            # plateau where the model is ~0 everywhere, and chi2 is flat there
+            cap = 0.1 * max(float(np.linalg.norm(p)), 1e-3) / float(np.linalg.norm(grad))
+            found = _backtrack(chi2_tensor, p, chi2, grad, -grad, min(step, cap))
+            if found is None:
+                message = (f"stopped at iteration {nit}: no step along -grad chi2 decreases "
+                           f"chi2 (max |grad chi2| = {float(np.max(np.abs(grad))):.3g})")
+                break
+            taken, p, chi2, _ = found
+            step = 2.0 * taken
+            nit += 1
+            path.append(p.copy())
+            chi2_path.append(chi2)
+        if nit % 10 != 0 and nit < max_iter:  # stopped by the line search: J is from before
+            value, jac = evaluator.value_and_jacobian(p)
+        chi2 = chi2_of(value)
+    else:
+        damping, growth = 1e-3, 2.0  # Levenberg-Marquardt's lambda (relative) and its growth
+        while True:
+            r = (y_flat - value.reshape(-1)) / s_flat
+            a = jac / s_flat[:, None]
+            normal, gradient = a.T @ a, a.T @ r
+            diag = np.maximum(np.diag(normal), _EPS * max(float(np.max(np.diag(normal))), 1.0))
+            dp = (np.linalg.lstsq(a, r, rcond=None)[0] if method == "gauss-newton"
+                  else _damped_step(normal, diag, gradient, damping))
+            step_size = float(np.linalg.norm(dp))
+            if _negligible(dp, p, a, tol):
+                success = True
+                message = (f"converged after {nit} iteration(s): the next step |dp| = "
+                           f"{step_size:.3g} is negligible")
+                break
+            if nit >= max_iter:
+                message = (f"stopped after max_iter={max_iter} iterations without converging "
+                           f"(last step |dp| = {step_size:.3g})")
+                break
+            accepted = False
+            if method == "gauss-newton":
+                # the full step with its Jacobian first (needed whenever it is accepted), then
+                # halve it, with values only, while chi2 does not decrease
+                t = 1.0
+                new_value, new_jac = evaluator.value_and_jacobian(p + dp)
+                new_chi2 = chi2_of(new_value)
+                for _ in range(50):
+                    if new_chi2 <= chi2:
+                        accepted = True
+                        break
+                    t *= 0.5
+                    new_chi2 = chi2_of(evaluator.value(p + t * dp))
+                if accepted and t < 1.0:
+                    new_value, new_jac = evaluator.value_and_jacobian(p + t * dp)
+                    new_chi2 = chi2_of(new_value)
+                dp = t * dp
+            else:
+                # Nielsen's rule: shrink lambda after a good step, grow it ever faster after bad
+                for _ in range(60):
+                    new_value, new_jac = evaluator.value_and_jacobian(p + dp)
+                    new_chi2 = chi2_of(new_value)
+                    predicted = float(dp @ (damping * diag * dp + gradient))
+                    rho = (chi2 - new_chi2) / predicted if predicted > 0 else -1.0
+                    if rho > 0 and np.isfinite(new_jac).all():
+                        damping *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                        growth = 2.0
+                        accepted = True
+                        break
+                    damping *= growth
+                    growth *= 2.0
+                    dp = _damped_step(normal, diag, gradient, damping)
+            if not accepted:
+                # nothing to gain: the best linearised decrease is negligible next to chi2
+                gain = float(r @ r - np.sum((r - a @ np.linalg.lstsq(a, r, rcond=None)[0]) ** 2))
+                success = gain <= 1e-10 * max(chi2, 1.0)
+                message = (f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} "
+                           f"any further (the Gauss-Newton model promises {gain:.3g} more)")
+                break
+            p, value, jac, chi2 = p + dp, new_value, new_jac, new_chi2
+            nit += 1
+            path.append(p.copy())
+            chi2_path.append(chi2)
+
+    weighted = jac / s_flat[:, None]
+    covariance, well_posed = _covariance(weighted)
+    if not absolute_sigma and dof > 0 and well_posed:
+        covariance = covariance * (chi2 / dof)
+    if not well_posed:
+        warnings.warn("least_squares_fit: the parameters are not all determined by the data "
+                      "(the Jacobian's columns are dependent): covariance set to infinity",
+                      ConvergenceWarning, stacklevel=2)
+    if not success:
+        warnings.warn(f"least_squares_fit ({method}): {message}", ConvergenceWarning,
+                      stacklevel=2)
+    return FitResult(
+        params=p.copy(), errors=np.sqrt(np.diag(covariance)), covariance=covariance, chi2=chi2,
+        reduced_chi2=chi2 / dof if dof > 0 else np.nan, dof=dof, nit=nit, nfev=evaluator.nfev,
+        njev=evaluator.njev, jacobian_mode=evaluator.mode, method=method, success=success,
+        message=message, path=np.array(path), chi2_path=np.array(chi2_path),
+        residuals=((y_flat - value.reshape(-1)) / s_flat).reshape(y_arr.shape), jac=jac)
