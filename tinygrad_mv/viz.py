@@ -938,6 +938,9 @@ def _too_large(what: str, max_nodes: int) -> GraphTooLargeError:
 # The text tree
 # ---------------------------------------------------------------------------------------------
 
+_MAX_INDENT = 120
+
+
 def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
                max_nodes: int | None = 500, constants: Iterable[Any] = ()) -> str:
     """The graph that ends at ``root`` as an indented tree, the output at the top::
@@ -1008,14 +1011,18 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
     while stack:
         item, owner, index, prefix, child_prefix = stack.pop()
         if max_nodes is not None and len(lines) >= max_nodes:
-            omitted += 1
-            continue
+            # Each operation is written out once, so the full tree has one line for the root
+            # and one per input of every operation.
+            omitted = 1 + sum(len(n.parents) for n in tape.nodes) - len(lines)
+            break
         if type(item) is Node and item in numbers:
             lines.append(f"{prefix}{item.op} (see #{numbers[item]} above)")
             continue
         lines.append(prefix + describe(item, owner, index))
         if type(item) is Node:
             parents = item.parents
+            if len(child_prefix) > _MAX_INDENT:  # deep chains: bounded lines, not quadratic text
+                child_prefix = "…" + child_prefix[-(_MAX_INDENT - 4):]
             for i in range(len(parents) - 1, -1, -1):
                 last = i == len(parents) - 1
                 stack.append((parents[i], item, i, child_prefix + ("└── " if last else "├── "),
