@@ -35,6 +35,8 @@ __all__ = [
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("anomaly", default=False)
 _sequence = itertools.count()
+# The tokens of the grad-mode blocks entered in this thread/task, innermost last.
+_mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_tokens", default=())
 
 
 class _GradMode:
@@ -45,14 +47,18 @@ class _GradMode:
 
     def __init__(self, mode: bool | None = None) -> None:
         self._value = self._default if mode is None else bool(mode)
-        self._tokens: list[contextvars.Token] = []
 
     def __enter__(self) -> _GradMode:
-        self._tokens.append(self._var.set(self._value))
+        # The token is kept per thread/task, not on the instance: one instance (a module-level
+        # ``NO_GRAD = tg.no_grad()``) may be entered by several threads at once.
+        token = self._var.set(self._value)
+        _mode_tokens.set(_mode_tokens.get() + (token,))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._var.reset(self._tokens.pop())
+        stack = _mode_tokens.get()
+        _mode_tokens.set(stack[:-1])
+        self._var.reset(stack[-1])  # with-blocks nest, so the last token is this block's
 
     def __call__(self, fn: Callable) -> Callable:
         var, value = self._var, self._value
