@@ -349,6 +349,19 @@ def test_bce_clamps_logs_at_minus_100_like_pytorch():
     assert np.all(np.isfinite(p.grad.data))
 
 
+def test_bce_gradient_near_and_at_zero_and_one_follows_pytorch_rule():
+    p = np.array([1e-7, 1 - 1e-7, 0.0, 1.0, 1e-13])
+    t = np.array([1.0, 0.0, 0.5, 0.5, 0.0])
+    tp = Tensor(p, requires_grad=True)
+    F.binary_cross_entropy(tp, t, reduction="sum").backward()
+    want = (p - t) / np.maximum(p * (1 - p), np.float32(1e-12))  # PyTorch's float32 epsilon
+    assert_close(tp.grad, want, **TIGHT)
+    torch = pytest.importorskip("torch")
+    qp = torch.tensor(p, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy(qp, torch.tensor(t), reduction="sum").backward()
+    assert_close(tp.grad, qp.grad.numpy(), **TIGHT)
+
+
 def test_losses_keep_float32():
     p = Tensor(np.full((2, 2), 0.25, dtype=np.float32), requires_grad=True)
     t = np.full((2, 2), 0.5, dtype=np.float32)

@@ -129,9 +129,13 @@ def _bce(p: np.ndarray, t: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return np.asarray(-scale * (np.vdot(t, log_p) + np.vdot(1.0 - t, log_q)))
 
 
+# PyTorch's floor for p (1 - p) in the BCE gradient: 1e-12 as a float32 constant.
+_BCE_EPS = float(np.float32(1e-12))
+
+
 def _bce_dp(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0) -> Any:
-    # PyTorch's rule: (p - t) / max(p (1 - p), 1e-12), finite at p = 0 and p = 1.
-    return (g * scale) * (p - t) / np.maximum(p * (1.0 - p), 1e-12)
+    # PyTorch's rule: (p - t) / max(p (1 - p), eps), finite at p = 0 and p = 1.
+    return (g * scale) * (p - t) / np.maximum(p * (1.0 - p), _BCE_EPS)
 
 
 def _bce_dt(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0) -> Any:
