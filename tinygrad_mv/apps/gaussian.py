@@ -32,6 +32,7 @@ import numpy as np
 
 import tinygrad_mv as tg
 from tinygrad_mv.autograd import primitive
+from tinygrad_mv.nn.functional import chi_squared_loss
 
 from ._common import figure_class, progress_bar
 
@@ -104,9 +105,9 @@ def gaussian_pdf_composed(x: Any, mu: Any, sigma: Any) -> tg.Tensor:
 
 
 def chi_squared(model: Callable[..., tg.Tensor], x: Any, y: Any, mu: Any, sigma: Any) -> tg.Tensor:
-    """``sum_i (y_i - model(x_i; mu, sigma))^2`` (the course's chi-squared, unit uncertainties)."""
-    residual = model(x, mu, sigma) - y
-    return (residual * residual).sum()
+    """``sum_i (y_i - model(x_i; mu, sigma))^2`` (the course's chi-squared, unit uncertainties),
+    with the package's chi-squared loss."""
+    return chi_squared_loss(model(x, mu, sigma), y)
 
 
 # --- steepest descent ---------------------------------------------------------------------------
