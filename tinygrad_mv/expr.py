@@ -277,7 +277,7 @@ def _check(root: ast.AST, text: str, allowed: set | None, found: list[str], lead
             if name not in FUNCTIONS:
                 fail(f"unknown function '{name}' (allowed: {', '.join(sorted(FUNCTIONS))})")
             if node.keywords:
-                fail(f"{name}() takes no keyword arguments", node.keywords[0].value)
+                fail(f"{name}() takes no keyword arguments", node.keywords[0])
             for arg in node.args:
                 if isinstance(arg, ast.Starred):
                     fail("'*' unpacking is not allowed", arg)
