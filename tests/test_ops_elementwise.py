@@ -324,3 +324,18 @@ def test_sqrt_at_zero_has_infinite_gradient_without_warnings():
         tg.sqrt(x).sum().backward()
     assert x.grad.data[0] == 0.25
     assert np.isposinf(x.grad.data[1])
+
+
+@pytest.mark.parametrize("scalar", [np.float64(2.0), np.sqrt(2.0), np.int64(3), np.float32(0.5),
+                                    2.0, 3], ids=lambda s: type(s).__name__)
+def test_numpy_scalars_act_as_python_numbers_for_dtype(scalar):
+    # as in PyTorch: x / np.sqrt(n) keeps a float32 x float32 (np.float64 subclasses float)
+    data = np.array([1.0, 2.0])
+    for dtype in (np.float32, np.float64):
+        x = Tensor(data, requires_grad=True, dtype=dtype)
+        for out in (x * scalar, scalar * x, x / scalar, scalar - x, x**scalar,
+                    tg.maximum(x, scalar)):
+            assert out.dtype == dtype, (type(scalar).__name__, dtype)
+        (x * scalar).sum().backward()
+        assert x.grad.dtype == dtype
+        assert_close(x.grad, np.full(2, float(scalar)), 1e-7, 0)

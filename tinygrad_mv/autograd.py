@@ -161,9 +161,12 @@ def _shapes_text(datas: Iterable[Any]) -> str:
 
 def _operand(value: Any) -> Any:
     """A non-Tensor operand as the forward function takes it: Python numbers stay Python numbers
-    (so float32 Tensors stay float32), arrays of integers or bools become float64."""
+    (so float32 Tensors stay float32), arrays of integers or bools become float64. NumPy scalars
+    count as Python numbers, as in PyTorch: ``x / np.sqrt(2)`` keeps a float32 ``x`` float32."""
     if isinstance(value, (float, int)):
-        return value
+        return value if type(value) is not np.float64 else float(value)  # a float subclass
+    if isinstance(value, np.generic) and value.dtype.kind in "iub":
+        return value.item()
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
@@ -467,7 +470,11 @@ def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
 def _as_tensor_list(values: Any, what: str) -> list[Any]:
     if isinstance(values, Tensor):
         return [values]
-    values = list(values)
+    try:
+        values = list(values)  # any iterable: model.parameters() may be a generator
+    except TypeError as exc:
+        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got "
+                        f"{type(values).__name__}") from exc
     for v in values:
         if not isinstance(v, Tensor):
             raise TypeError(f"{what} must be Tensors, got {type(v).__name__}")
@@ -480,6 +487,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     without touching any ``.grad``. As ``torch.autograd.grad``."""
     outputs = _as_tensor_list(outputs, "grad(): outputs")
     inputs = _as_tensor_list(inputs, "grad(): inputs")
+    if not outputs:
+        raise ValueError("grad(): outputs is empty")
     if grad_outputs is None or isinstance(grad_outputs, Tensor) or not isinstance(
             grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
