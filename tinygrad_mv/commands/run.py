@@ -1,12 +1,62 @@
-"""Placeholder while the 'run' command is being written (see the open issues)."""
-import argparse
+"""Run one example program by name (see `tinygrad-mv examples`), writing its files to --out.
 
-HELP = "(in progress) run"
+An example with a ``main(out=..., quick=...)`` function is called directly (``quick`` only when
+it takes it); any other is run as a script with ``--out DIR`` on its command line.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import inspect
+import runpy
+import sys
+from pathlib import Path
+
+from .examples import available
+
+HELP = "run one example program by name"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    pass
+    parser.add_argument("name", help="the example's name, e.g. newton_raphson "
+                                     "(list them with: tinygrad-mv examples)")
+    parser.add_argument("--out", default="tinygrad_mv_out", help="folder for the files it writes")
+    parser.add_argument("--quick", action="store_true",
+                        help="small settings, where the example supports them")
+
+
+def _defines_main(path: Path) -> bool:
+    """Whether the file defines a top-level ``main`` function (read, not executed: a script
+    without one may do its work at import)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(isinstance(node, ast.FunctionDef) and node.name == "main" for node in tree.body)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("'run' is not implemented yet")
+    found = available()
+    name = args.name[:-3] if args.name.endswith(".py") else args.name
+    if name not in found:
+        raise ValueError(f"no example named {args.name!r}; the examples are: "
+                         f"{', '.join(found)}")
+    path = found[name]
+    if _defines_main(path):
+        spec = importlib.util.spec_from_file_location(f"tinygrad_mv_example_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # examples with main() do their work under __main__
+        entry = module.main
+        params = inspect.signature(entry).parameters
+        kwargs = {"out": args.out} if "out" in params else {}
+        if args.quick and "quick" in params:
+            kwargs["quick"] = True
+        entry(**kwargs)
+        return 0
+    saved = sys.argv
+    sys.argv = [str(path), "--out", args.out]
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exc:  # an example script may end with sys.exit(code)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
