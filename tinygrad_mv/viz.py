@@ -293,14 +293,26 @@ def _summary(data: Any) -> str:
         return _num(a.reshape(-1)[0])
     if a.dtype.kind == "b":
         return f"{int(a.sum())} of {a.size} true"
-    with np.errstate(all="ignore"):
-        low, mean, high = (f"{float(v):.3g}" for v in (a.min(), a.mean(), a.max()))
-    return f"min {low}, mean {mean}, max {high}"
+    if a.size <= 64:  # small arrays: plain Python floats are several times faster than ufuncs
+        values = a.ravel().tolist()
+        if all(v == v for v in values):  # no NaN (NaN breaks min/max ordering)
+            low, high = min(values), max(values)
+            return f"min {low:.3g}, mean {sum(values) / len(values):.3g}, max {high:.3g}"
+    low, high = float(np.minimum.reduce(a, axis=None)), float(np.maximum.reduce(a, axis=None))
+    if -1e300 < low and high < 1e300:  # the sum cannot overflow: no errstate needed (it is slow)
+        mean = float(np.add.reduce(a, axis=None)) / a.size
+    else:
+        with np.errstate(all="ignore"):
+            mean = float(np.mean(a))
+    return f"min {low:.3g}, mean {mean:.3g}, max {high:.3g}"
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _shape_text(shape: tuple, dtype: Any) -> str:
     text = "scalar" if shape == () else f"shape {tuple(shape)}"
-    if dtype is not None and np.dtype(dtype) != np.float64:
+    if dtype is not None and dtype != _FLOAT64:
         text += f" {np.dtype(dtype).name}"
     return text
 
@@ -343,7 +355,10 @@ def _params_text(params: dict) -> str:
 
 def _escape(text: str) -> str:
     """User text inside a double-quoted DOT string (backslash sequences are ours alone)."""
-    return (str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    text = str(text)
+    if '"' not in text and "\\" not in text and "\n" not in text and "\r" not in text:
+        return text
+    return (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
             .replace("\r", " "))
 
 
@@ -549,18 +564,33 @@ _FORMULAS = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0}·{1}", "div": "
 _AUTO_NAME_LENGTH = 18
 
 
+@functools.lru_cache(maxsize=4096)
 def _operand_name(name: str) -> str:
     return name if _SIMPLE_NAME.fullmatch(name) else f"({name})"
 
 
-def _fill(template: str, names: list[str]) -> str:
-    """Put the names into a formula, in parentheses unless a call's parentheses enclose them."""
-    def one(match: re.Match) -> str:
-        name = names[int(match.group(1))]
+@functools.lru_cache(maxsize=256)
+def _template(template: str) -> tuple[tuple[str, int, bool], ...]:
+    """A formula split into (text before, input index or -1, enclosed by a call's parentheses)."""
+    parts = []
+    position = 0
+    for match in re.finditer(r"\{(\d)\}", template):
         start, end = match.span()
         enclosed = template[start - 1:start] == "(" and template[end:end + 1] == ")"
-        return name if enclosed else _operand_name(name)
-    return re.sub(r"\{(\d)\}", one, template)
+        parts.append((template[position:start], int(match.group(1)), enclosed))
+        position = end
+    parts.append((template[position:], -1, False))
+    return tuple(parts)
+
+
+def _fill(template: str, names: list[str]) -> str:
+    """Put the names into a formula, in parentheses unless a call's parentheses enclose them."""
+    out = []
+    for text, index, enclosed in _template(template):
+        out.append(text)
+        if index >= 0:
+            out.append(names[index] if enclosed else _operand_name(names[index]))
+    return "".join(out)
 
 
 def _local_text(node: Node, i: int, names: list[str], constant_exponent: Any) -> str:
