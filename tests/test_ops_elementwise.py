@@ -7,6 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import tinygrad_mv as tg
 from tinygrad_mv import Tensor
@@ -339,3 +342,21 @@ def test_numpy_scalars_act_as_python_numbers_for_dtype(scalar):
         (x * scalar).sum().backward()
         assert x.grad.dtype == dtype
         assert_close(x.grad, np.full(2, float(scalar)), 1e-7, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       name=st.sampled_from(["add", "sub", "mul", "div", "pow"]),
+       seed=st.integers(0, 2**16))
+def test_any_broadcast_pair_against_differences(shapes, name, seed):
+    # property: for every pair of broadcastable shapes the result has NumPy's broadcast shape and
+    # each input gets a gradient of its own shape that matches central differences
+    op, reference, domain_a, domain_b, da, db = BINARY[name]
+    rng = np.random.default_rng(seed)
+    a, b = domain_a(rng, shapes.input_shapes[0]), domain_b(rng, shapes.input_shapes[1])
+    out, (ga, gb) = check_gradients(op, a, b, seed=seed)
+    assert out.shape == shapes.result_shape
+    assert_close(out, reference(a, b), 1e-15, 0)
+    w = np.random.default_rng(seed).standard_normal(out.shape)
+    assert_close(ga, unbroadcast(w * da(a, b), a.shape), 1e-12, 1e-12)
+    assert_close(gb, unbroadcast(w * db(a, b), b.shape), 1e-12, 1e-12)

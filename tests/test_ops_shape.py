@@ -140,6 +140,9 @@ INDEXES = {
     "int array and slice": (np.array([0, 2, 2]), slice(1, 3)),
     "two int arrays": (np.array([0, 1, 1]), np.array([3, 3, 0])),
     "int array after slice": (slice(None), np.array([1, 1, 0])),
+    "negative int array": np.array([-1, 0, -1]),
+    "nested list": [[0, 1], [1, 1]],
+    "empty selection": np.zeros(3, dtype=bool),
     "bool row mask": np.array([True, False, True]),
     "bool element mask": "positive",  # x[x > 0], built from the data below
     "bool mask and int": (slice(None), np.array([True, False, False, True]), 0),
