@@ -64,7 +64,7 @@ class Model(nn.Module):
     def __init__(self):
         self.first = Block(0)
         self.stages = [nn.Linear(3, 3, rng=1), nn.Tanh(), Block(2)]
-        self.heads = {"a": nn.Linear(3, 1, rng=3)}
+        self.heads = {"a": nn.Linear(3, 1, rng=3), 7: nn.Linear(1, 1, rng=4)}
         self.shared = self.first.scale  # the same Parameter twice: reported once
         self.me = self  # a cycle must not loop forever
 
@@ -82,10 +82,10 @@ def test_named_parameters_finds_attributes_lists_and_dicts_in_order():
         "first.inner.weight", "first.inner.bias", "first.scale",
         "stages.0.weight", "stages.0.bias",
         "stages.2.inner.weight", "stages.2.inner.bias", "stages.2.scale",
-        "heads.a.weight", "heads.a.bias",
+        "heads.a.weight", "heads.a.bias", "heads.7.weight", "heads.7.bias",
     ]
     params = list(model.parameters())
-    assert len({id(p) for p in params}) == len(params) == 10
+    assert len({id(p) for p in params}) == len(params) == 12
     assert model.first.scale in [p for p in params if p is model.first.scale]
     assert {n for n, _ in model.named_modules()} >= {"", "first", "first.inner", "stages.1"}
 
@@ -110,6 +110,16 @@ def test_module_without_forward_and_call_runs_forward():
     assert Double()(3, factor=4) == 12
     with pytest.raises(NotImplementedError, match="Empty"):
         type("Empty", (nn.Module,), {})()(1)
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid())
+    twin = copy.deepcopy(model)
+    assert [n for n, _ in twin.named_parameters()] == ["0.weight", "0.bias"]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in twin.parameters())
+    twin[0].weight.data[0, 0] += 1.0
+    assert twin[0].weight.data[0, 0] == model[0].weight.data[0, 0] + 1.0
 
 
 def test_zero_grad_and_train_eval():

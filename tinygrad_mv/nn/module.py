@@ -50,8 +50,7 @@ def _children(value: Any, name: str) -> Iterator[tuple[str, Any]]:
             yield from _children(item, f"{name}.{i}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str):
-                yield from _children(item, f"{name}.{key}")
+            yield from _children(item, f"{name}.{key}")
 
 
 class Module:
