@@ -88,6 +88,8 @@ def test_named_parameters_finds_attributes_lists_and_dicts_in_order():
     assert len({id(p) for p in params}) == len(params) == 12
     assert model.first.scale in [p for p in params if p is model.first.scale]
     assert {n for n, _ in model.named_modules()} >= {"", "first", "first.inner", "stages.1"}
+    text = repr(model)  # the cycle through model.me is shown, not followed
+    assert "(me): <cycle>" in text and "(first): Block(" in text
 
 
 def test_sequential_names_match_pytorch_and_runs_in_order(rng):

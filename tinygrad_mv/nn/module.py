@@ -9,6 +9,7 @@ A Parameter reachable by two paths is reported once, under the first name found.
 """
 from __future__ import annotations
 
+import reprlib
 from typing import Any, Iterator
 
 import numpy as np
@@ -196,6 +197,7 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+    @reprlib.recursive_repr(fillvalue="<cycle>")
     def __repr__(self) -> str:
         children = list(self.named_children())
         head = f"{type(self).__name__}({self.extra_repr()}"
