@@ -528,6 +528,8 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "sub": ("a", "b"), "div": ("numerator", "denominator"), "pow": ("base", "exponent"),
     "matmul": ("left", "right"), "linear": ("x", "weight", "bias"),
     "where": ("if true", "if false", "condition"), "maximum": ("a", "b"), "minimum": ("a", "b"),
+    "squared_error": ("prediction", "target"), "binary_cross_entropy": ("prediction", "target"),
+    "cross_entropy": ("logits", "target"), "gaussian_pdf": ("x", "mu", "sigma"),
 }
 _COMMUTATIVE = {"add", "mul"}
 _ELEMENTWISE = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "where"}
@@ -553,6 +555,9 @@ _LOCAL: dict[str, tuple[str, ...]] = {
     "transpose": ("g transposed back",), "broadcast_to": ("g summed over broadcast axes",),
     "getitem": ("g placed into zeros at the index",), "scatter_add": ("g at the index",),
     "astype": ("g cast back",),
+    "squared_error": ("2·g·({0} - {1})", "-2·g·({0} - {1})"),
+    "gaussian_pdf": ("-g·f·({0} - {1}) / {2}²", "g·f·({0} - {1}) / {2}²",
+                     "g·f·(z² - 1) / {2}, z = ({0} - {1}) / {2}"),
 }
 
 _SIMPLE_NAME = re.compile(r"-?[\w.]+(\([^()]*\))?(\^[\w.]+|²)?|-?\d[\d.e+-]*")
