@@ -496,3 +496,41 @@ def test_cli_without_dot(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "apt-get install graphviz" in err and "--format dot" in err
     assert main(["graph", "--format", "dot", "--out", str(tmp_path / "x.dot")]) == 0
+
+
+# --- higher order, and the example ---------------------------------------------------------------
+
+def test_graph_of_a_gradient_recorded_with_create_graph():
+    x = Tensor(2.0, requires_grad=True, name="x")
+    (g,) = tg.autograd.grad(tg.sin(x) * x ** 3, x, create_graph=True)
+    g.name = "g"
+    # By hand: g = cos(x) x^3 + 3 x^2 sin(x); dg/dx = -sin(x) x^3 + 6 x^2 cos(x) + 6 x sin(x).
+    text = tg.graph_text(g)
+    assert text.startswith(f"g = add -> scalar  value {np.cos(2) * 8 + 12 * np.sin(2):.4g}")
+    nodes, _, _ = parse_dot(tg.draw_graph(g, backward=True).source)
+    label = next(n["label"] for n in nodes.values() if n["label"].startswith("∂g/∂x\n"))
+    second = -np.sin(2) * 8 + 6 * 4 * np.cos(2) + 6 * 2 * np.sin(2)
+    assert float(label.split("\n")[2]) == pytest.approx(second, rel=1e-3)
+    (check,) = tg.autograd.grad(g, x)
+    assert check.item() == pytest.approx(second)
+
+
+def test_example_program(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "examples" / "draw_graph.py"
+    spec = importlib.util.spec_from_file_location("draw_graph_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.main(out=str(tmp_path))
+    assert result["df_dx"] == pytest.approx(result["hand"][0])
+    assert result["df_dy"] == pytest.approx(result["hand"][1])
+    names = {p.name for p in tmp_path.iterdir()}
+    stems = ["graph_function", "graph_chain_rule", "graph_curve", "graph_curve_collapsed"]
+    assert {f"{s}.dot" for s in stems} <= names
+    if HAVE_DOT:
+        assert {f"{s}.{fmt}" for s in stems for fmt in ("svg", "png")} <= names
+    curve_nodes, _, clusters = parse_dot((tmp_path / "graph_curve.dot").read_text())
+    assert clusters == ["layer 1", "layer 2", "layer 3", "cost"]
+    assert labels_with(curve_nodes, "target\nshape (4, 2)")
+    assert "f = add -> scalar" in capsys.readouterr().out
