@@ -583,8 +583,9 @@ class _Model:
             return self._call(Tensor(p)).data.astype(np.float64, copy=False)
 
     def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        copies = Tensor(np.broadcast_to(p.reshape((self.k,) + (1,) * len(self.y_shape)),
-                                        (self.k,) + self.y_shape).copy(), requires_grad=True)
+        data = np.empty((self.k,) + self.y_shape)
+        data[...] = p.reshape((self.k,) + (1,) * len(self.y_shape))
+        copies = Tensor(data, requires_grad=True)
         with autograd.enable_grad():
             out = self._call(copies)
         value = out.data.astype(np.float64, copy=False)
@@ -649,13 +650,33 @@ class _Model:
             return self._reverse(p, self.mode)
 
 
-def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float) -> bool:
+def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float,
+                noise: float) -> bool:
     """A step is negligible when every |dp_i| <= tol * |p_i|, or when it is below tol standard
-    errors (sqrt(dp^T A^T A dp) <= tol: chi2 would change by less than tol^2); the second test
-    serves parameters whose optimum is 0."""
+    errors: |A dp| <= tol * noise, where noise is 1 for absolute sigmas and sqrt(chi2 / dof)
+    otherwise (the scale the reported errors use). The second test serves parameters whose
+    optimum is 0."""
     if np.all(np.abs(dp) <= tol * np.abs(p)):
         return True
-    return float(np.linalg.norm(weighted_jac @ dp)) <= tol
+    return float(np.linalg.norm(weighted_jac @ dp)) <= tol * noise
+
+
+def _gauss_newton_step(weighted_jac: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The dp minimising |A dp - r|: the normal equations of the column-scaled A by Cholesky
+    (fast for few parameters), or the SVD least-squares solution when they are too badly
+    conditioned for that (the normal equations square A's condition number)."""
+    scale = np.sqrt(np.einsum("ij,ij->j", weighted_jac, weighted_jac))
+    if np.all(scale > 0):
+        scaled = weighted_jac / scale
+        try:
+            chol = np.linalg.cholesky(scaled.T @ scaled)
+            diag = np.diag(chol)
+            if diag.min() > 1e-4 * diag.max():  # cond(A) below ~1e4: rounding stays ~1e-8
+                z = np.linalg.solve(chol, scaled.T @ r)
+                return np.linalg.solve(chol.T, z) / scale
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.lstsq(weighted_jac, r, rcond=None)[0]
 
 
 def _damped_step(normal: np.ndarray, diag: np.ndarray, gradient: np.ndarray,
@@ -744,6 +765,12 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     evaluator = _Model(model, x_in, y_arr.shape, k)
     y_flat, s_flat = y_arr.reshape(-1), sig.reshape(-1)
 
+    def noise(chi2: float) -> float:
+        """The standard deviation the errors are in units of (1 for absolute sigmas)."""
+        if absolute_sigma or dof <= 0 or not chi2 > 0:
+            return 1.0
+        return float(np.sqrt(chi2 / dof))
+
     def chi2_of(value: np.ndarray) -> float:
         r = (y_flat - value.reshape(-1)) / s_flat
         total = float(r @ r)
@@ -771,7 +798,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 a = jac / s_flat[:, None]
                 dp = np.linalg.lstsq(a, (y_flat - value.reshape(-1)) / s_flat, rcond=None)[0]
                 step_size = float(np.linalg.norm(dp))
-                if _negligible(dp, p, a, tol):
+                if _negligible(dp, p, a, tol, noise(chi2)):
                     success = True
                     message = (f"converged after {nit} iteration(s): the Gauss-Newton step from "
                                f"here, |dp| = {step_size:.3g}, is negligible")
@@ -803,12 +830,15 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
         while True:
             r = (y_flat - value.reshape(-1)) / s_flat
             a = jac / s_flat[:, None]
-            normal, gradient = a.T @ a, a.T @ r
-            diag = np.maximum(np.diag(normal), _EPS * max(float(np.max(np.diag(normal))), 1.0))
-            dp = (np.linalg.lstsq(a, r, rcond=None)[0] if method == "gauss-newton"
-                  else _damped_step(normal, diag, gradient, damping))
+            if method == "gauss-newton":
+                dp = _gauss_newton_step(a, r)
+            else:
+                normal, gradient = a.T @ a, a.T @ r
+                diag = np.diag(normal)
+                diag = np.maximum(diag, _EPS * max(float(diag.max()), 1.0))
+                dp = _damped_step(normal, diag, gradient, damping)
             step_size = float(np.linalg.norm(dp))
-            if _negligible(dp, p, a, tol):
+            if _negligible(dp, p, a, tol, noise(chi2)):
                 success = True
                 message = (f"converged after {nit} iteration(s): the next step |dp| = "
                            f"{step_size:.3g} is negligible")
