@@ -70,19 +70,22 @@ def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
     if not out.requires_grad or not autograd.is_grad_enabled():
         return False
     own = {id(t) for t in inputs}
-    if out.grad_fn is None:
+    node = out.grad_fn
+    if node is None:
         return id(out) not in own
-    seen = {id(out.grad_fn)}
-    stack = [out.grad_fn]
+    node_type = autograd.Node
+    seen = {id(node)}
+    stack = [node]
     while stack:  # iterative: graphs may be deeper than the recursion limit
         for parent in stack.pop().parents:
             if parent is None:
                 continue
-            if type(parent) is autograd.Node:
-                if id(parent) not in seen:
-                    seen.add(id(parent))
+            key = id(parent)
+            if type(parent) is node_type:
+                if key not in seen:
+                    seen.add(key)
                     stack.append(parent)
-            elif id(parent) not in own:
+            elif key not in own:
                 return True
     return False
 
@@ -302,8 +305,8 @@ class TaylorPolynomial:
 
     def __call__(self, x: Any) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)
-        d = x - self.x0
         if self.scalar:  # elementwise over any shape of x: Horner's rule
+            d = x - self.x0.reshape(())
             result = self.coefficients[-1].reshape(()) + d * 0
             for c in self.coefficients[-2::-1]:
                 result = result * d + c.reshape(())
@@ -314,7 +317,7 @@ class TaylorPolynomial:
                              f"have shape {shape} or (..., {', '.join(map(str, shape))}), got "
                              f"{x.shape}")
         batch = x.shape[:x.ndim - len(shape)]
-        flat = d.reshape(-1, n)
+        flat = (x - self.x0).reshape(-1, n)
         result = self.coefficients[0].reshape(()) + flat.sum(axis=-1) * 0
         if self.order >= 1:
             result = result + flat @ self.coefficients[1].reshape(n)

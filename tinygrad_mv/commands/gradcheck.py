@@ -34,6 +34,7 @@ class OpCase:
 def op_cases() -> list[OpCase]:
     """The core operation set, each used the way users do (broadcasting, axes, indexing)."""
     import tinygrad_mv as tg
+    from tinygrad_mv import ops as tg_ops
     from tinygrad_mv.ops import astype
     from tinygrad_mv.ops.shape import _scatter_add
 
@@ -47,6 +48,11 @@ def op_cases() -> list[OpCase]:
 
     def away_from_zero(*shape: int) -> np.ndarray:  # |x| in [0.2, 1.5]: no kink at 0 nearby
         return rng.uniform(0.2, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+    cases_for_newer_ops = []
+    log_sigmoid = getattr(tg_ops, "log_sigmoid", None)
+    if log_sigmoid is not None:
+        cases_for_newer_ops.append(OpCase("log_sigmoid", log_sigmoid, (normal(2, 3) * 3,)))
 
     distinct = rng.permutation(12).reshape(3, 4) * 0.25 - 1.3  # ties and kinks far apart
     repeated = np.array([0, 2, 2, 1])
@@ -97,6 +103,7 @@ def op_cases() -> list[OpCase]:
         OpCase("getitem (mask)", lambda a: a[distinct > 0] ** 2, (normal(3, 4),)),
         OpCase("scatter_add", lambda g: _scatter_add(g, shape=(3,), index=repeated) ** 2,
                (normal(4),)),
+        *cases_for_newer_ops,
         OpCase("concatenate", lambda a, b: tg.concatenate([a, b], axis=1) ** 2,
                (normal(2, 2), normal(2, 3))),
         OpCase("stack", lambda a, b: tg.stack([a, b], axis=1) ** 2, (normal(3), normal(3))),
