@@ -325,7 +325,7 @@ class Tensor:
         return clip(self, lo, hi)
 
     def astype(self, dtype: Any) -> Tensor:
-        return astype(self, dtype)
+        return astype(self, dtype=dtype)  # a static parameter, not an operand
 
     # --- reductions ---------------------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
