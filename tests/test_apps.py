@@ -273,7 +273,7 @@ def test_train_curve_rejects_bad_input():
 
 
 def test_curve_example_claims_hold():
-    # The example's own settings (10,000 steps of each optimizer on the heart, seed 0).
+    # The example's own settings (5,000 steps of each optimizer on the heart, seed 0).
     example = _example("curve_network")
     t, xy = datasets.curve(example.SHAPE)
     for optimizer, claimed in example.CLAIMED_REDUCTION.items():

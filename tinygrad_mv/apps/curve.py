@@ -40,7 +40,7 @@ LAYER_SIZES = (1, 6, 7, 2)
 OPTIMIZERS = ("sgd", "adam")
 # lr 7 is the course's "aggression" for the noisy steepest descent; Adam takes much smaller steps.
 DEFAULT_LR = {"sgd": 7.0, "adam": 0.02}
-DEFAULT_STEPS = 10_000
+DEFAULT_STEPS = 5_000
 DEFAULT_NOISE = 1.0
 
 
