@@ -1,6 +1,7 @@
 """The Tensor: a NumPy array plus the edge to the operation that produced it."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -24,7 +25,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
             forced = np.dtype(dtype)
         except TypeError as exc:
             raise TypeError(f"Tensor: dtype={dtype!r} is not a NumPy dtype") from exc
-        if forced.kind not in "fiub":
+        if forced.kind not in "fiub" or (forced.kind == "f" and forced not in _FLOATS):
             raise TypeError(f"Tensor: dtype={forced} is not supported (use np.float32, "
                             "np.float64, or an integer or bool dtype for data without gradients)")
     try:
@@ -200,6 +201,8 @@ class Tensor:
         the gradient. Returns a function that removes the hook."""
         if not self._requires_grad:
             raise RuntimeError("register_hook() on a tensor that does not require grad")
+        if not callable(hook):
+            raise TypeError(f"register_hook(): hook must be callable, got {type(hook).__name__}")
         if self._node is None:
             if self._hooks is None:
                 self._hooks = []
@@ -396,9 +399,13 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        return tuple(int(n) for n in shape)
-    except (TypeError, ValueError) as exc:
+        # operator.index: 2.5 or "2" are refused, not truncated to 2 (as NumPy does)
+        dims = tuple(operator.index(n) for n in shape)
+    except TypeError as exc:
         raise TypeError(f"shape must be integers, got {shape!r}") from exc
+    if any(n < 0 for n in dims):
+        raise ValueError(f"shape must not have negative dimensions, got {dims}")
+    return dims
 
 
 def _creation(data: np.ndarray, requires_grad: bool, dtype: Any) -> Tensor:
@@ -421,6 +428,8 @@ def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     shape = _shape_arg((shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"full: value must be a real number, got {type(value).__name__}")
     return _creation(np.full(shape, value, dtype=np.float64), requires_grad, dtype)
 
 
@@ -432,18 +441,30 @@ def ones_like(t: Any, requires_grad: bool = False) -> Tensor:
     return Tensor(np.ones_like(np.asarray(t)), requires_grad=requires_grad)
 
 
+def _numpy_helper(name: str, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    """Call a NumPy constructor, naming the helper and its arguments when NumPy refuses them."""
+    try:
+        return fn(*args)
+    except TypeError as exc:
+        raise TypeError(f"{name}: invalid arguments {args!r}: {exc}") from exc
+    except (ValueError, ZeroDivisionError) as exc:  # arange(0, 1, 0) divides by zero
+        raise ValueError(f"{name}: invalid arguments {args!r}: {exc}") from exc
+
+
 def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return _creation(np.eye(n, m), requires_grad, dtype)
+    return _creation(_numpy_helper("eye", np.eye, n, m), requires_grad, dtype)
 
 
 def arange(*args: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """As ``np.arange(start, stop, step)``, in float64 unless ``dtype`` says otherwise."""
-    return _creation(np.arange(*args, dtype=np.float64), requires_grad, dtype)
+    return _creation(_numpy_helper("arange", lambda *a: np.arange(*a, dtype=np.float64), *args),
+                     requires_grad, dtype)
 
 
 def linspace(start: float, stop: float, num: int = 50, requires_grad: bool = False,
              dtype: Any = None) -> Tensor:
-    return _creation(np.linspace(start, stop, num), requires_grad, dtype)
+    return _creation(_numpy_helper("linspace", np.linspace, start, stop, num), requires_grad,
+                     dtype)
 
 
 def _generator(rng: Any) -> np.random.Generator:

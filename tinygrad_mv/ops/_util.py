@@ -18,7 +18,12 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes: tuple = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:  # 1.5 or "a" would fail deep in NumPy (or be iterated character by character)
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):

@@ -114,7 +114,11 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     """Clamp to [lo, hi] (either may be None)."""
     if lo is None and hi is None:
         raise ValueError("clip: at least one of lo and hi must be given")
-    if lo is not None and hi is not None and lo > hi:
+    for name, bound in (("lo", lo), ("hi", hi)):
+        if bound is not None and not isinstance(bound, (int, float, np.number, np.ndarray)):
+            raise TypeError(f"clip: {name} must be a number, a NumPy array or None, got "
+                            f"{type(bound).__name__} (tg.maximum/tg.minimum take Tensor bounds)")
+    if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
     return _clip(x, lo=lo, hi=hi)
 
@@ -149,5 +153,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return _where(a, b, cond=cond)
 
 
-astype = primitive("astype", lambda x, dtype: x.astype(dtype),
+def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
+    if np.dtype(dtype).kind not in "fiub":
+        raise TypeError(f"astype: dtype={np.dtype(dtype)} is not numeric (use np.float32, "
+                        "np.float64, or an integer or bool dtype)")
+    return x.astype(dtype)
+
+
+astype = primitive("astype", _astype,
                    lambda g, out, x, dtype: g.astype(value(x).dtype))

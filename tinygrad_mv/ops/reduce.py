@@ -57,10 +57,11 @@ def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = np.asarray(x)
-    if x.size == 0:
-        raise ValueError("mean of an empty selection is undefined")
     total = np.add.reduce(x, axis=axis, keepdims=keepdims)
-    return total / (x.size // builtins.max(total.size, 1))
+    count = int(np.prod([x.shape[a] for a in (range(x.ndim) if axis is None else axis)]))
+    if count == 0 and total.size:  # averaging nothing; an empty result (0 rows) is fine
+        raise ValueError("mean of an empty selection is undefined")
+    return total / builtins.max(count, 1)
 
 
 def _max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -101,6 +102,8 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def _softmax(x: np.ndarray, axis: Any) -> np.ndarray:
+    if x.size == 0:  # nothing to normalise: the result is empty too (np.max would refuse)
+        return x.copy()
     shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
     return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
@@ -109,7 +112,8 @@ _softmax_op = primitive(
     "softmax", _softmax,
     lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)))
 _log_softmax_op = primitive(
-    "log_softmax", lambda x, axis: x - _logsumexp(x, axis=axis, keepdims=True),
+    "log_softmax", lambda x, axis: x - _logsumexp(x, axis=axis, keepdims=True) if x.size
+    else x.copy(),
     lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
 
 

@@ -1,6 +1,7 @@
 """Shape primitives: reshape, transpose, broadcasting, indexing, joining."""
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import numpy as np
@@ -42,6 +43,8 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
     ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
     if axes is None:
         axes = tuple(range(ndim))[::-1]
+    if not all(isinstance(a, (int, np.integer)) for a in axes):
+        raise TypeError(f"transpose: axes must be integers, got {axes!r}")
     axes = tuple(int(a) % max(ndim, 1) if -ndim <= a < ndim else a for a in axes)
     if sorted(axes) != list(range(ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the "
@@ -80,7 +83,11 @@ _broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, sh
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
-    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
+    try:
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(
+            operator.index(n) for n in shape)
+    except TypeError as exc:
+        raise TypeError(f"broadcast_to: shape must be integers, got {shape!r}") from exc
     return _broadcast_to(x, shape=shape)
 
 
