@@ -222,3 +222,34 @@ def test_hessian_vector_products_against_pytorch(name):
     (hvt,) = torch.autograd.grad((gt * torch.tensor(v)).sum(), y)
     np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(hv.data, hvt.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_second_order_against_pytorch(name):
+    # L = sum(w * op(x...)^2): its Hessian-vector product runs every rule of the op again on
+    # Tensors (create_graph), with cotangents that depend on the inputs
+    tg_fn, torch_fn, shapes, domain = CASES[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()) + 1)
+    arrays = [domain(rng, s) for s in shapes]
+    directions = [rng.standard_normal(s) for s in shapes]
+    ours = [Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out = tg_fn(*ours)
+    w = rng.standard_normal(out.shape)
+
+    grads = tg.autograd.grad((w * out**2).sum(), ours, create_graph=True)
+    inner = sum((g * v).sum() for g, v in zip(grads, directions))
+    hvps = tg.autograd.grad(inner, ours, allow_unused=True)
+
+    ref = torch_fn(*theirs)
+    ref_grads = torch.autograd.grad((torch.tensor(w) * ref**2).sum(), theirs, create_graph=True)
+    ref_inner = sum((g * torch.tensor(v)).sum() for g, v in zip(ref_grads, directions))
+    ref_hvps = torch.autograd.grad(ref_inner, theirs, allow_unused=True)
+
+    for i, (g, u) in enumerate(zip(grads, ref_grads)):
+        np.testing.assert_allclose(g.data, u.detach().numpy(), rtol=RTOL, atol=ATOL,
+                                   err_msg=f"gradient of input {i}")
+    for i, (h, u) in enumerate(zip(hvps, ref_hvps)):
+        h = np.zeros(shapes[i]) if h is None else h.data
+        u = np.zeros(shapes[i]) if u is None else u.numpy()
+        np.testing.assert_allclose(h, u, rtol=RTOL, atol=ATOL, err_msg=f"HVP for input {i}")
