@@ -87,6 +87,23 @@ def test_newton_two_dimensional_system_against_hand_jacobian_and_fsolve():
     np.testing.assert_allclose(res.x, ref, rtol=0, atol=1e-10)
 
 
+def test_jacobian_and_hessian_helpers_against_hand_formulas_and_central_differences():
+    z = np.array([0.3, -1.2])
+    value, jac = optimize._value_and_jacobian(system, z)
+    hand = np.array([[2 * z[0], 2 * z[1]], [np.exp(z[0]), 1.0]])
+    np.testing.assert_allclose(value, [z[0] ** 2 + z[1] ** 2 - 4, np.exp(z[0]) + z[1] - 1])
+    np.testing.assert_allclose(jac, hand, rtol=1e-13)
+    np.testing.assert_allclose(jac, central_jacobian(
+        lambda v: [v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1], z), rtol=1e-7)
+    # the gradient and Hessian minimize(method="newton") uses: Jacobian of grad f
+    grad, hess = optimize._value_and_jacobian(tg.grad(rosen), z)
+    x, y = z
+    np.testing.assert_allclose(grad, rosen_grad_np(z), rtol=1e-13)
+    np.testing.assert_allclose(hess, [[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]],
+                               rtol=1e-13)
+    np.testing.assert_allclose(hess, central_jacobian(rosen_grad_np, z), rtol=1e-6)
+
+
 def test_newton_linear_system_in_one_step():
     a = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, -1.0], [0.0, -1.0, 2.0]])
     b = np.array([1.0, 2.0, 3.0])
@@ -270,6 +287,8 @@ def test_lagrange_bad_inputs():
     with pytest.raises(ValueError, match="3 constraints on 2"):
         optimize.lagrange(lambda v: v.sum(), lambda v: tg.stack([v[0], v[1], v[0] + v[1]]),
                           [0.0, 0.0])
+    with pytest.raises(ValueError, match="f must return a single element"):
+        optimize.lagrange(lambda v: v * 2, lambda v: v.sum() - 1, [0.0, 0.0])
     with pytest.raises(TypeError, match="constraint 0 must return a Tensor"):
         optimize.lagrange(lambda v: v.sum(), lambda v: 1.0, [0.0, 0.0])
     # grad g = 0 at the start: the bordered Hessian is singular there

@@ -497,7 +497,14 @@ def lagrange(f: Callable[[Tensor], Tensor], constraints: Any, x0: Any,
     """
     x, shape = _start(x0, "lagrange")
     n = x.size
-    fun = _wrap(f, shape, "lagrange")
+    wrapped = _wrap(f, shape, "lagrange")
+
+    def fun(v: Tensor) -> Tensor:
+        out = wrapped(v)
+        if out.size != 1:
+            raise ValueError(f"lagrange: f must return a single element, but its output has "
+                             f"shape {out.shape}")
+        return out
     cons = _constraint_function(constraints)
 
     def constraint_values(v: Tensor) -> Tensor:
