@@ -39,12 +39,15 @@ def numpy_step(mu: float, sigma: float, lr: float = LR, x=X, y=Y):
     return cost, mu - lr * d_mu, sigma - lr * d_sigma
 
 
+Y_TENSOR = tg.Tensor(Y)  # as fit_gaussian holds the histogram
+
+
 def tinygrad_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
-    return gaussian.steepest_descent_step(X, Y, mu, sigma, LR)
+    return gaussian.steepest_descent_step(X, Y_TENSOR, mu, sigma, LR)
 
 
 def tinygrad_composed_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
-    cost = gaussian.chi_squared(gaussian.gaussian_pdf_composed, X, Y, mu, sigma)
+    cost = gaussian.chi_squared(gaussian.gaussian_pdf_composed, X, Y_TENSOR, mu, sigma)
     grad_mu, grad_sigma = tg.autograd.grad(cost, (mu, sigma))
     mu.data = mu.data - LR * grad_mu.data
     sigma.data = sigma.data - LR * grad_sigma.data

@@ -124,7 +124,7 @@ def auto_step_size(x: np.ndarray, y: np.ndarray, mu: float, sigma: float) -> flo
     return 1.0 / largest
 
 
-def chi_squared_and_gradient(x: np.ndarray, y: np.ndarray, mu: tg.Tensor,
+def chi_squared_and_gradient(x: np.ndarray, y: Any, mu: tg.Tensor,
                              sigma: tg.Tensor) -> tuple[float, np.ndarray]:
     """Chi-squared at (mu, sigma) and its gradient ``[d/dmu, d/dsigma]`` by reverse mode."""
     cost = chi_squared(gaussian_pdf, x, y, mu, sigma)
@@ -132,7 +132,7 @@ def chi_squared_and_gradient(x: np.ndarray, y: np.ndarray, mu: tg.Tensor,
     return float(cost.data), np.array([grad_mu.data, grad_sigma.data])
 
 
-def steepest_descent_step(x: np.ndarray, y: np.ndarray, mu: tg.Tensor, sigma: tg.Tensor,
+def steepest_descent_step(x: np.ndarray, y: Any, mu: tg.Tensor, sigma: tg.Tensor,
                           lr: float) -> float:
     """One step in place: chi-squared, its gradient by reverse mode, and ``(mu, sigma) -= lr *
     gradient``. Returns chi-squared before the step."""
@@ -186,7 +186,8 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
     mu = tg.Tensor(float(mu0), requires_grad=True, name="mu")
     sigma = tg.Tensor(float(sigma0), requires_grad=True, name="sigma")
     point = np.array([mu0, sigma0], dtype=np.float64)
-    cost, gradient = chi_squared_and_gradient(centres, density, mu, sigma)
+    targets = tg.Tensor(density)  # converted once, not at every step
+    cost, gradient = chi_squared_and_gradient(centres, targets, mu, sigma)
     path, costs = [point], [cost]
     converged = False
     step_size = float(lr)
@@ -196,7 +197,7 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
             new_cost = math.inf
             if candidate[1] > 0:
                 mu.data, sigma.data = np.asarray(candidate[0]), np.asarray(candidate[1])
-                new_cost, new_gradient = chi_squared_and_gradient(centres, density, mu, sigma)
+                new_cost, new_gradient = chi_squared_and_gradient(centres, targets, mu, sigma)
             # Armijo's sufficient decrease (with room for rounding once the predicted decrease
             # is below the cost's resolution): a long step that merely lands lower, such as on
             # the plateau far from the data where f ~ 0, is not accepted.
