@@ -534,3 +534,32 @@ def test_example_program(tmp_path, capsys):
     assert clusters == ["layer 1", "layer 2", "layer 3", "cost"]
     assert labels_with(curve_nodes, "target\nshape (4, 2)")
     assert "f = add -> scalar" in capsys.readouterr().out
+
+
+def test_one_scope_object_shared_by_threads():
+    import threading
+    shared = viz.scope("worker")
+    results, errors = {}, []
+    barrier = threading.Barrier(2)
+
+    def work(k):
+        try:
+            x = Tensor(float(k + 1), requires_grad=True, name=f"x{k}")
+            with shared:
+                barrier.wait()
+                h = tg.exp(x)
+                barrier.wait()
+            results[k] = (h * 2.0).sum()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for root in results.values():
+        nodes, _, clusters = parse_dot(tg.draw_graph(root).source)
+        assert "worker" in clusters
+        assert len(nodes) == 2 * 3 + 1 + 1

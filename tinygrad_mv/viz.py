@@ -129,18 +129,20 @@ class scope:
         if not isinstance(label, str) or not label:
             raise TypeError(f"scope: the label must be a non-empty string, got {label!r}")
         self.label = label
-        self._open: list[tuple[_ScopeRecord, contextvars.Token]] = []
 
+    # No state on the instance: one scope object may be entered by several threads or tasks at
+    # once; each context's innermost open record is the one its own ``with`` opened.
     def __enter__(self) -> scope:
         record = _ScopeRecord(self.label, next(autograd._sequence), _current.get())
         _records.append(record)
-        self._open.append((record, _current.set(record)))
+        _current.set(record)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        record, token = self._open.pop()
-        record.end = next(autograd._sequence)
-        _current.reset(token)
+        record = _current.get()
+        if record is not None:
+            record.end = next(autograd._sequence)
+            _current.set(record.parent)
 
     def __call__(self, fn: Callable) -> Callable:
         label = self.label
