@@ -563,3 +563,21 @@ def test_one_scope_object_shared_by_threads():
         nodes, _, clusters = parse_dot(tg.draw_graph(root).source)
         assert "worker" in clusters
         assert len(nodes) == 2 * 3 + 1 + 1
+
+
+def test_backward_view_gradients_match_torch():
+    torch = pytest.importorskip("torch")
+    root, keep = curve_network()
+    tape = viz._Tape(root, None)
+    _grads, leaf_grads, _edges = viz._flow(tape)
+    params = [t for t in keep if t.requires_grad and t.is_leaf]
+    assert [p.name for p in params] == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    tp = [torch.tensor(p.data, requires_grad=True) for p in params]
+    a = torch.tensor(keep[0].data)
+    for k in range(3):
+        a = torch.sigmoid(a @ tp[2 * k].T + tp[2 * k + 1])
+    cost = ((a - torch.tensor(keep[1].data)) ** 2).sum()
+    cost.backward()
+    for p, t in zip(params, tp):
+        np.testing.assert_allclose(leaf_grads[id(p)], t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert all(p.grad is None for p in params)      # recomputed, not stored

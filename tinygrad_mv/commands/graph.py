@@ -9,8 +9,9 @@ Examples:
 An expression may use numbers, input names, + - * / **, unary -, the constants pi and e, and the
 functions abs cos dot exp log logsumexp max maximum mean min minimum relu sigmoid sin sqrt square
 sum tan tanh. It is parsed safely (no eval); a mistake is reported with its position.
-The graph is drawn after a backward pass (with retain_graph=True) so that it shows every value
-and gradient. svg and png need the Graphviz 'dot' program; dot and text do not.
+The graph is drawn after a backward pass with retain_graph=True, so it shows every value and
+the inputs' gradients (and, with --backward, the gradient at every step).
+svg and png need the Graphviz 'dot' program; dot and text do not.
 """
 from __future__ import annotations
 
