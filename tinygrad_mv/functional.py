@@ -1,9 +1,12 @@
 """JAX-style function transforms, thin wrappers over the one reverse-mode core.
 
 Each transform takes a function of Tensors and returns a function. They compose
-(``tg.jacobian(tg.grad(f))``) because a transform called on a Tensor that already requires grad
-differentiates with ``create_graph=True``, so whoever tracks that Tensor can differentiate the
-result again. Called on plain data, a transform records no graph for its result.
+(``tg.jacobian(tg.grad(f))``) because a transform differentiates with ``create_graph=True``
+whenever someone else tracks the result: when it is called on a Tensor that already requires grad,
+or when f reaches such a Tensor through a closure (``grad(lambda y: grad(lambda x: x * y)(3.0))``
+is 1, as in JAX). Otherwise (plain data) it records no graph for its result. A derivative is
+always the partial one for its argument slot: each differentiated argument enters f through a
+node of its own, even when the same Tensor is passed twice or also captured by f.
 
 Costs, in units of one evaluation of f plus one reverse pass:
 - ``grad``, ``value_and_grad``, ``vjp``: one each (``vjp_fn`` one reverse pass per call).
@@ -14,6 +17,8 @@ Costs, in units of one evaluation of f plus one reverse pass:
 - ``hvp``: grad with ``create_graph``, then the gradient of grad(f) . v: about 3-4x a gradient,
   and the Hessian is never formed.
 - ``hessian``: ``jacobian(grad(f))``: n Hessian-vector products for n inputs.
+- ``taylor``: for a one-element x0, derivative k is one reverse pass over the recorded graph of
+  derivative k-1 (that graph grows with k); for a vector x0, a gradient and a Hessian.
 """
 from __future__ import annotations
 
@@ -116,11 +121,15 @@ def _scalar_output(out: Tensor, name: str) -> None:
                          f"shape {out.shape}; use tg.jacobian for vector outputs")
 
 
-def _grads(out: Tensor, wrt: Sequence[Tensor], seed: Any, create_graph: bool) -> tuple:
-    """d(out)/d(wrt) seeded with ``seed``; zeros where out does not depend on an input."""
+def _grads(out: Tensor, wrt: Sequence[Tensor], seed: Any, create_graph: bool,
+           retain_graph: bool = True) -> tuple:
+    """d(out)/d(wrt) seeded with ``seed``; zeros where out does not depend on an input.
+
+    ``retain_graph=False`` for a last pass frees each saved buffer as soon as the pass is done
+    with it: at large n, keeping them all to the end costs more time than the arithmetic."""
     if not out.requires_grad:
         return tuple(Tensor(np.zeros(w.shape, dtype=w.dtype)) for w in wrt)
-    found = autograd.grad(out, wrt, grad_outputs=seed, retain_graph=True,
+    found = autograd.grad(out, wrt, grad_outputs=seed, retain_graph=retain_graph or create_graph,
                           create_graph=create_graph, allow_unused=True)
     return tuple(Tensor(np.zeros(w.shape, dtype=w.dtype)) if g is None else g
                  for g, w in zip(found, wrt))
@@ -139,7 +148,7 @@ def _value_and_grad(f: Callable, argnums: int | Sequence[int], name: str) -> Cal
         nums = _argnums_tuple(argnums, len(args), name)
         prepared, out, nested = _evaluate(lambda *a: f(*a, **kwargs), args, nums, name)
         _scalar_output(out, name)
-        grads = _grads(out, [prepared[n] for n in nums], None, nested)
+        grads = _grads(out, [prepared[n] for n in nums], None, nested, retain_graph=False)
         grads = tuple(_finish(g, nested) for g in grads)
         return _finish(out, nested), grads[0] if _single(argnums) else grads
     return wrapped
@@ -173,7 +182,8 @@ def _jacobian(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
         seed = np.zeros(out.size, dtype=out.dtype)
         for i in range(out.size):  # row i of J is the VJP with the i-th unit vector
             seed[i] = 1
-            for k, g in enumerate(_grads(out, wrt, seed.reshape(out.shape), nested)):
+            last = i == out.size - 1
+            for k, g in enumerate(_grads(out, wrt, seed.reshape(out.shape), nested, not last)):
                 rows[k].append(g)
             seed[i] = 0
         from .ops import reshape, stack
