@@ -14,8 +14,8 @@ PLOT_HINT = 'pip install "tinygrad_mv[plot]"'
 def figure_class() -> Any:
     """``matplotlib.figure.Figure``, or None when matplotlib is not installed.
 
-    Figures are made directly (not through pyplot), so they render with the Agg canvas, touch no
-    global backend state and never open a window."""
+    Figures are made directly (not through pyplot): ``savefig`` renders them with the Agg
+    backend, no global backend state is touched and no window is ever opened."""
     try:
         from matplotlib.figure import Figure
     except ImportError:

@@ -70,9 +70,14 @@ def _pdf_forward(x: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray
     return np.exp(-0.5 * z * z) / (sigma * _SQRT_2PI)
 
 
-def _reduce_like(grad: Any, like: Any) -> Any:
-    # Summing here for a scalar parameter saves the engine a broadcast reduction per step.
-    return grad.sum() if like.ndim == 0 else grad
+def _weighted_sum(weights: Any, values: Any, like: Any) -> Any:
+    """``weights * values`` summed to a scalar parameter's shape (saving the engine a broadcast
+    reduction per step); for other shapes the engine sums it back itself."""
+    if like.ndim != 0:
+        return weights * values
+    if weights.ndim == 1 and values.ndim == 1:
+        return np.asarray(weights @ values) if isinstance(weights, np.ndarray) else weights @ values
+    return (weights * values).sum()
 
 
 def _pdf_dx(g: Any, out: Any, x: Any, mu: Any, sigma: Any) -> Any:
@@ -81,13 +86,13 @@ def _pdf_dx(g: Any, out: Any, x: Any, mu: Any, sigma: Any) -> Any:
 
 def _pdf_dmu(g: Any, out: Any, x: Any, mu: Any, sigma: Any) -> Any:
     # df/dmu = f (x - mu) / sigma^2
-    return _reduce_like(g * out * (x - mu), mu) / (sigma * sigma)
+    return _weighted_sum(g * out, x - mu, mu) / (sigma * sigma)
 
 
 def _pdf_dsigma(g: Any, out: Any, x: Any, mu: Any, sigma: Any) -> Any:
     # df/dsigma = f ((x - mu)^2 / sigma^3 - 1 / sigma) = f (z^2 - 1) / sigma
     z = (x - mu) / sigma
-    return _reduce_like(g * out * (z * z - 1), sigma) / sigma
+    return _weighted_sum(g * out, z * z - 1, sigma) / sigma
 
 
 _pdf = primitive("gaussian_pdf", _pdf_forward, _pdf_dx, _pdf_dmu, _pdf_dsigma)

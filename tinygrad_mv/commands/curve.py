@@ -19,6 +19,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 HELP = "train the 1-6-7-2 sigmoid network to draw a curve (heart, spiral, lissajous or your CSV)"
 
 
@@ -43,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def load_shape(shape: str, points: int = 100) -> tuple[str, object, object]:
+def load_shape(shape: str, points: int = 100) -> tuple[str, np.ndarray, np.ndarray]:
     """``(label, t, xy)`` for a built-in curve name or a CSV file path."""
     from tinygrad_mv import datasets
     if shape in datasets.CURVES:
