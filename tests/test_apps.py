@@ -123,6 +123,26 @@ def test_fused_and_composed_models_agree_to_second_order(histogram):
     np.testing.assert_allclose(h_fused, numeric, rtol=1e-5, atol=1e-12)
 
 
+def test_chi_squared_gradient_and_hessian_match_torch(histogram):
+    torch = pytest.importorskip("torch")
+    x, y = histogram
+    point = np.array([158.0, 7.5])
+
+    def torch_chi2(p):
+        xs, ys = torch.tensor(x), torch.tensor(y)
+        f = torch.exp(-0.5 * ((xs - p[0]) / p[1]) ** 2) / (p[1] * math.sqrt(2 * math.pi))
+        return ((ys - f) ** 2).sum()
+    p = torch.tensor(point, requires_grad=True)
+    (want_grad,) = torch.autograd.grad(torch_chi2(p), p)
+    want_hessian = torch.autograd.functional.hessian(torch_chi2, torch.tensor(point))
+    _, grad = gaussian.chi_squared_and_gradient(x, y, tg.Tensor(point[0], requires_grad=True),
+                                                tg.Tensor(point[1], requires_grad=True))
+    hessian = tg.hessian(lambda q: gaussian.chi_squared(gaussian.gaussian_pdf, x, y, q[0], q[1]))(
+        tg.Tensor(point)).data
+    np.testing.assert_allclose(grad, want_grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(hessian, want_hessian.numpy(), rtol=1e-10, atol=1e-18)
+
+
 def test_steepest_descent_step_moves_against_the_gradient(histogram):
     x, y = histogram
     mu, sigma = tg.Tensor(155.0, requires_grad=True), tg.Tensor(6.0, requires_grad=True)
