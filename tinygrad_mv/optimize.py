@@ -668,24 +668,6 @@ def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: fl
     return float(np.linalg.norm(weighted_jac @ dp)) <= tol * noise
 
 
-def _gauss_newton_step(weighted_jac: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """The dp minimising |A dp - r|: the normal equations of the column-scaled A by Cholesky
-    (fast for few parameters), or the SVD least-squares solution when they are too badly
-    conditioned for that (the normal equations square A's condition number)."""
-    scale = np.sqrt(np.einsum("ij,ij->j", weighted_jac, weighted_jac))
-    if np.all(scale > 0):
-        scaled = weighted_jac / scale
-        try:
-            chol = np.linalg.cholesky(scaled.T @ scaled)
-            diag = np.diag(chol)
-            if diag.min() > 1e-4 * diag.max():  # cond(A) below ~1e4: rounding stays ~1e-8
-                z = np.linalg.solve(chol, scaled.T @ r)
-                return np.linalg.solve(chol.T, z) / scale
-        except np.linalg.LinAlgError:
-            pass
-    return np.linalg.lstsq(weighted_jac, r, rcond=None)[0]
-
-
 def _damped_step(normal: np.ndarray, diag: np.ndarray, gradient: np.ndarray,
                  damping: float) -> np.ndarray:
     """Levenberg-Marquardt's step: (A^T A + lambda diag(A^T A)) dp = A^T r."""
@@ -838,7 +820,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             r = (y_flat - value.reshape(-1)) / s_flat
             a = jac / s_flat[:, None]
             if method == "gauss-newton":
-                dp = _gauss_newton_step(a, r)
+                dp = np.linalg.lstsq(a, r, rcond=None)[0]
             else:
                 normal, gradient = a.T @ a, a.T @ r
                 diag = np.diag(normal)
