@@ -417,8 +417,9 @@ def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
         path.append(x.copy())
         values.append(fx)
         if not (np.isfinite(fx) and np.isfinite(grad).all()):
-            message = (f"diverged at iteration {nit}: f = {fx} at x = {_fmt(x)}; "
-                       f"use a smaller lr (it was {lr:g})")
+            advice = f"use a smaller lr (it was {lr:g})" if lr is not None else (
+                "the gradient is not finite there")
+            message = f"diverged at iteration {nit}: f = {fx} at x = {_fmt(x)}; {advice}"
             break
     if method == "newton":
         message += (f"; the Hessian was not positive definite at {fallbacks} iterate(s), where "
