@@ -140,3 +140,14 @@ def test_run_command_runs_a_plain_script_with_out(tmp_path, monkeypatch, capsys)
     assert "hello  Say hello into a file." in capsys.readouterr().out
     assert cli.main(["run", "hello", "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "hello.txt").read_text() == "hi"
+
+
+def test_missing_examples_folder_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from tinygrad_mv.commands import examples as command
+
+    monkeypatch.delenv("TINYGRAD_MV_EXAMPLES", raising=False)
+    monkeypatch.setattr(command, "__file__", str(tmp_path / "site" / "pkg" / "commands" / "x.py"))
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["examples"]) == 2
+    err = capsys.readouterr().err
+    assert "no examples folder found" in err and "TINYGRAD_MV_EXAMPLES" in err
