@@ -499,3 +499,15 @@ def test_taylor_errors():
         tg.taylor(tg.exp, 0.0, -1)
     with pytest.raises(ValueError, match=r"taylor: .*single element.*\(2,\)"):
         tg.taylor(lambda v: v * 2, np.zeros(2), 1)
+
+
+def test_jacobian_of_a_vjp_function_is_the_transposed_jacobian_and_records_nothing():
+    _, vjp_fn = tg.vjp(F, V0)
+    jac_t = tg.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(2))
+    assert_close(jac_t, F_jacobian(V0).T, rtol=1e-14, atol=1e-15)
+    # the vjp's own input is private to it: no graph is kept for a result nobody can use
+    assert not jac_t.requires_grad
+
+
+def test_hessian_of_a_linear_function_is_zero():
+    assert_close(tg.hessian(lambda v: (3 * v).sum())(np.ones(3)), np.zeros((3, 3)), 0, 0)

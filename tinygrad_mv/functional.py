@@ -23,6 +23,7 @@ Costs, in units of one evaluation of f plus one reverse pass:
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -67,6 +68,12 @@ def _prepare(args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list[Any], boo
     return args, nested
 
 
+# Leaves made by a vjp that has returned (its vjp_fn keeps them): no one else can differentiate
+# with respect to them, so depending on them is no reason to record a derivative. Keyed by id,
+# holding the Tensor weakly: Tensor's == is elementwise, so it cannot go in a set.
+_escaped_leaves: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
 def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
     """True when ``out`` also depends on a tracked Tensor that is not one of ``inputs`` (a Tensor
     an outer transform or the user differentiates, reached through a closure). The derivative must
@@ -77,7 +84,7 @@ def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
     own = {id(t) for t in inputs}
     node = out.grad_fn
     if node is None:
-        return id(out) not in own
+        return id(out) not in own and _escaped_leaves.get(id(out)) is not out
     node_type = autograd.Node
     seen = {id(node)}
     stack = [node]
@@ -90,7 +97,7 @@ def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
                 if key not in seen:
                     seen.add(key)
                     stack.append(parent)
-            elif key not in own:
+            elif key not in own and _escaped_leaves.get(key) is not parent:
                 return True
     return False
 
@@ -235,6 +242,9 @@ def vjp(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:
         grads = _grads(out, prepared, seed, cot_nested)
         return tuple(_finish(g, cot_nested) for g in grads)
 
+    if not nested:
+        for leaf in prepared:
+            _escaped_leaves[id(leaf)] = leaf
     return _finish(out, nested), vjp_fn
 
 
