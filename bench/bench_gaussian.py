@@ -121,8 +121,14 @@ def test_gaussian_step_torch(benchmark):
     assert benchmark(_torch_step(torch)) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-12)
 
 
-def _best_time(fn, number=2000, repeat=7) -> float:
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def _best_times(rows: dict, number: int = 500, rounds: int = 20) -> dict:
+    """The best time per call of each row, the rows interleaved round by round so that a busy
+    moment on the machine affects them alike."""
+    best = {name: math.inf for name in rows}
+    for _ in range(rounds):
+        for name, fn in rows.items():
+            best[name] = min(best[name], timeit.timeit(fn, number=number) / number)
+    return best
 
 
 def main() -> None:
@@ -138,7 +144,7 @@ def main() -> None:
         rows["torch eager CPU"] = _torch_step(torch, reset=False)
     except ImportError:
         pass
-    times = {name: _best_time(fn) for name, fn in rows.items()}
+    times = _best_times(rows)
     base = times["numpy (hand-written, analytic)"]
     print(GROUP)
     for name, seconds in times.items():
