@@ -759,6 +759,25 @@ def test_float32_stays_float32_and_agrees_with_float64(program: Program) -> None
                      f"float32 d(output)/d({name})", rtol=1e-2, atol=1e-3)
 
 
+@budget(40)
+@given(programs(max_steps=MAX_STEPS - 2))
+def test_library_gradcheck_and_gradgradcheck_agree(program: Program) -> None:
+    # The library's own checkers (issue 3) on the same random programs: a second, independent
+    # implementation of the finite-difference comparison.
+    if not hasattr(tg, "gradgradcheck"):
+        pytest.skip("tg.gradcheck / tg.gradgradcheck are not available")
+    values, _, _ = _valid_point(program)
+    note(repr(program))
+    names = _leaf_names(program)
+
+    def f(*tensors: Tensor) -> Tensor:
+        return run_tg(program, dict(zip(names, tensors)))
+
+    inputs = tuple(Tensor(values[n], requires_grad=True) for n in names)
+    assert tg.gradcheck(f, inputs, eps=1e-6, atol=1e-5, rtol=1e-4)
+    assert tg.gradgradcheck(f, inputs, eps=1e-5, atol=1e-4, rtol=1e-3)
+
+
 # --- the suite itself can fail, and shrinking points at the broken op -------------------------
 
 def _gradient_is_wrong(program: Program) -> bool:
