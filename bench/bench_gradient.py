@@ -18,25 +18,59 @@ ERROR_LIMIT = {"reverse": 1e-13, "central": 1e-5, "forward": 1e-3}
 PROBLEMS = {(p.name, n): p for n in SIZES for p in problems(n)}
 
 
-def _skip_slow_differences(request, n, method):
-    if method != "reverse" and n >= 10_000 and request.config.getoption("benchmark_disable"):
+def _skip_slow_differences(benchmark, n, method):
+    if method != "reverse" and n >= 10_000 and benchmark.disabled:
         pytest.skip("differences at n = 10,000 take seconds: measured with --benchmark-enable")
 
 
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("function", ["rosenbrock", "network"])
 @pytest.mark.parametrize("method", ["numpy f", "reverse", "forward", "central"])
-def test_gradient_cost(benchmark, request, function, n, method):
+def test_gradient_cost(benchmark, function, n, method):
     problem = PROBLEMS[(function, n)]
     benchmark.group = f"{function}, n = {n}"
     if method == "numpy f":
         value = benchmark(problem.numpy_f, problem.x)
         assert np.isfinite(value)
         return
-    _skip_slow_differences(request, n, method)
+    _skip_slow_differences(benchmark, n, method)
     compute = methods(problem)[method]
     if method == "reverse":
         gradient = benchmark(compute)
     else:  # one call is already n or 2n evaluations: one round is enough
         gradient = benchmark.pedantic(compute, rounds=1, iterations=1)
     assert relative_error(gradient, problem.exact_gradient) < ERROR_LIMIT[method]
+
+
+def _torch_loss(function, problem, torch):
+    """The same function in PyTorch eager (the reference the issue quotes)."""
+    if function == "rosenbrock":
+        def f(x):
+            head, tail = x[:-1], x[1:]
+            return (100.0 * (tail - head * head) ** 2 + (1.0 - head) ** 2).sum()
+        return f
+    net = problem.tg_f.__self__  # the NetworkLoss the problem's functions belong to
+    inputs, targets = torch.tensor(net.inputs), torch.tensor(net.targets)
+
+    def loss(theta):
+        w1, b1, w2 = net.unpack(theta)
+        return ((torch.tanh(torch.nn.functional.linear(inputs, w1, b1)) @ w2 - targets) ** 2).mean()
+    return loss
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("function", ["rosenbrock", "network"])
+def test_gradient_cost_torch(benchmark, function, n):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    problem = PROBLEMS[(function, n)]
+    benchmark.group = f"{function}, n = {n}"
+    loss = _torch_loss(function, problem, torch)
+    x = torch.tensor(problem.x)
+
+    def compute():
+        theta = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(loss(theta), theta)
+        return g.numpy()
+    gradient = benchmark(compute)
+    assert relative_error(gradient, problem.exact_gradient) < 1e-13
