@@ -417,3 +417,295 @@ def test_float_index_tensor_with_integral_values_indexes() -> None:
     x = X()
     picked = x[Tensor([1.0, 0.0])]  # a Tensor index holds floats; integral ones are accepted
     np.testing.assert_array_equal(picked.data, x.data[[1, 0]])
+
+
+# --- the rest of the library: models, losses, optimizers, files, transforms, checks, graphs ----
+
+def _has(*names: str) -> bool:
+    return all(hasattr(tg, n) for n in names)
+
+
+def _linear() -> Any:
+    return tg.nn.Linear(3, 2, rng=0)
+
+
+def _quadratic(p: Tensor) -> Tensor:
+    return (p * p).sum()
+
+
+# (id, needed tg attributes, call, exception type, regex the message must match)
+LIBRARY_ERRORS: list[tuple[str, tuple, Callable[[], Any], type, str]] = [
+    # tg.nn
+    ("Linear(-1, 2)", ("nn",), lambda: tg.nn.Linear(-1, 2), ValueError,
+     r"Linear: in_features must be a positive integer, got -1"),
+    ("Linear(2.5, 2)", ("nn",), lambda: tg.nn.Linear(2.5, 2), ValueError,
+     r"Linear: in_features must be a positive integer, got 2\.5"),
+    ("Linear(3, 'a')", ("nn",), lambda: tg.nn.Linear(3, "a"), (TypeError, ValueError),
+     r"Linear: out_features must be a positive integer"),
+    ("Linear(rng='x')", ("nn",), lambda: tg.nn.Linear(3, 2, rng="x"), TypeError,
+     r"rng must be a numpy.random.Generator"),
+    ("Linear on (4, 5)", ("nn",), lambda: _linear()(Tensor(np.ones((4, 5)))), ValueError,
+     r"Linear\(in_features=3, out_features=2\): input of shape \(4, 5\)"),
+    ("Sequential(3)", ("nn",), lambda: tg.nn.Sequential(3), TypeError,
+     r"Sequential: item 0 is a int, not a tg.nn.Module"),
+    ("MSELoss shapes", ("nn",), lambda: tg.nn.MSELoss()(Tensor(np.ones(3)), np.ones(4)),
+     ValueError, r"mse_loss: prediction of shape \(3,\) and target of shape \(4,\)"),
+    ("MSELoss (3,1) vs (3,)", ("nn",),
+     lambda: tg.nn.MSELoss()(Tensor(np.ones((3, 1))), np.ones(3)), ValueError,
+     r"mse_loss: .*\(3, 1\).*\(3,\).*no broadcasting"),
+    ("MSELoss(reduction='avg')", ("nn",), lambda: tg.nn.MSELoss(reduction="avg"), ValueError,
+     r"MSELoss: reduction must be 'mean' or 'sum', got 'avg'"),
+    ("SSELoss shapes", ("nn",), lambda: tg.nn.SSELoss()(Tensor(np.ones(3)), np.ones(4)),
+     ValueError, r"sse_loss: .*\(3,\).*\(4,\)"),
+    ("ChiSquaredLoss(sigma=0)", ("nn",),
+     lambda: tg.nn.ChiSquaredLoss(sigma=0.0)(Tensor(np.ones(3)), np.zeros(3)), ValueError,
+     r"chi_squared_loss: sigma must be positive"),
+    ("ChiSquaredLoss sigma shape", ("nn",),
+     lambda: tg.nn.ChiSquaredLoss(sigma=np.ones(4))(Tensor(np.ones(3)), np.zeros(3)),
+     ValueError, r"chi_squared_loss: sigma of shape \(4,\)"),
+    ("BCELoss prediction 1.5", ("nn",),
+     lambda: tg.nn.BCELoss()(Tensor([1.5, 0.2]), np.array([1.0, 0.0])), ValueError,
+     r"binary_cross_entropy: every prediction value must be a probability"),
+    ("BCELoss target 2", ("nn",),
+     lambda: tg.nn.BCELoss()(Tensor([0.5, 0.2]), np.array([2.0, 0.0])), ValueError,
+     r"binary_cross_entropy: every target value must be a probability"),
+    ("CrossEntropyLoss float targets", ("nn",),
+     lambda: tg.nn.CrossEntropyLoss()(Tensor(np.ones((2, 3))), np.array([0.5, 1.0])),
+     TypeError, r"cross_entropy: target must hold integer class indices"),
+    ("CrossEntropyLoss class 3 of 3", ("nn",),
+     lambda: tg.nn.CrossEntropyLoss()(Tensor(np.ones((2, 3))), np.array([0, 3])), ValueError,
+     r"cross_entropy: target\[1\] = 3 is not a class index in \[0, 3\)"),
+    ("CrossEntropyLoss class -1", ("nn",),
+     lambda: tg.nn.CrossEntropyLoss()(Tensor(np.ones((2, 3))), np.array([0, -1])), ValueError,
+     r"cross_entropy: target\[1\] = -1"),
+    ("CrossEntropyLoss count", ("nn",),
+     lambda: tg.nn.CrossEntropyLoss()(Tensor(np.ones((2, 3))), np.array([0, 1, 2])),
+     ValueError, r"cross_entropy: logits of shape \(2, 3\) and target of shape \(3,\)"),
+    ("CrossEntropyLoss empty batch", ("nn",),
+     lambda: tg.nn.CrossEntropyLoss()(Tensor(np.ones((0, 3))), np.array([], dtype=int)),
+     ValueError, r"cross_entropy: the mean over an empty batch"),
+    # tg.optim
+    ("SGD(lr=-1)", ("optim",), lambda: tg.optim.SGD(_linear().parameters(), lr=-1), ValueError,
+     r"SGD: lr must be >= 0"),
+    ("SGD(lr='a')", ("optim",), lambda: tg.optim.SGD(_linear().parameters(), lr="a"), TypeError,
+     r"SGD: lr must be a number, got str"),
+    ("SGD([])", ("optim",), lambda: tg.optim.SGD([], lr=0.1), ValueError,
+     r"SGD: got an empty parameter list"),
+    ("SGD([ndarray])", ("optim",), lambda: tg.optim.SGD([np.ones(3)], lr=0.1), TypeError,
+     r"SGD: parameter 0 is a ndarray, not a Tensor"),
+    ("SGD(Tensor)", ("optim",),
+     lambda: tg.optim.SGD(Tensor(np.ones(3), requires_grad=True), lr=0.1), TypeError,
+     r"SGD: params must be an iterable of Tensors"),
+    ("SGD(nesterov, no momentum)", ("optim",),
+     lambda: tg.optim.SGD(_linear().parameters(), lr=0.1, nesterov=True), ValueError,
+     r"SGD: nesterov=True requires momentum > 0"),
+    ("Adam(betas=(1.5, .9))", ("optim",),
+     lambda: tg.optim.Adam(_linear().parameters(), betas=(1.5, 0.9)), ValueError,
+     r"Adam: betas\[0\] must be in \[0.0, 1.0\), got 1.5"),
+    ("Adam(lr=nan)", ("optim",), lambda: tg.optim.Adam(_linear().parameters(), lr=float("nan")),
+     ValueError, r"Adam: lr must be >= 0.0, got nan"),
+    ("Newton.step()", ("optim",), lambda: tg.optim.Newton(_linear().parameters()).step(),
+     TypeError, r"Newton.step needs a closure"),
+    ("Newton closure -> float", ("optim",),
+     lambda: tg.optim.Newton(_linear().parameters()).step(lambda: 1.0), TypeError,
+     r"Newton.step: closure\(\) must return the loss as a one-element Tensor, got float"),
+    # tg.save / tg.load / load_state_dict (the files themselves: see the tests below)
+    ("save(list)", ("save",), lambda: tg.save([1, 2], os.devnull), TypeError,
+     r"tg.save: expected a dict of names to arrays"),
+    ("save(object array)", ("save",),
+     lambda: tg.save({"a": np.array([object()])}, os.devnull), TypeError,
+     r"tg.save: 'a' has dtype object.*no pickled objects"),
+    ("save(key 'a/b')", ("save",), lambda: tg.save({"a/b": np.ones(2)}, os.devnull), ValueError,
+     r"tg.save: key 'a/b' is not a usable name"),
+    ("load(missing)", ("load",), lambda: tg.load("/nonexistent/state.npz"), FileNotFoundError,
+     r"tg.load: no such file: '/nonexistent/state.npz'"),
+    ("load_state_dict(str)", ("nn",), lambda: _linear().load_state_dict("abc"), TypeError,
+     r"load_state_dict: expected a mapping of names to arrays, got str"),
+    ("load_state_dict missing key", ("nn",),
+     lambda: _linear().load_state_dict({"weight": np.ones((2, 3))}), ValueError,
+     r"load_state_dict for Linear: missing keys \['bias'\]; nothing was loaded"),
+    ("load_state_dict unexpected key", ("nn",),
+     lambda: _linear().load_state_dict({"weight": np.ones((2, 3)), "bias": np.ones(2),
+                                        "extra": np.ones(1)}), ValueError,
+     r"unexpected keys \['extra'\]; nothing was loaded"),
+    ("load_state_dict shape", ("nn",),
+     lambda: _linear().load_state_dict({"weight": np.ones((3, 3)), "bias": np.ones(2)}),
+     ValueError, r"'weight': parameter shape \(2, 3\), given \(3, 3\); nothing was loaded"),
+    ("load_state_dict strings", ("nn",),
+     lambda: _linear().load_state_dict({"weight": np.full((2, 3), "a"), "bias": np.ones(2)}),
+     TypeError, r"'weight' has non-numeric dtype"),
+    # tg.optimize
+    ("minimize(method='bogus')", ("optimize",),
+     lambda: tg.optimize.minimize(_quadratic, np.ones(2), method="bogus"), ValueError,
+     r"minimize: unknown method 'bogus'"),
+    ("minimize(x0='ab')", ("optimize",), lambda: tg.optimize.minimize(_quadratic, "ab"),
+     TypeError, r"minimize: x0 must be a number or an array of numbers, got str"),
+    ("minimize(vector f)", ("optimize",),
+     lambda: tg.optimize.minimize(lambda p: p * p, np.ones(2)), ValueError,
+     r"minimize: f must return a single element"),
+    ("minimize(x0 with NaN)", ("optimize",),
+     lambda: tg.optimize.minimize(_quadratic, np.array([np.nan, 1.0])), ValueError,
+     r"minimize: x0 contains NaN or infinity"),
+    ("minimize(max_iter=-1)", ("optimize",),
+     lambda: tg.optimize.minimize(_quadratic, np.ones(2), max_iter=-1), ValueError,
+     r"minimize: max_iter must be >= 0"),
+    ("minimize(lr=-1)", ("optimize",),
+     lambda: tg.optimize.minimize(_quadratic, np.ones(2), lr=-1.0), ValueError,
+     r"minimize: lr must be a positive number"),
+    ("newton_raphson 2 -> 1", ("optimize",),
+     lambda: tg.optimize.newton_raphson(lambda p: p.sum(), np.ones(2)), ValueError,
+     r"newton_raphson: f maps 2 unknown\(s\) to 1 value\(s\)"),
+    ("lagrange(constraints='x')", ("optimize",),
+     lambda: tg.optimize.lagrange(_quadratic, "x", np.ones(2)), TypeError,
+     r"lagrange: constraints must be a function"),
+    ("least_squares_fit shapes", ("optimize",),
+     lambda: tg.optimize.least_squares_fit(lambda x, p: p[0] * x, np.ones(3), np.ones(4),
+                                           np.ones(1)), ValueError,
+     r"least_squares_fit: model\(x, p\) returned shape \(3,\) but y has shape \(4,\)"),
+    ("least_squares_fit sigma 0", ("optimize",),
+     lambda: tg.optimize.least_squares_fit(lambda x, p: p[0] * x, np.ones(3), np.ones(3),
+                                           np.ones(1), sigma=np.zeros(3)), ValueError,
+     r"least_squares_fit: every sigma must be positive"),
+    # graphs
+    ("draw_graph(3)", ("draw_graph",), lambda: tg.draw_graph(3), TypeError,
+     r"expected a Tensor .*got int"),
+    ("draw_graph(rankdir='XY')", ("draw_graph",),
+     lambda: tg.draw_graph(Tensor(1.0, requires_grad=True) * 2, rankdir="XY"), ValueError,
+     r"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got 'XY'"),
+    ("graph_text('a')", ("graph_text",), lambda: tg.graph_text("a"), TypeError,
+     r"expected a Tensor .*got str"),
+    # checks and transforms
+    ("gradcheck(eps=0)", ("gradcheck",),
+     lambda: tg.gradcheck(lambda t: t * 2, Tensor(np.ones(2), requires_grad=True), eps=0),
+     ValueError, r"gradcheck: eps must be a positive finite number, got 0"),
+    ("gradcheck(f -> float)", ("gradcheck",),
+     lambda: tg.gradcheck(lambda t: 3.0, Tensor(np.ones(2), requires_grad=True)), TypeError,
+     r"must return a Tensor, got float"),
+    ("numerical_jacobian(method='bogus')", ("numerical_jacobian",),
+     lambda: tg.numerical_jacobian(lambda t: t * 2, Tensor(np.ones(2)), method="bogus"),
+     ValueError, r"numerical_jacobian: method must be 'central' or 'forward', got 'bogus'"),
+    ("taylor(order=-1)", ("taylor",), lambda: tg.taylor(lambda t: t.sin(), 1.0, -1), ValueError,
+     r"taylor: order must be a non-negative int, got -1"),
+    ("taylor(order 3, vector x0)", ("taylor",),
+     lambda: tg.taylor(lambda t: t.sin().sum(), np.ones(2), 3), ValueError,
+     r"taylor: order 3 needs a one-element x0"),
+    ("grad(f -> float)", ("grad",), lambda: tg.grad(lambda t: 3.0)(1.0), TypeError,
+     r"grad: the function must return a Tensor, got float"),
+    ("grad(vector f)", ("grad",), lambda: tg.grad(lambda t: t * 2)(np.ones(3)), ValueError,
+     r"grad: the function must return a single element.*\(3,\).*tg.jacobian"),
+    ("grad(argnums=3)", ("grad",), lambda: tg.grad(_quadratic, argnums=3)(1.0), ValueError,
+     r"grad: argnums=3 is out of range for a call with 1 positional argument"),
+    ("grad(f)('abc')", ("grad",), lambda: tg.grad(_quadratic)("abc"), TypeError,
+     r"numeric.*str"),
+    ("hessian(argnums=(0,))", ("hessian",), lambda: tg.hessian(_quadratic, argnums=(0,)),
+     ValueError, r"hessian: argnums must be a single int"),
+    ("hessian(vector f)", ("hessian",), lambda: tg.hessian(lambda a: a * 2)(np.ones(2)),
+     ValueError, r"hessian: the function must return a single element"),
+    ("jvp(primals not tuple)", ("jvp",), lambda: tg.jvp(lambda a: a, 1.0, 1.0), TypeError,
+     r"jvp: primals must be a tuple \(as in JAX\)"),
+    ("jvp(count)", ("jvp",), lambda: tg.jvp(lambda a: a, (1.0,), (1.0, 2.0)), ValueError,
+     r"jvp: 1 primals but 2 tangents"),
+    ("jvp(tangent shape)", ("jvp",),
+     lambda: tg.jvp(lambda a: a, (np.ones(2),), (np.ones(3),)), ValueError,
+     r"jvp: tangent 0 has shape \(3,\) but its primal has shape \(2,\)"),
+    ("vjp cotangent shape", ("vjp",), lambda: tg.vjp(lambda a: a * 2, np.ones(2))[1](np.ones(3)),
+     ValueError, r"vjp: cotangent has shape \(3,\) but the output has shape \(2,\)"),
+    ("hvp(vector f)", ("hvp",), lambda: tg.hvp(lambda a: a * 2, (np.ones(2),), (np.ones(2),)),
+     ValueError, r"hvp: the function must return a single element"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    pytest.param(c, e, p, id=i, marks=pytest.mark.skipif(
+        not _has(*needs), reason=f"tg.{'/'.join(needs)} not available"))
+    for i, needs, c, e, p in LIBRARY_ERRORS])
+def test_library_bad_input_raises_a_clear_error(call: Callable[[], Any], error: type,
+                                                pattern: str) -> None:
+    test_bad_input_raises_a_clear_error(call, error, pattern)
+
+
+def test_library_table_ids_are_unique() -> None:
+    ids = [row[0] for row in ERRORS + [r[:1] + r[2:] for r in LIBRARY_ERRORS]]
+    assert len(ids) == len(set(ids))
+
+
+# --- files: a crash mid-save, pickles, and nothing half-loaded -------------------------------
+
+_CRASHING_SAVE = """
+import os, signal, sys
+import numpy as np
+import tinygrad_mv as tg
+
+written = []
+real_write = np.lib.format.write_array
+
+def write_then_die(*args, **kwargs):
+    real_write(*args, **kwargs)
+    written.append(1)
+    if len(written) == 2:  # two arrays are in the temporary file: the process dies, no cleanup
+        os.kill(os.getpid(), signal.SIGKILL)
+
+np.lib.format.write_array = write_then_die
+tg.save({f"w{i}": np.full(1000, -1.0) for i in range(5)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not _has("save", "load") or os.name != "posix", reason="needs tg.save, POSIX")
+def test_a_process_killed_mid_save_leaves_the_old_checkpoint(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.npz"
+    good = {f"w{i}": np.full(1000, float(i)) for i in range(5)}
+    tg.save(good, path)
+    script = tmp_path / "crash.py"
+    script.write_text(_CRASHING_SAVE)
+    proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                          timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    loaded = tg.load(path)  # the good checkpoint, whole and unchanged
+    assert sorted(loaded) == sorted(good)
+    for key, value in good.items():
+        np.testing.assert_array_equal(loaded[key], value)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("model.npz", "crash.py")]
+    assert all(name.startswith(".") for name in leftovers), leftovers  # hidden temporaries only
+    tg.save(good, path)  # and saving again works
+
+
+@pytest.mark.skipif(not _has("load"), reason="needs tg.load")
+def test_load_refuses_a_pickled_object_array(tmp_path: Any) -> None:
+    path = tmp_path / "pickled.npz"
+    np.savez(path, evil=np.array([{"code": "runs on load"}], dtype=object), ok=np.ones(2))
+    with pytest.raises(ValueError, match=r"tg.load: .*pickled.npz"):
+        tg.load(path)
+
+
+@pytest.mark.skipif(not _has("nn"), reason="needs tg.nn")
+@pytest.mark.parametrize("damage", ["missing", "unexpected", "shape", "dtype"])
+def test_load_state_dict_refusal_leaves_every_parameter_untouched(damage: str) -> None:
+    model = tg.nn.Sequential(tg.nn.Linear(3, 4, rng=0), tg.nn.Tanh(), tg.nn.Linear(4, 2, rng=1))
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    state = {k: v + 100.0 for k, v in model.state_dict().items()}  # valid values to load...
+    last = list(state)[-1]
+    if damage == "missing":
+        del state[last]
+    elif damage == "unexpected":
+        state["3.weight"] = np.ones((2, 4))
+    elif damage == "shape":
+        state[last] = np.ones(7)  # ...but the last one is wrong: nothing may be half-loaded
+    else:
+        state[last] = np.array(["x"] * state[last].size)
+    with pytest.raises((ValueError, TypeError), match=r"load_state_dict.*nothing was loaded"):
+        model.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        assert value.tobytes() == before[key].tobytes(), f"{key} was changed by a refused load"
+
+
+@pytest.mark.skipif(not _has("nn", "save", "load"), reason="needs tg.nn, tg.save, tg.load")
+def test_a_checkpoint_of_another_model_is_refused_naming_the_keys(tmp_path: Any) -> None:
+    small = tg.nn.Linear(3, 2, rng=0)
+    other = tg.nn.Sequential(tg.nn.Linear(3, 2, rng=0))
+    tg.save(other.state_dict(), tmp_path / "other.npz")
+    with pytest.raises(ValueError, match=r"missing keys \['weight', 'bias'\].*unexpected keys"):
+        small.load_state_dict(tg.load(tmp_path / "other.npz"))
