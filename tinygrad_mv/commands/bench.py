@@ -141,16 +141,17 @@ def relative_error(g: np.ndarray, exact: np.ndarray) -> float:
 
 
 def best_time(fn: Callable[[], Any], budget: float) -> tuple[float, Any]:
-    """(seconds per call, the first call's result): the best of several repeats, each batched to
-    last about budget / 5; a call longer than the budget is timed once."""
+    """(seconds per call, the first call's result): the best of 15 repeats, each batched to last
+    about budget / 15 (short repeats: the minimum is what survives a shared machine); a call
+    longer than the budget is timed once."""
     start = time.perf_counter()
     result = fn()
     once = time.perf_counter() - start
     if once > budget:
         return once, result
-    number = max(1, int(budget / 5 / max(once, 1e-7)))
+    number = max(1, int(budget / 15 / max(once, 1e-7)))
     best = np.inf
-    for _ in range(5):
+    for _ in range(15):
         start = time.perf_counter()
         for _ in range(number):
             fn()
