@@ -36,6 +36,8 @@ __all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp",
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    if isinstance(argnums, (str, bytes)) or not isinstance(argnums, (int, np.integer, tuple, list)):
+        raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got {argnums!r}")
     nums = (argnums,) if isinstance(argnums, (int, np.integer)) else tuple(argnums)
     if not nums:
         raise ValueError(f"{name}: argnums is empty")
@@ -103,6 +105,7 @@ def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
 
 
 def _call(f: Callable, args: Sequence[Any], name: str) -> Tensor:
+    _check_callable(f, name)
     with autograd.enable_grad():
         out = f(*args)
     if not isinstance(out, Tensor):
@@ -150,7 +153,17 @@ def _single(argnums: int | Sequence[int]) -> bool:
     return isinstance(argnums, (int, np.integer))
 
 
+def _check_callable(f: Any, name: str) -> None:
+    # Refuse at transform time, naming the transform: calling it later would only say
+    # "'int' object is not callable".
+    if not callable(f):
+        raise TypeError(f"{name}: the function to differentiate must be callable, got "
+                        f"{type(f).__name__}")
+
+
 def _value_and_grad(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
+    _check_callable(f, name)
+
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Tensor, Any]:
         nums = _argnums_tuple(argnums, len(args), name)
         prepared, out, nested = _evaluate(lambda *a: f(*a, **kwargs), args, nums, name)
@@ -181,6 +194,8 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 
 def _jacobian(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
+    _check_callable(f, name)
+
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums_tuple(argnums, len(args), name)
         prepared, out, nested = _evaluate(lambda *a: f(*a, **kwargs), args, nums, name)
