@@ -719,3 +719,81 @@ def test_a_checkpoint_of_another_model_is_refused_naming_the_keys(tmp_path: Any)
     tg.save(other.state_dict(), tmp_path / "other.npz")
     with pytest.raises(ValueError, match=r"missing keys \['weight', 'bias'\].*unexpected keys"):
         small.load_state_dict(tg.load(tmp_path / "other.npz"))
+
+
+# --- every elementwise op, reduction and binary op, systematically ---------------------------
+
+UNARY_OPS = ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "square",
+             "log_sigmoid"]
+BINARY_OPS = ["add", "sub", "mul", "div", "power", "maximum", "minimum", "matmul"]
+REDUCTIONS = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax"]
+BAD_OPERANDS = [("str", "abc", "str"), ("None", None, "NoneType"), ("complex", 1 + 2j, "complex"),
+                ("object", object(), "object"), ("complex array", np.ones(2, complex), "complex")]
+
+
+def _op(name: str) -> Callable:
+    if not hasattr(tg, name):
+        pytest.skip(f"tg.{name} not available")
+    return getattr(tg, name)
+
+
+@pytest.mark.parametrize("name", UNARY_OPS)
+@pytest.mark.parametrize("label, operand, named", BAD_OPERANDS, ids=[b[0] for b in BAD_OPERANDS])
+def test_every_unary_op_refuses_non_numeric_operands(name: str, label: str, operand: Any,
+                                                     named: str) -> None:
+    with pytest.raises(TypeError, match=f"unsupported operand.*{named}"):
+        _op(name)(operand)
+
+
+@pytest.mark.parametrize("name", BINARY_OPS)
+@pytest.mark.parametrize("label, operand, named", BAD_OPERANDS, ids=[b[0] for b in BAD_OPERANDS])
+def test_every_binary_op_refuses_non_numeric_operands(name: str, label: str, operand: Any,
+                                                      named: str) -> None:
+    fn = _op(name)
+    for args in ((V(), operand), (operand, V())):
+        with pytest.raises((TypeError, ValueError), match=f"unsupported operand.*{named}|matmul"):
+            fn(*args)
+
+
+@pytest.mark.parametrize("name", [n for n in BINARY_OPS if n != "matmul"])
+def test_every_binary_op_names_itself_and_both_shapes(name: str) -> None:
+    label = {"power": "pow"}.get(name, name)
+    with pytest.raises(ValueError, match=rf"{label}: .*\(2, 3\) and \(4,\)"):
+        _op(name)(X(), Tensor(np.ones(4)))
+
+
+@pytest.mark.parametrize("name", UNARY_OPS)
+def test_every_unary_op_on_empty_nan_int_and_float32(name: str) -> None:
+    fn = _op(name)
+    e = E()  # empty: an empty result, and an empty gradient
+    y = fn(e)
+    assert y.shape == (0, 3)
+    y.sum().backward()
+    assert e.grad.shape == (0, 3)
+    t = Tensor([np.nan, 0.5], requires_grad=True)  # NaN: propagates, no exception
+    y = fn(t)
+    assert np.isnan(y.data[0]) and np.isfinite(y.data[1])
+    y.sum().backward()
+    assert np.isfinite(t.grad.data[1])
+    ints = Tensor([1, 2], dtype=np.int64)  # integer data: no graph; dtype as NumPy and PyTorch:
+    y = fn(ints)  # integer-valued ops keep int64, the others compute in float64
+    expected = np.int64 if name in ("relu", "abs", "square") else np.float64
+    assert y.dtype == expected and not y.requires_grad
+    f32 = Tensor(np.array([0.5, 2.0], dtype=np.float32), requires_grad=True)
+    y = fn(f32)
+    y.sum().backward()
+    assert y.dtype == np.float32 and f32.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_every_reduction_names_itself_for_bad_axes(name: str) -> None:
+    fn = _op(name)
+    with pytest.raises(ValueError, match=f"{name}: axis 5 is out of range"):
+        fn(X(), axis=5)
+    with pytest.raises(TypeError, match=f"{name}: axis must be an int"):
+        fn(X(), axis=1.5)
+    with pytest.raises(TypeError, match=f"{name}: axis must be an int"):
+        fn(X(), axis="a")
+    if name not in ("softmax", "log_softmax"):
+        with pytest.raises(ValueError, match=f"{name}: repeated axis"):
+            fn(X(), axis=(1, -1))
