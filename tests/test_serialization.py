@@ -154,7 +154,7 @@ def test_flipped_bytes_in_array_data_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["text", "npy", "pickle", "zip_of_text", "pickled_npz",
-                                  "png_header"])
+                                  "png_header", "duplicate_member"])
 def test_foreign_files_are_refused_naming_the_file(tmp_path, kind):
     path = tmp_path / f"foreign_{kind}.npz"
     if kind == "text":
@@ -167,6 +167,11 @@ def test_foreign_files_are_refused_naming_the_file(tmp_path, kind):
     elif kind == "zip_of_text":
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("readme.txt", "hello")
+    elif kind == "duplicate_member":
+        with zipfile.ZipFile(path, "w") as z, pytest.warns(UserWarning, match="Duplicate"):
+            for value in (1.0, 2.0):
+                with z.open("a.npy", "w") as member:
+                    np.lib.format.write_array(member, np.array([value]))
     elif kind == "pickled_npz":
         with open(path, "wb") as f:
             np.savez(f, objects=np.array([{"x": 1}, None], dtype=object))

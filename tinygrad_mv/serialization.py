@@ -100,7 +100,10 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
                     arr = np.lib.format.read_array(member, allow_pickle=False)
                     if member.read(1):
                         raise ValueError(f"member {name!r} has trailing data")
-                result[name[:-len(".npy")]] = arr
+                key = name[:-len(".npy")]
+                if key in result:
+                    raise ValueError(f"member {name!r} appears twice")
+                result[key] = arr
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
             zlib.error, KeyError, NotImplementedError) as exc:
         raise ValueError(f"tg.load: {path!r} is not a complete .npz file of arrays (truncated, "
