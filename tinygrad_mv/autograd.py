@@ -16,6 +16,7 @@ attached to the node that produced it), so the backward pass is itself recorded 
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import heapq
@@ -354,10 +355,12 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
 
     # The rules record themselves only when create_graph asks for it.
     mode = _grad_enabled.set(create_graph)
+    # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
+    # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
+    # engine names the operation instead.
+    quiet = np.errstate(all="ignore") if anomaly else contextlib.nullcontext()
     try:
-        # Infinite local derivatives (sqrt at 0, ...) are results, not accidents: no NumPy
-        # warnings from inside the engine; detect_anomaly names the operation instead.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with quiet:
             while heap:
                 node = pop(heap)[1]
                 grad = grads.pop(node)

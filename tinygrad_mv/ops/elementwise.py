@@ -32,7 +32,10 @@ neg = primitive("neg", np.negative,
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
-    return g * y * x ** (y - 1)
+    if isinstance(y, (int, float)) and y >= 1:
+        return g * y * x ** (y - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # x = 0, y < 1: infinite, not an error
+        return g * y * x ** (y - 1)
 
 
 def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
@@ -51,8 +54,12 @@ exp = primitive("exp", np.exp,
                 lambda g, out, x: g * out)
 log = primitive("log", np.log,
                 lambda g, out, x: g / x)
-sqrt = primitive("sqrt", np.sqrt,
-                 lambda g, out, x: g / (2 * out))
+def _sqrt_rule(g: Any, out: Any, x: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):  # infinite slope at 0: a result
+        return g / (2 * out)
+
+
+sqrt = primitive("sqrt", np.sqrt, _sqrt_rule)
 sin = primitive("sin", np.sin,
                 lambda g, out, x: g * np.cos(x))
 cos = primitive("cos", np.cos,

@@ -31,7 +31,8 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
     # Ties share the gradient equally; the mask is a constant (max is piecewise linear).
     xv = value(x)
     hit = xv == value(out).reshape(keepdims_shape(xv.shape, axis, "max"))
-    share = hit / hit.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a NaN maximum matches nothing: 0/0, a loud NaN
+        share = hit / hit.sum(axis=axis, keepdims=True)
     return _spread(g, x, axis, keepdims) * share
 
 
