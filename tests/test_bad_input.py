@@ -34,6 +34,12 @@ def E() -> Tensor:
     return Tensor(np.ones((0, 3)), requires_grad=True)
 
 
+def _backward_with_hook_returning(value: Any) -> None:
+    h = X() * 2
+    h.register_hook(lambda g: value)
+    h.sum().backward()
+
+
 def _twice(y: Tensor) -> None:
     y.backward()
     y.backward()
@@ -211,6 +217,12 @@ ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
     ("bool() of (2,3)", lambda: bool(X()), ValueError, r"truth value .*\(2, 3\) is ambiguous"),
     ("register_hook(3)", lambda: (X() * 1).register_hook(3), TypeError,
      r"register_hook\(\): hook must be callable, got int"),
+    ("hook returning a str", lambda: _backward_with_hook_returning("abc"), TypeError,
+     r"register_hook: hook .* returned str; it must return None or a gradient of shape \(2, 3\)"),
+    ("hook returning a wrong shape", lambda: _backward_with_hook_returning(np.ones(5)),
+     ValueError, r"register_hook: hook .* returned a gradient of shape \(5,\), expected \(2, 3\)"),
+    ("astype('bogus')", lambda: X().astype("bogus"), TypeError,
+     r"astype: dtype='bogus' is not a NumPy dtype"),
     ("register_hook without grad", lambda: Tensor(1.0).register_hook(print), RuntimeError,
      r"register_hook\(\) on a tensor that does not require grad"),
     ("retain_grad without grad", lambda: Tensor(1.0).retain_grad(), RuntimeError,

@@ -304,10 +304,24 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
         wrapped = grad if create_graph else _make(np.asarray(grad), None)
         result = hook(wrapped)
         if result is not None:
+            shape = np.shape(grad)
+            # A replacement must be a gradient of the same shape, not fail later deep in NumPy.
+            try:
+                kind = np.asarray(result.data if isinstance(result, Tensor) else result).dtype.kind
+            except ValueError:  # a ragged list
+                kind = "O"
+            if kind not in "fiub":
+                raise TypeError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} "
+                                f"returned {type(result).__name__}; it must return None or a "
+                                f"gradient of shape {shape}")
             if create_graph:
-                grad = result if isinstance(result, Tensor) else Tensor(result)
+                new = result if isinstance(result, Tensor) else Tensor(result)
             else:
-                grad = result.data if isinstance(result, Tensor) else np.asarray(result)
+                new = result.data if isinstance(result, Tensor) else np.asarray(result)
+            if np.shape(new) != shape:
+                raise ValueError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} "
+                                 f"returned a gradient of shape {np.shape(new)}, expected {shape}")
+            grad = new
     return grad
 
 

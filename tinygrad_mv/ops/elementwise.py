@@ -161,6 +161,10 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
+    try:
+        np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"astype: dtype={dtype!r} is not a NumPy dtype") from exc
     if np.dtype(dtype).kind not in "fiub":
         raise TypeError(f"astype: dtype={np.dtype(dtype)} is not numeric (use np.float32, "
                         "np.float64, or an integer or bool dtype)")
