@@ -33,7 +33,7 @@ neg = primitive("neg", np.negative,
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
     if isinstance(y, (int, float)) and y >= 1:
-        return g * y * x ** (y - 1)
+        return g * (2 * x) if y == 2 else g * y * x ** (y - 1)
     with np.errstate(divide="ignore", invalid="ignore"):  # x = 0, y < 1: infinite, not an error
         return g * y * x ** (y - 1)
 
@@ -47,7 +47,10 @@ def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     return g * np.where(at_zero, 0.0, out * np.log(np.where(at_zero, 1.0, x)))
 
 
-power = primitive("pow", np.power, _pow_dbase, _pow_dexponent)
+# The operator form takes NumPy's fast path for small integer exponents (x ** 2 is a square).
+# (np.power for plain numbers: Python's ** would turn (-8) ** (1/3) complex.)
+power = primitive("pow", lambda x, y: x ** y if isinstance(x, np.ndarray) else np.power(x, y),
+                  _pow_dbase, _pow_dexponent)
 
 # --- unary functions ----------------------------------------------------------------------------
 exp = primitive("exp", np.exp,
