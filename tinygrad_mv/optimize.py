@@ -170,14 +170,18 @@ def _value_and_jacobian(fun: Callable[[Tensor], Tensor],
     """(f(x) flattened, the m x n Jacobian) from one evaluation of f and one reverse pass per
     output: rows of J are vector-Jacobian products with the unit vectors."""
     out, vjp_fn = functional.vjp(fun, x)
-    value = np.asarray(out.data, dtype=np.float64).reshape(-1)
-    jac = np.empty((value.size, x.size))
-    seed = np.zeros(value.size, dtype=out.dtype)
-    for i in range(value.size):
+    return np.asarray(out.data, dtype=np.float64).reshape(-1), _jacobian_rows(out, vjp_fn, x.size)
+
+
+def _jacobian_rows(out: Tensor, vjp_fn: Callable, n: int) -> np.ndarray:
+    """The m x n Jacobian of ``out`` row by row: vector-Jacobian products with unit vectors."""
+    jac = np.empty((out.size, n))
+    seed = np.zeros(out.size, dtype=out.dtype)
+    for i in range(out.size):
         seed[i] = 1.0
-        jac[i] = vjp_fn(seed.reshape(out.shape))[0].data
+        jac[i] = vjp_fn(seed.reshape(out.shape))[0].data.reshape(-1)
         seed[i] = 0.0
-    return value, jac
+    return jac
 
 
 def _fmt(x: np.ndarray) -> str:
@@ -609,13 +613,7 @@ class _Model:
         out, vjp_fn = functional.vjp(self._call, p)
         value = out.data.astype(np.float64, copy=False)
         if mode == "rows":
-            jac = np.empty((value.size, self.k))
-            seed = np.zeros(value.size, dtype=out.dtype)
-            for i in range(value.size):
-                seed[i] = 1.0
-                jac[i] = vjp_fn(seed.reshape(out.shape))[0].data
-                seed[i] = 0.0
-            return value, jac
+            return value, _jacobian_rows(out, vjp_fn, self.k)
         jac_t = functional.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(out.shape, out.dtype))
         return value, jac_t.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
 
