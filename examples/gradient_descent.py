@@ -17,12 +17,12 @@ Writes DIR/gradient_descent.png (needs matplotlib: pip install "tinygrad_mv[plot
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
+from tinygrad_mv.apps._common import save_figure
 
 START = (-1.2, 1.0)
 METHODS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "newton": "tab:red"}
@@ -83,12 +83,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     right.grid(True, which="both", alpha=0.3)
     fig.suptitle("minimize(rosenbrock, (-1.2, 1), method=...): derivatives by reverse mode")
     fig.tight_layout()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary["figure"] = folder / "gradient_descent.png"
-    fig.savefig(summary["figure"], dpi=60 if quick else 110)
-    plt.close(fig)
-    print(f"wrote {summary['figure']}")
+    summary["figure"] = save_figure(fig, out, "gradient_descent.png", dpi=60 if quick else 110)
     return summary
 
 

@@ -15,12 +15,12 @@ Writes DIR/lagrange_multipliers.png (needs matplotlib: pip install "tinygrad_mv[
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
+from tinygrad_mv.apps._common import save_figure
 
 CIRCLE_STARTS = [(1.0, 0.5), (-1.0, -0.5), (-0.5, 1.0), (0.5, -1.0)]
 
@@ -101,12 +101,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
         ax.legend(fontsize=7, loc="lower left")
     fig.suptitle(r"Lagrange multipliers: $\nabla f = \lambda \nabla g$ at constrained optima")
     fig.tight_layout()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary["figure"] = folder / "lagrange_multipliers.png"
-    fig.savefig(summary["figure"], dpi=60 if quick else 110)
-    plt.close(fig)
-    print(f"wrote {summary['figure']}")
+    summary["figure"] = save_figure(fig, out, "lagrange_multipliers.png", dpi=60 if quick else 110)
     return summary
 
 

@@ -14,12 +14,12 @@ Writes DIR/linear_regression.png (needs matplotlib: pip install "tinygrad_mv[plo
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
+from tinygrad_mv.apps._common import save_figure
 
 SEED = 11
 TRUE_PARAMS = (2.0, 0.5)
@@ -99,12 +99,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     bottom.bar(x, fit.residuals, width=0.25, color="tab:blue")
     bottom.set(xlabel="x", ylabel="(y - fit) / sigma")
     fig.tight_layout()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary["figure"] = folder / "linear_regression.png"
-    fig.savefig(summary["figure"], dpi=60 if quick else 110)
-    plt.close(fig)
-    print(f"wrote {summary['figure']}")
+    summary["figure"] = save_figure(fig, out, "linear_regression.png", dpi=60 if quick else 110)
     return summary
 
 

@@ -12,12 +12,12 @@ Writes DIR/newton_raphson.png (needs matplotlib: pip install "tinygrad_mv[plot]"
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
+from tinygrad_mv.apps._common import save_figure
 
 
 def f(x: tg.Tensor) -> tg.Tensor:
@@ -95,12 +95,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     axes[0].set_ylabel("f(x)")
     fig.suptitle("Newton-Raphson with f'(x) from reverse mode")
     fig.tight_layout()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary["figure"] = folder / "newton_raphson.png"
-    fig.savefig(summary["figure"], dpi=60 if quick else 110)
-    plt.close(fig)
-    print(f"wrote {summary['figure']}")
+    summary["figure"] = save_figure(fig, out, "newton_raphson.png", dpi=60 if quick else 110)
     return summary
 
 

@@ -13,12 +13,12 @@ Writes DIR/taylor_series.png (needs matplotlib: pip install "tinygrad_mv[plot]")
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
+from tinygrad_mv.apps._common import save_figure
 
 X0 = 1.0
 
@@ -88,12 +88,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize=8)
     fig.tight_layout()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    summary["figure"] = folder / "taylor_series.png"
-    fig.savefig(summary["figure"], dpi=60 if quick else 110)
-    plt.close(fig)
-    print(f"wrote {summary['figure']}")
+    summary["figure"] = save_figure(fig, out, "taylor_series.png", dpi=60 if quick else 110)
     return summary
 
 

@@ -44,6 +44,16 @@ def output_dir(path: str | os.PathLike) -> Path:
     return folder
 
 
+def save_figure(fig: Any, out: str | os.PathLike, name: str, dpi: int) -> Path:
+    """Save a matplotlib figure as ``out/name``, close it, and say where it went."""
+    path = output_dir(out) / name
+    fig.savefig(path, dpi=dpi)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    print(f"wrote {path}")
+    return path
+
+
 def no_plot_message() -> str:
     return f"matplotlib is not installed, so no figure was drawn; for the plots: {PLOT_HINT}"
 
