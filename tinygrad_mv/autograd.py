@@ -47,6 +47,9 @@ class _GradMode:
     _default: bool
 
     def __init__(self, mode: bool | None = None) -> None:
+        if mode is not None and not isinstance(mode, (bool, int, np.bool_)):
+            # bool("False") is True: a string would silently mean the opposite
+            raise TypeError(f"{type(self).__name__}: mode must be a bool, got {mode!r}")
         self._value = self._default if mode is None else bool(mode)
 
     def __enter__(self) -> _GradMode:
