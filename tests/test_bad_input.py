@@ -576,7 +576,7 @@ LIBRARY_ERRORS: list[tuple[str, tuple, Callable[[], Any], type, str]] = [
      r"minimize: x0 contains NaN or infinity"),
     ("minimize(max_iter=-1)", ("optimize",),
      lambda: tg.optimize.minimize(_quadratic, np.ones(2), max_iter=-1), ValueError,
-     r"minimize: max_iter must be >= 0"),
+     r"minimize: max_iter must be an integer >= 0"),
     ("minimize(lr=-1)", ("optimize",),
      lambda: tg.optimize.minimize(_quadratic, np.ones(2), lr=-1.0), ValueError,
      r"minimize: lr must be a positive number"),
@@ -827,3 +827,33 @@ def test_every_reduction_names_itself_for_bad_axes(name: str) -> None:
     if name not in ("softmax", "log_softmax"):
         with pytest.raises(ValueError, match=f"{name}: repeated axis"):
             fn(X(), axis=(1, -1))
+
+
+def test_requires_grad_must_be_a_bool() -> None:
+    for bad in ("yes", "no", 1, None, [True]):
+        with pytest.raises(TypeError, match="requires_grad"):
+            Tensor([1.0], requires_grad=bad)
+    assert Tensor([1.0], requires_grad=np.bool_(True)).requires_grad
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tg.optimize.minimize(3, [0.0]),
+    lambda: tg.optimize.newton_raphson("f", 1.0),
+    lambda: tg.optimize.lagrange(None, [lambda x: x.sum()], [1.0, 1.0]),
+    lambda: tg.gradcheck(1, (Tensor([1.0], requires_grad=True),)),
+    lambda: tg.gradgradcheck(1, (Tensor([1.0], requires_grad=True),)),
+])
+def test_checks_and_solvers_name_a_non_callable_function(call) -> None:
+    with pytest.raises(TypeError, match=r"(minimize|newton_raphson|lagrange|gradcheck|"
+                                        r"gradgradcheck): f must be"):
+        call()
+
+
+@pytest.mark.parametrize("kwargs", [{"tol": -1.0}, {"tol": "small"}, {"max_iter": -1},
+                                    {"max_iter": 2.5}])
+def test_solvers_refuse_impossible_stopping_rules(kwargs) -> None:
+    square = lambda x: x * x - 2.0  # noqa: E731
+    with pytest.raises(ValueError, match="newton_raphson: (tol|max_iter)"):
+        tg.optimize.newton_raphson(square, 1.0, **kwargs)
+    with pytest.raises(ValueError, match="minimize: (tol|max_iter)"):
+        tg.optimize.minimize(lambda x: (x * x).sum(), [1.0], **kwargs)

@@ -157,6 +157,8 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
                       name: str = "gradcheck", stacklevel: int = 2) -> JacobianComparison:
     """Reverse-mode Jacobian of ``f`` at ``inputs`` against central differences, entry by entry:
     an entry passes when |analytic - numerical| <= atol + rtol * |numerical|."""
+    if not callable(f):
+        raise TypeError(f"{name}: f must be callable, got {type(f).__name__}")
     eps = _check_eps(eps, name)
     tensors, checked = _as_inputs(inputs, name, stacklevel + 1)
     datas = [t.data for t in tensors]
@@ -247,6 +249,8 @@ def compare_second_jacobians(f: Callable[..., Tensor], inputs: Any, grad_outputs
                              stacklevel: int = 2) -> JacobianComparison:
     """:func:`compare_jacobians` applied to x -> v^T J_f(x) (the first-order backward pass,
     recorded with ``create_graph``): checks every second derivative of <v, f>."""
+    if not callable(f):
+        raise TypeError(f"gradgradcheck: f must be callable, got {type(f).__name__}")
     tensors, checked = _as_inputs(inputs, "gradgradcheck", stacklevel + 1)
     if not checked:
         raise ValueError("gradgradcheck: no floating-point input to check")

@@ -141,8 +141,18 @@ def _shaped(x: np.ndarray, shape: tuple[int, ...]) -> Any:
     return float(x[0]) if shape == () else x.reshape(shape).copy()
 
 
+def _check_stopping(tol: Any, max_iter: Any, what: str) -> None:
+    """Refuse tolerances and iteration limits that would silently never stop or never start."""
+    if not isinstance(tol, (int, float, np.floating, np.integer)) or not tol >= 0:
+        raise ValueError(f"{what}: tol must be a number >= 0, got {tol!r}")
+    if not isinstance(max_iter, (int, np.integer)) or max_iter < 0:
+        raise ValueError(f"{what}: max_iter must be an integer >= 0, got {max_iter!r}")
+
+
 def _wrap(f: Callable, shape: tuple[int, ...], what: str) -> Callable[[Tensor], Tensor]:
     """f as a function of a flat Tensor, checking that it returns a Tensor."""
+    if not callable(f):
+        raise TypeError(f"{what}: f must be a callable taking a Tensor, got {type(f).__name__}")
     def flat(v: Tensor) -> Tensor:
         out = f(reshape(v, shape))
         if not isinstance(out, Tensor):
@@ -262,6 +272,7 @@ def newton_raphson(f: Callable[[Tensor], Tensor], x0: Any, tol: float = 1e-10,
     ``.result``) when there is no convergence in ``max_iter`` iterations: never a silent wrong
     root.
     """
+    _check_stopping(tol, max_iter, "newton_raphson")
     x, shape = _start(x0, "newton_raphson")
     return _newton_iterate(_wrap(f, shape, "newton_raphson"), x, tol, max_iter,
                            "newton_raphson", shape)
@@ -342,8 +353,7 @@ def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
         raise ValueError(f"minimize: unknown method {method!r}; choose one of {_METHODS}")
     if lr is not None and not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"minimize: lr must be a positive number, got {lr!r}")
-    if max_iter < 0:
-        raise ValueError(f"minimize: max_iter must be >= 0, got {max_iter}")
+    _check_stopping(tol, max_iter, "minimize")
     x, shape = _start(x0, "minimize")
     fun = _wrap(f, shape, "minimize")
 
@@ -500,6 +510,7 @@ def lagrange(f: Callable[[Tensor], Tensor], constraints: Any, x0: Any,
     ``.kind`` says whether it is a constrained minimum, maximum or saddle.
     Raises like :func:`newton_raphson` (singular bordered Hessian, non-convergence).
     """
+    _check_stopping(tol, max_iter, "lagrange")
     x, shape = _start(x0, "lagrange")
     n = x.size
     wrapped = _wrap(f, shape, "lagrange")

@@ -64,8 +64,8 @@ class Tensor:
         self._hooks: list[Callable] | None = None
         self.name = name
         self._requires_grad = False
-        if requires_grad:
-            self.requires_grad = True
+        if requires_grad is not False:
+            self.requires_grad = requires_grad
 
     # --- attributes ---------------------------------------------------------------------------
     @property
@@ -74,6 +74,9 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            # bool("no") is True: anything but a bool would be a silent guess
+            raise TypeError(f"requires_grad must be True or False, got {value!r}")
         if value and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad=True is only possible for floating dtypes, not "
                             f"{self.data.dtype}: gradients of integer or bool data do not exist")
