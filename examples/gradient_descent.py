@@ -17,12 +17,11 @@ Writes DIR/gradient_descent.png (needs matplotlib: pip install "tinygrad_mv[plot
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import save_figure
+from tinygrad_mv.apps._common import pyplot, save_figure
 
 START = (-1.2, 1.0)
 METHODS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "newton": "tab:red"}
@@ -30,19 +29,6 @@ METHODS = {"gd": "tab:blue", "momentum": "tab:orange", "adam": "tab:green", "new
 
 def rosenbrock(v: tg.Tensor) -> tg.Tensor:
     return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
-
-
-def _pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
-              "(or pip install matplotlib)")
-        return None
-    return plt
 
 
 def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
@@ -58,7 +44,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
         print(f"  {method:8s} {res.nit:5d} iterations  f = {res.fun:.3e}  x = "
               f"({res.x[0]:.6f}, {res.x[1]:.6f})  {'converged' if res.success else 'stopped'}")
     summary: dict = {"results": results, "figure": None}
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return summary
     from matplotlib.colors import LogNorm

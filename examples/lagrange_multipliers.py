@@ -20,22 +20,9 @@ from typing import Any
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import save_figure
+from tinygrad_mv.apps._common import pyplot, save_figure
 
 CIRCLE_STARTS = [(1.0, 0.5), (-1.0, -0.5), (-0.5, 1.0), (0.5, -1.0)]
-
-
-def _pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
-              "(or pip install matplotlib)")
-        return None
-    return plt
 
 
 def _arrows(ax: Any, res: Any, scale: float) -> None:
@@ -65,7 +52,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
               f"{res.multipliers[0]:+.10f}, f = {res.fun:+.10f}, {res.kind:7s} "
               f"|grad f - lambda grad g| = {gap:.1e}")
     summary: dict = {"line": line, "circle": circle, "figure": None}
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return summary
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2))

@@ -14,12 +14,11 @@ Writes DIR/linear_regression.png (needs matplotlib: pip install "tinygrad_mv[plo
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import save_figure
+from tinygrad_mv.apps._common import pyplot, save_figure
 
 SEED = 11
 TRUE_PARAMS = (2.0, 0.5)
@@ -47,19 +46,6 @@ def closed_form(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[np.nda
     return params, np.array([[sxx, -sx], [-sx, s]]) / delta
 
 
-def _pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
-              "(or pip install matplotlib)")
-        return None
-    return plt
-
-
 def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     """Fit, compare with the closed form, save the figure (``quick``: fewer points)."""
     x, y, sigma = make_data(10 if quick else 20)
@@ -76,7 +62,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
               np.max(np.abs(fit.covariance - cov)) / np.max(np.abs(cov)))
     print(f"  largest relative difference from the closed form: {gap:.1e}")
     summary: dict = {"fit": fit, "closed_form": (params, cov), "figure": None}
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return summary
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True,

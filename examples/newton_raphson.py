@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import save_figure
+from tinygrad_mv.apps._common import pyplot, save_figure
 
 
 def f(x: tg.Tensor) -> tg.Tensor:
@@ -26,19 +26,6 @@ def f(x: tg.Tensor) -> tg.Tensor:
 
 def f_np(x: Any) -> Any:
     return x ** 3 - 2 * x + 2
-
-
-def _pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
-              "(or pip install matplotlib)")
-        return None
-    return plt
 
 
 def _draw_steps(ax: Any, path: np.ndarray, colour: str) -> None:
@@ -73,7 +60,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
         print(f"  newton_raphson raised ConvergenceError: {str(exc).split(' at x =')[0]}")
     summary = {"root": result.x, "nit": result.nit, "path": result.path, "cycle": cycle,
                "figure": None}
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return summary
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))

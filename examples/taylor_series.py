@@ -13,27 +13,13 @@ Writes DIR/taylor_series.png (needs matplotlib: pip install "tinygrad_mv[plot]")
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import save_figure
+from tinygrad_mv.apps._common import pyplot, save_figure
 
 X0 = 1.0
-
-
-def _pyplot() -> Any:
-    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
-              "(or pip install matplotlib)")
-        return None
-    return plt
 
 
 def error_slopes(orders: list[int], polys: dict) -> dict[int, float]:
@@ -64,7 +50,7 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
         print(f"  order {n}: error ~ h^{slope:.2f} (expected h^{n + 1})")
     summary: dict = {"derivatives": derivatives, "hand": hand, "slopes": slopes,
                      "figure": None}
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return summary
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))

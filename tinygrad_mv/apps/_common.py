@@ -23,6 +23,20 @@ def figure_class() -> Any:
     return Figure
 
 
+def pyplot() -> Any:
+    """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing: for the
+    example scripts, which draw with pyplot."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print('matplotlib is not installed, so no figure: pip install "tinygrad_mv[plot]" '
+              "(or pip install matplotlib)")
+        return None
+    return plt
+
+
 def plotting_available() -> bool:
     return figure_class() is not None
 
