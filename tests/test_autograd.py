@@ -224,3 +224,11 @@ def test_detect_anomaly_names_the_operation():
     with tg.detect_anomaly(), np.errstate(divide="ignore"):
         with pytest.raises(FloatingPointError, match="log"):
             tg.log(Tensor([0.0, 1.0], requires_grad=True))
+
+
+def test_outputs_given_twice_add_their_seeds():
+    x = Tensor(1.0, requires_grad=True)
+    (gx,) = tg.autograd.grad([x, x], [x])  # a leaf as both outputs
+    assert gx.item() == 2.0
+    (gy,) = tg.autograd.grad([x * 3, x * 3], [x])
+    assert gy.item() == 6.0

@@ -367,6 +367,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             else:
                 grads[target] = grad
                 push(heap, (-target.seq, target))
+        elif id(target) in leaf_grads:  # the same leaf given twice: its seeds add up
+            leaf_grads[id(target)][1] = leaf_grads[id(target)][1] + grad
         else:
             leaf_grads[id(target)] = [target, grad]
 
