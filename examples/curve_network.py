@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tinygrad_mv import datasets
 from tinygrad_mv.apps import curve
+from tinygrad_mv.apps._common import report_written
 
 SHAPE = "heart"
 STEPS = 5_000
@@ -46,12 +47,7 @@ def main(out: str = "tinygrad_mv_out", shape: str = SHAPE, steps: int = STEPS,
     figure = curve.plot_curve_runs(xy, list(runs.values()), folder / "curve_network.png",
                                    title=f"{Path(shape).stem}: 1-6-7-2 sigmoid network, "
                                          "cost = SSE / N")
-    if figure is None:
-        print('matplotlib is not installed: no figure (pip install "tinygrad_mv[plot]")')
-    else:
-        files.insert(0, figure)
-    for path in files:
-        print(f"wrote {path}")
+    report_written(files, figure)
     return runs
 
 

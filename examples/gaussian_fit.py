@@ -23,6 +23,7 @@ from pathlib import Path
 
 from tinygrad_mv import datasets
 from tinygrad_mv.apps import gaussian
+from tinygrad_mv.apps._common import report_written
 
 CLAIMED_REDUCTION = 100.0  # initial chi^2 / final chi^2
 CLAIMED_MAX_STEPS = 300
@@ -48,12 +49,7 @@ def main(out: str = "tinygrad_mv_out", data: str | None = None,
               f"differences {abs(fit.mu / mu - 1):.1e}, {abs(fit.sigma / sigma - 1):.1e})")
     files = [gaussian.write_path_csv(fit, folder / "gaussian_fit_path.csv")]
     figure = gaussian.plot_gaussian_fit(fit, folder / "gaussian_fit.png")
-    if figure is None:
-        print('matplotlib is not installed: no figure (pip install "tinygrad_mv[plot]")')
-    else:
-        files.insert(0, figure)
-    for path in files:
-        print(f"wrote {path}")
+    report_written(files, figure)
     return fit
 
 

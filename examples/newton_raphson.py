@@ -11,13 +11,12 @@ Writes DIR/newton_raphson.png (needs matplotlib: pip install "tinygrad_mv[plot]"
 """
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.apps._common import pyplot, save_figure
+from tinygrad_mv.apps._common import pyplot, run_example, save_figure
 
 
 def f(x: tg.Tensor) -> tg.Tensor:
@@ -87,8 +86,4 @@ def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="tinygrad_mv_out", help="folder for the figure")
-    parser.add_argument("--quick", action="store_true", help="small settings (for tests)")
-    cli = parser.parse_args()
-    main(cli.out, cli.quick)
+    run_example(main, __doc__)

@@ -23,6 +23,16 @@ def figure_class() -> Any:
     return Figure
 
 
+def run_example(main: Any, doc: str) -> None:
+    """The command line shared by the course-method examples: ``--out DIR`` and ``--quick``."""
+    import argparse
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--out", default="tinygrad_mv_out", help="folder for the figure")
+    parser.add_argument("--quick", action="store_true", help="small settings (for tests)")
+    cli = parser.parse_args()
+    main(cli.out, cli.quick)
+
+
 def pyplot() -> Any:
     """matplotlib.pyplot on the file-only Agg backend, or None (with a hint) when missing: for the
     example scripts, which draw with pyplot."""
@@ -76,3 +86,12 @@ def print_written(paths: list[Path]) -> None:
     """Every command ends by saying where its files are."""
     for path in paths:
         print(f"wrote {path}")
+
+
+def report_written(files: list[Path], figure: Path | None) -> None:
+    """Say where the files went, the figure first; without matplotlib, how to get the plots."""
+    if figure is None:
+        print(no_plot_message())
+        print_written(files)
+    else:
+        print_written([figure, *files])

@@ -61,7 +61,7 @@ def load_shape(shape: str, points: int = 100) -> tuple[str, np.ndarray, np.ndarr
 def run(args: argparse.Namespace) -> int:
     import tinygrad_mv as tg
     from tinygrad_mv.apps import curve as app
-    from tinygrad_mv.apps._common import no_plot_message, output_dir, print_written
+    from tinygrad_mv.apps._common import output_dir, report_written
 
     if args.steps < 0:
         raise ValueError(f"--steps must be non-negative, got {args.steps}")
@@ -83,9 +83,5 @@ def run(args: argparse.Namespace) -> int:
     written.append(model_path)
     figure = app.plot_curve_runs(xy, [result], out / f"{stem}.png",
                                  title=f"{label}: 1-6-7-2 sigmoid network")
-    if figure is None:
-        print(no_plot_message())
-    else:
-        written.insert(0, figure)
-    print_written(written)
+    report_written(written, figure)
     return 0

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tinygrad_mv import datasets
     from tinygrad_mv.apps import gaussian as app
-    from tinygrad_mv.apps._common import no_plot_message, output_dir, print_written
+    from tinygrad_mv.apps._common import output_dir, report_written
 
     if args.steps < 0:
         raise ValueError(f"--steps must be non-negative, got {args.steps}")
@@ -69,9 +69,5 @@ def run(args: argparse.Namespace) -> int:
           f"({fit.steps} steps, lr {fit.lr:.4g}, {state}, {seconds:.2f} s)")
     written = [app.write_path_csv(fit, out / "gaussian_fit_path.csv")]
     figure = app.plot_gaussian_fit(fit, out / "gaussian_fit.png")
-    if figure is None:
-        print(no_plot_message())
-    else:
-        written.insert(0, figure)
-    print_written(written)
+    report_written(written, figure)
     return 0
