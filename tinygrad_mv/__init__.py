@@ -26,4 +26,7 @@ from . import optimize
 # [issue 6: graphs]
 from .viz import draw_graph, graph_text
 
+# compiled replay of recorded functions
+from .tracing import JitError, jit
+
 __version__ = "0.1.0"

@@ -38,6 +38,13 @@ _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("anomaly", defau
 _sequence = itertools.count()
 # The tokens of the grad-mode blocks entered in this thread/task, innermost last.
 _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_tokens", default=())
+# While tg.jit records a function: its tracer (tracing.py), told of every operation.
+_tracer: Any = None
+
+
+def _ndarray_result(fn: Callable) -> Callable:
+    """``fn`` with its result as an ndarray (as apply makes it), for recorded programs."""
+    return lambda *args: np.asarray(fn(*args))
 
 
 class _GradMode:
@@ -234,8 +241,11 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         except ValueError as exc:
             raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}"
                              f"{_params_text(params)}: {exc}") from exc
+        raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
+        if _tracer is not None:
+            _tracer.record_op(forward, params, args, datas, out, out is not raw)
         anomaly = _anomaly.get()
         if anomaly:
             _check_finite_forward(name, datas, out)
@@ -348,6 +358,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
+    if _tracer is not None and not create_graph and _tracer.active():
+        return _tracer.backward(outputs, grad_outputs, retain_graph, inputs)
     grads: dict[Node, Any] = {}
     leaf_grads: dict[int, list] = {}
     heap: list[tuple[int, Node]] = []
@@ -541,7 +553,10 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         elif isinstance(g, Tensor):
             final.append(g)
         else:
-            final.append(_make(np.array(g, dtype=t.data.dtype, copy=True), None))
+            copy = np.array(g, dtype=t.data.dtype, copy=True)
+            if _tracer is not None:
+                _tracer.record_copy(g, copy)
+            final.append(_make(copy, None))
     return tuple(final)
 
 

@@ -59,6 +59,9 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self.data = _to_array(data, dtype)
+        if autograd._tracer is not None:  # tg.jit is recording: the copy is a step of it
+            source = data.data if isinstance(data, Tensor) else data
+            autograd._tracer.record_copy(source, self.data)
         self.grad: Tensor | None = None
         self._node: autograd.Node | None = None
         self._hooks: list[Callable] | None = None
@@ -130,9 +133,13 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """A copy of the data."""
+        if autograd._tracer is not None:
+            autograd._tracer.refuse("numpy()")
         return self.data.copy()
 
     def item(self) -> float:
+        if autograd._tracer is not None:
+            autograd._tracer.refuse("item()")
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
@@ -140,6 +147,8 @@ class Tensor:
         return float(value) if self.data.dtype.kind == "f" else value
 
     def tolist(self) -> Any:
+        if autograd._tracer is not None:
+            autograd._tracer.refuse("tolist()")
         return self.data.tolist()
 
     def __float__(self) -> float:
@@ -149,6 +158,8 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if autograd._tracer is not None:
+            autograd._tracer.refuse("bool()")
         if self.data.size != 1:
             raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
                              "use .data.any() or .data.all()")
@@ -391,10 +402,13 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b
     try:
-        return _make(np.asarray(ufunc(a, b)), None)
+        result = np.asarray(ufunc(a, b))
     except ValueError as exc:
         raise ValueError(f"{ufunc.__name__}: incompatible shapes {np.shape(a)} and "
                          f"{np.shape(b)}: {exc}") from exc
+    if autograd._tracer is not None:
+        autograd._tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
+    return _make(result, None)
 
 
 # --- creation helpers ---------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 refuse (for Tensors that require grad) instead of silently dropping the graph."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import numpy as np
+
+from .. import autograd
 
 from ..tensor import Tensor, _make
 from . import elementwise as ew
@@ -77,7 +80,12 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         # Nothing to differentiate, or a bool-valued test (isnan, isfinite, logical_and, ...).
         if "out" in kwargs:
             kwargs = dict(kwargs, out=tuple(_raw(o) for o in kwargs["out"]))
-        return _wrap(getattr(ufunc, method)(*_raw(inputs), **kwargs))
+        call = functools.partial(getattr(ufunc, method), **kwargs)
+        raw = _raw(inputs)
+        result = _wrap(call(*raw))
+        if autograd._tracer is not None and isinstance(result, Tensor) and "out" not in kwargs:
+            autograd._tracer.record_call(autograd._ndarray_result(call), raw, result.data)
+        return result
     name = ufunc.__name__
     if op is not None:
         raise TypeError(f"np.{name}.{method} with {sorted(kwargs)} is not differentiable in "

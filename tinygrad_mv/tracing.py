@@ -1,0 +1,439 @@
+"""``tg.jit``: record a function once per input shape, then replay its NumPy calls.
+
+Eager tinygrad_mv spends a few microseconds of Python per operation building Tensors and Nodes
+and walking the tape. That is most of the cost at small and medium sizes (a 1,000-element
+Rosenbrock gradient does ~20 µs of NumPy work and ~100 µs of bookkeeping). ``jit(f)`` runs ``f``
+once with the tape's tracer switched on. Every primitive's forward function, every VJP rule the
+reverse pass calls, and every array the reverse pass adds or reshapes is appended to a flat
+program of NumPy calls. Later calls with inputs of the same shapes and dtypes run that program
+directly: the same NumPy calls on the same kinds of arrays, so the results are the same, without
+the Tensors, Nodes, heap and checks.
+
+What is recorded is what the tape sees, as in ``jax.jit``. Python control flow and values read
+outside tinygrad_mv operations are frozen at their first-call values. Two guards catch this:
+  - ``item()``, ``float()``, ``bool()``, ``tolist()`` and ``numpy()`` raise :class:`JitError` while
+    recording;
+  - on the first call the program is checked against an eager run of ``f`` on slightly perturbed
+    inputs. A result that differs means ``f`` reads values the tape cannot see (``.data``, NumPy
+    on the data), and :class:`JitError` says so.
+Tensors that ``f`` reads but does not receive as arguments (model parameters, data held by a
+closure) are read again at every call, so updating ``p.data`` is seen. A change of their shape
+or dtype records again.
+
+Supported inside ``f``: every tinygrad_mv operation, ``tg.grad``, ``value_and_grad``, ``vjp``,
+``jacobian``, ``hessian``, ``hvp`` and ``tg.autograd.grad``. Not supported (raises
+:class:`JitError` while recording): ``backward()`` into ``.grad``, hooks and ``retain_grad``.
+Under ``detect_anomaly``, and when an argument requires grad while recording is on, ``f`` runs
+eagerly. Results are Tensors without a graph: ``jit`` goes outermost (``jit(grad(f))``).
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import operator
+import threading
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from . import autograd
+from .autograd import Node, _sum_to_shape
+from .tensor import Tensor, _make
+
+__all__ = ["jit", "JitError"]
+
+
+class JitError(RuntimeError):
+    """``f`` cannot be recorded once and replayed: the message says why."""
+
+
+def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return g.astype(dtype)
+
+
+class _Tracer:
+    """Turns what the tape does into a program over numbered slots of a value list."""
+
+    def __init__(self, function_name: str) -> None:
+        self.name = function_name
+        self.thread = threading.get_ident()
+        self.slot_of: dict[int, int] = {}  # id(array or number) -> slot
+        self.values: list[Any] = []        # the value of every slot during recording
+        self.keep: list[Any] = []          # keeps recorded objects alive, so ids stay unique
+        self.constants: dict[int, Any] = {}
+        self.live: list[tuple[int, Tensor, tuple, np.dtype]] = []  # Tensors read at every call
+        self.program: list[tuple[Callable, tuple, int]] = []
+
+    def active(self) -> bool:
+        return threading.get_ident() == self.thread
+
+    def new_slot(self, value: Any) -> int:
+        slot = len(self.values)
+        self.values.append(value)
+        self.slot_of[id(value)] = slot
+        self.keep.append(value)
+        return slot
+
+    def slot(self, value: Any, tensor: Tensor | None = None) -> int:
+        found = self.slot_of.get(id(value))
+        if found is not None:
+            return found
+        if tensor is not None and tensor.data is value:
+            slot = self.new_slot(value)
+            self.live.append((slot, tensor, value.shape, value.dtype))
+            return slot
+        # A constant: frozen now (the caller may change its array afterwards).
+        self.keep.append(value)
+        frozen = value.copy() if isinstance(value, np.ndarray) else value
+        slot = self.new_slot(frozen)
+        self.slot_of[id(value)] = slot
+        self.constants[slot] = frozen
+        return slot
+
+    def emit(self, fn: Callable, ins: tuple, result: Any) -> int:
+        out = self.new_slot(result)
+        self.program.append((fn, ins, out))
+        return out
+
+    def execute(self, fn: Callable, ins: tuple) -> int:
+        """Run one step now and record it."""
+        return self.emit(fn, ins, fn(*[self.values[i] for i in ins]))
+
+    # --- hooks called by the tape and Tensor -------------------------------------------------
+    def record_op(self, forward: Callable, params: dict, args: tuple, datas: list, out: Any,
+                  converted: bool) -> None:
+        if not self.active():
+            return
+        ins = tuple(self.slot(d, a if isinstance(a, Tensor) else None)
+                    for d, a in zip(datas, args))
+        fn = functools.partial(forward, **params) if params else forward
+        self.emit(autograd._ndarray_result(fn) if converted else fn, ins, out)
+
+    def record_copy(self, source: Any, result: np.ndarray) -> None:
+        """``result`` is a copy of ``source`` with the same dtype: in the program it is the same
+        value (nothing in a program writes to its arrays; results that are inputs or constants
+        are copied on the way out)."""
+        if not self.active():
+            return
+        slot = self.slot_of.get(id(source))
+        if slot is not None and self.values[slot].dtype == result.dtype:
+            self.keep.append(result)
+            self.slot_of[id(result)] = slot
+        elif slot is not None:
+            self.emit(functools.partial(np.array, dtype=result.dtype, copy=True), (slot,), result)
+
+    def record_call(self, fn: Callable, args: tuple, result: Any) -> None:
+        """A NumPy call made outside the primitives (a copy, a comparison) on recorded values."""
+        if not self.active():
+            return
+        if not any(id(a) in self.slot_of for a in args):
+            return  # on constants only: its result is a constant too
+        self.emit(fn, tuple(self.slot(a) for a in args), result)
+
+    def refuse(self, what: str) -> None:
+        if self.active():
+            raise JitError(f"jit({self.name}): {what} reads a value while recording, so the "
+                           "program would freeze it; keep the computation in tinygrad_mv "
+                           "operations, or call the function without tg.jit")
+
+    def backward(self, outputs: list, seeds: list, retain_graph: bool,
+                 inputs: list | None) -> list:
+        """The engine's first-order reverse pass, each step run and recorded (same order and
+        the same NumPy calls as autograd.backward)."""
+        if inputs is None:
+            raise JitError(f"jit({self.name}): backward() into .grad is not supported inside a "
+                           "jitted function; use tg.grad or tg.autograd.grad")
+        grads: dict[Node, int] = {}
+        leaf_grads: dict[int, list] = {}
+        heap: list = []
+        add = operator.add
+
+        def send(target: Any, slot: int) -> None:
+            if type(target) is Node:
+                if target in grads:
+                    grads[target] = self.execute(add, (grads[target], slot))
+                else:
+                    grads[target] = slot
+                    heapq.heappush(heap, (-target.seq, target))
+            elif id(target) in leaf_grads:
+                entry = leaf_grads[id(target)]
+                entry[1] = self.execute(add, (entry[1], slot))
+            else:
+                leaf_grads[id(target)] = [target, slot]
+
+        for out, seed in zip(outputs, seeds):
+            send(out._node or out, self.slot(seed))
+        capture = {id(t._node) if t._node is not None else id(t) for t in inputs}
+        captured: dict[int, int] = {}
+        while heap:
+            node = heapq.heappop(heap)[1]
+            slot = grads.pop(node)
+            if node.hooks or node.retains_grad:
+                raise JitError(f"jit({self.name}): hooks and retain_grad are not supported "
+                               f"inside a jitted function (on '{node.op}')")
+            if id(node) in capture:
+                captured[id(node)] = slot
+            if node.saved is None:
+                raise autograd._released_error(node)
+            datas, out = node.saved
+            ins = tuple(self.slot(d) for d in datas)
+            out_slot = self.slot(out)
+            for i, parent in enumerate(node.parents):
+                if parent is None:
+                    continue
+                rule = node.vjps[i]
+                fn = functools.partial(rule, **node.params) if node.params else rule
+                g = self.execute(fn, (slot, out_slot) + ins)
+                if type(parent) is Node:
+                    shape, dtype = parent.shape, parent.dtype
+                else:
+                    shape, dtype = parent.data.shape, parent.data.dtype
+                if self.values[g].shape != shape:
+                    g = self.execute(functools.partial(_sum_to_shape, shape=shape), (g,))
+                if self.values[g].dtype != dtype:
+                    g = self.execute(functools.partial(_astype, dtype=dtype), (g,))
+                send(parent, g)
+            if not retain_graph:
+                node.saved = None
+        for leaf, slot in leaf_grads.values():
+            if leaf._hooks:
+                raise JitError(f"jit({self.name}): hooks are not supported inside a jitted "
+                               "function")
+            captured[id(leaf)] = slot
+        results = []
+        for t in inputs:
+            slot = captured.get(id(t._node) if t._node is not None else id(t))
+            results.append(None if slot is None else self.values[slot])
+        return results
+
+
+# --- arguments and results ----------------------------------------------------------------------
+def _dynamic(value: Any) -> np.ndarray | None:
+    """The array a dynamic argument stands for (None for a static one)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (np.ndarray, np.generic, list)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iub":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            raise TypeError(f"jit: an argument has dtype {arr.dtype}; arrays must be numeric")
+        return arr
+    return None
+
+
+def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list], Any]]:
+    """The Tensors in a result (a Tensor or tuples, lists and dicts of them, and constants)
+    and a function rebuilding the same structure from new Tensors."""
+    leaves: list[Tensor] = []
+
+    def walk(value: Any) -> Callable[[list], Any]:
+        if isinstance(value, Tensor):
+            index = len(leaves)
+            leaves.append(value)
+            return lambda new: new[index]
+        if isinstance(value, (tuple, list)):
+            parts = [walk(v) for v in value]
+            kind = type(value)
+            return lambda new: kind(p(new) for p in parts)
+        if isinstance(value, dict):
+            items = [(k, walk(v)) for k, v in value.items()]
+            return lambda new: {k: p(new) for k, p in items}
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return lambda new: value
+        raise JitError(f"jit({name}): the function returned {type(value).__name__}; return "
+                       "Tensors (or tuples, lists and dicts of them)")
+    return leaves, walk(result)
+
+
+class _Program:
+    """One recording compiled to a Python function of straight-line NumPy calls (each value in
+    a local variable, deleted after its last use), plus the Tensors to read at each call and how
+    to build the result."""
+
+    def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
+                 rebuild: Callable) -> None:
+        self.live = tracer.live
+        self.rebuild = rebuild
+        if rebuild(["single"]) == "single":
+            self.rebuild = None
+        self.steps = tracer.program
+        self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live])
+
+    def run(self, arrays: list[np.ndarray]) -> Any:
+        datas = []
+        for _, tensor, shape, dtype in self.live:
+            data = tensor.data
+            if data.shape != shape or data.dtype != dtype:
+                return None  # record again
+            datas.append(data)
+        values = self.run_values(arrays, datas)
+        if self.rebuild is None:  # f returned one Tensor
+            return _make(values[0], None)
+        return self.rebuild([_make(v, None) for v in values])
+
+
+def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int],
+             live_slots: list[int]) -> Callable:
+    namespace: dict[str, Any] = {}
+    last_use: dict[int, int] = {}
+    for index, (_, ins, _) in enumerate(tracer.program):
+        for i in ins:
+            last_use[i] = index
+    keep = set(out_slots)
+
+    def name(slot: int) -> str:
+        if slot in tracer.constants:
+            namespace[f"c{slot}"] = tracer.constants[slot]
+            return f"c{slot}"
+        return f"v{slot}"
+
+    outputs: list[str] = []
+    lines = ["def run(inputs, live):"]
+    if n_inputs:
+        lines.append("    " + "".join(f"v{i}, " for i in range(n_inputs)) + "= inputs")
+    if live_slots:
+        lines.append("    " + "".join(f"v{s}, " for s in live_slots) + "= live")
+    for index, (fn, ins, out) in enumerate(tracer.program):
+        namespace[f"f{index}"] = fn
+        lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)})")
+        dead = sorted({i for i in ins if last_use[i] == index and i not in keep
+                       and i not in tracer.constants})
+        if dead:
+            lines.append("    del " + ", ".join(f"v{i}" for i in dead))
+    returned = []
+    for slot in out_slots:  # never hand out an input, a constant or one array twice
+        text = name(slot)
+        if slot < n_inputs or slot in tracer.constants or slot in returned:
+            text += ".copy()"
+        returned.append(slot)
+        outputs.append(text)
+    lines.append("    return [" + ", ".join(outputs) + "]")
+    exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
+    return namespace["run"]
+
+
+def _perturbed(arr: np.ndarray) -> np.ndarray:
+    step = np.asarray(2.0 ** -10, dtype=arr.dtype)
+    return arr + (np.abs(arr) + 1) * step
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
+    return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True))
+
+
+class _Jitted:
+    """What :func:`jit` returns: call it like ``f``."""
+
+    def __init__(self, f: Callable) -> None:
+        if not callable(f):
+            raise TypeError(f"jit: the function must be callable, got {type(f).__name__}")
+        self.f = f
+        self.name = getattr(f, "__name__", type(f).__name__)
+        self.programs: dict[tuple, _Program] = {}
+        self.recordings = 0  # how many times f was recorded (once per new input signature)
+        functools.update_wrapper(self, f)
+
+    def _split(self, args: tuple) -> tuple[list[int], list[np.ndarray], tuple]:
+        positions, arrays, key = [], [], []
+        for i, a in enumerate(args):
+            arr = _dynamic(a)
+            if arr is None:
+                try:
+                    hash(a)
+                except TypeError as exc:
+                    raise TypeError(f"jit({self.name}): argument {i} of type "
+                                    f"{type(a).__name__} is neither an array nor hashable (a "
+                                    "static argument must be hashable)") from exc
+                key.append(("static", type(a), a))
+            else:
+                positions.append(i)
+                arrays.append(arr)
+                key.append(("array", arr.shape, arr.dtype))
+        return positions, arrays, tuple(key)
+
+    def _call_with(self, args: tuple, kwargs: dict, positions: list[int],
+                   arrays: list[np.ndarray]) -> Any:
+        call_args = list(args)
+        for i, arr in zip(positions, arrays):
+            call_args[i] = _make(arr, None)
+        return self.f(*call_args, **kwargs)
+
+    def _record(self, args: tuple, kwargs: dict, positions: list[int],
+                arrays: list[np.ndarray]) -> _Program:
+        tracer = _Tracer(self.name)
+        for arr in arrays:
+            tracer.new_slot(arr)
+        if autograd._tracer is not None:
+            raise JitError(f"jit({self.name}): called while another function is being recorded; "
+                           "jit only the outermost function")
+        autograd._tracer = tracer
+        try:
+            result = self._call_with(args, kwargs, positions, arrays)
+        finally:
+            autograd._tracer = None
+        leaves, rebuild = _flatten(result, self.name)
+        out_slots = [tracer.slot(t.data) for t in leaves]
+        program = _Program(tracer, len(arrays), out_slots, rebuild)
+        self.recordings += 1
+        self._check(program, args, kwargs, positions, arrays)
+        return program
+
+    def _check(self, program: _Program, args: tuple, kwargs: dict, positions: list[int],
+               arrays: list[np.ndarray]) -> None:
+        """Replay and run eagerly on perturbed inputs: different results mean f depends on
+        values the tape does not see."""
+        moved = [_perturbed(a) for a in arrays]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                eager = self._call_with(args, kwargs, positions, moved)
+            except Exception as exc:  # noqa: BLE001 - reported as a JitError below
+                raise JitError(f"jit({self.name}): could not check the recording: the function "
+                               f"raised on slightly perturbed inputs ({exc!r})") from exc
+            replayed = program.run(moved)
+        eager_leaves, _ = _flatten(eager, self.name)
+        replay_leaves, _ = _flatten(replayed, self.name)
+        if len(eager_leaves) != len(replay_leaves) or not all(
+                _same(e.data, r.data) for e, r in zip(eager_leaves, replay_leaves)):
+            raise JitError(
+                f"jit({self.name}): the recorded program does not reproduce the function on "
+                "other inputs: it depends on values read outside tinygrad_mv operations (.data, "
+                "NumPy on the data, Python branches on values); call it without tg.jit")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if autograd._anomaly.get() or (autograd.is_grad_enabled() and any(
+                isinstance(a, Tensor) and a.requires_grad for a in args)):
+            return self.f(*args, **kwargs)  # checked or differentiated: eager
+        positions, arrays, key = self._split(args)
+        if kwargs:
+            try:
+                key += (tuple(sorted(kwargs.items())),)
+                hash(key)
+            except TypeError as exc:
+                raise TypeError(f"jit({self.name}): keyword arguments must be hashable "
+                                "(they are static)") from exc
+        key += (autograd.is_grad_enabled(),)
+        program = self.programs.get(key)
+        if program is not None:
+            result = program.run(arrays)
+            if result is not None:
+                return result
+        program = self._record(args, kwargs, positions, arrays)
+        self.programs[key] = program
+        return program.run(arrays)
+
+
+def jit(f: Callable) -> Callable:
+    """``jit(f)``: ``f`` recorded once per input signature (shapes, dtypes, static arguments) and
+    replayed as a flat program of NumPy calls, several times cheaper for small and medium arrays.
+    Arrays and Tensors are dynamic arguments; other arguments are static (part of the
+    signature). ``jit(tg.grad(f))`` compiles the forward and the reverse pass. See
+    :mod:`tinygrad_mv.tracing` for what can be recorded and the checks."""
+    return _Jitted(f)
+
