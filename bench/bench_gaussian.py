@@ -5,7 +5,9 @@ A step: the normal density at the 33 bin centres of the heights histogram, chi-s
 gradient with respect to (mu, sigma), and the update (mu, sigma) -= lr * gradient.
 tinygrad_mv runs it as the application does (tinygrad_mv.apps.gaussian.steepest_descent_step: the
 fused gaussian_pdf operation, whose local derivatives are the course's df/dmu and df/dsigma, chained
-by reverse mode through the cost); the composed row builds the density from elementary operations.
+by reverse mode through the cost, recorded once by tg.jit and replayed); the "eager" row is the same
+step without tg.jit (tape built and walked every step); the composed row builds the density from
+elementary operations, eagerly.
 
 Measure: python -m pytest bench/bench_gaussian.py --benchmark-enable --benchmark-columns=mean,ops
 or:      python bench/bench_gaussian.py   (prints the ratios to hand-written NumPy)
@@ -46,6 +48,14 @@ def tinygrad_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
     return gaussian.steepest_descent_step(X, Y_TENSOR, mu, sigma, LR)
 
 
+def tinygrad_eager_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
+    cost = gaussian.chi_squared(gaussian.gaussian_pdf, X, Y_TENSOR, mu, sigma)
+    grad_mu, grad_sigma = tg.autograd.grad(cost, (mu, sigma))
+    mu.data = mu.data - LR * grad_mu.data
+    sigma.data = sigma.data - LR * grad_sigma.data
+    return float(cost.data)
+
+
 def tinygrad_composed_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
     cost = gaussian.chi_squared(gaussian.gaussian_pdf_composed, X, Y_TENSOR, mu, sigma)
     grad_mu, grad_sigma = tg.autograd.grad(cost, (mu, sigma))
@@ -60,7 +70,7 @@ def _leaves():
 
 def test_steps_agree():
     ref_cost, ref_mu, ref_sigma = numpy_step(MU0, SIGMA0)
-    for step in (tinygrad_step, tinygrad_composed_step):
+    for step in (tinygrad_step, tinygrad_eager_step, tinygrad_composed_step):
         mu, sigma = _leaves()
         assert step(mu, sigma) == pytest.approx(ref_cost, rel=1e-14)
         assert mu.item() == pytest.approx(ref_mu, rel=1e-13)
@@ -74,6 +84,16 @@ def test_gaussian_step_tinygrad(benchmark):
     def step():  # from the same point every time, so every round does the same work
         mu.data, sigma.data = np.asarray(MU0), np.asarray(SIGMA0)
         return tinygrad_step(mu, sigma)
+    assert benchmark(step) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-14)
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_gaussian_step_tinygrad_eager(benchmark):
+    mu, sigma = _leaves()
+
+    def step():
+        mu.data, sigma.data = np.asarray(MU0), np.asarray(SIGMA0)
+        return tinygrad_eager_step(mu, sigma)
     assert benchmark(step) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-14)
 
 
@@ -136,6 +156,7 @@ def main() -> None:
     rows = {
         "numpy (hand-written, analytic)": lambda: numpy_step(MU0, SIGMA0),
         "tinygrad_mv (fused gaussian_pdf)": lambda: tinygrad_step(mu, sigma),
+        "tinygrad_mv eager (no tg.jit)": lambda: tinygrad_eager_step(mu, sigma),
         "tinygrad_mv (composed from ops)": lambda: tinygrad_composed_step(mu, sigma),
     }
     try:

@@ -223,43 +223,62 @@ def _dynamic(value: Any) -> np.ndarray | None:
     return None
 
 
-def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list], Any]]:
-    """The Tensors in a result (a Tensor or tuples, lists and dicts of them, and constants)
-    and a function rebuilding the same structure from new Tensors."""
+def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list[str], dict], str]]:
+    """The Tensors in a result (a Tensor or tuples, lists and dicts of them, and constants), and
+    a function writing the expression that rebuilds the same structure from the names of new
+    arrays (constants go into the namespace given)."""
     leaves: list[Tensor] = []
 
-    def walk(value: Any) -> Callable[[list], Any]:
+    def walk(value: Any) -> Callable[[list[str], dict], str]:
         if isinstance(value, Tensor):
             index = len(leaves)
             leaves.append(value)
-            return lambda new: new[index]
+            return lambda names, ns: f"_tensor({names[index]})"
         if isinstance(value, (tuple, list)):
             parts = [walk(v) for v in value]
-            kind = type(value)
-            return lambda new: kind(p(new) for p in parts)
+            open_, close = ("(", ",)") if isinstance(value, tuple) else ("[", "]")
+            if type(value) not in (tuple, list):  # a namedtuple or a subclass: rebuilt by type
+                def build(names: list[str], ns: dict, kind: type = type(value)) -> str:
+                    ns[f"k{len(ns)}"] = kind
+                    star = "*" if hasattr(kind, "_fields") else ""  # a namedtuple takes fields
+                    return f"k{len(ns) - 1}({star}[{', '.join(p(names, ns) for p in parts)}])"
+                return build
+            return lambda names, ns: open_ + ", ".join(p(names, ns) for p in parts) + close
         if isinstance(value, dict):
             items = [(k, walk(v)) for k, v in value.items()]
-            return lambda new: {k: p(new) for k, p in items}
+
+            def build_dict(names: list[str], ns: dict) -> str:
+                entries = []
+                for k, p in items:
+                    ns[f"k{len(ns)}"] = k
+                    entries.append(f"k{len(ns) - 1}: {p(names, ns)}")
+                return "{" + ", ".join(entries) + "}"
+            return build_dict
         if value is None or isinstance(value, (str, bool, int, float)):
-            return lambda new: value
+            def constant(names: list[str], ns: dict) -> str:
+                ns[f"k{len(ns)}"] = value
+                return f"k{len(ns) - 1}"
+            return constant
         raise JitError(f"jit({name}): the function returned {type(value).__name__}; return "
                        "Tensors (or tuples, lists and dicts of them)")
     return leaves, walk(result)
 
 
+def _plain_tensor(data: np.ndarray) -> Tensor:
+    return _make(data, None)
+
+
 class _Program:
     """One recording compiled to a Python function of straight-line NumPy calls (each value in
-    a local variable, deleted after its last use), plus the Tensors to read at each call and how
-    to build the result."""
+    a local variable, deleted after its last use) that returns the result, plus the Tensors to
+    read at each call."""
 
     def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
-                 rebuild: Callable) -> None:
+                 rebuild: Callable[[list[str], dict], str]) -> None:
         self.live = tracer.live
-        self.rebuild = rebuild
-        if rebuild(["single"]) == "single":
-            self.rebuild = None
         self.steps = tracer.program
-        self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live])
+        self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live],
+                                   rebuild)
 
     def run(self, arrays: list[np.ndarray]) -> Any:
         datas = []
@@ -268,14 +287,11 @@ class _Program:
             if data.shape != shape or data.dtype != dtype:
                 return None  # record again
             datas.append(data)
-        values = self.run_values(arrays, datas)
-        if self.rebuild is None:  # f returned one Tensor
-            return _make(values[0], None)
-        return self.rebuild([_make(v, None) for v in values])
+        return self.run_values(arrays, datas)
 
 
-def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int],
-             live_slots: list[int]) -> Callable:
+def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
+             rebuild: Callable[[list[str], dict], str]) -> Callable:
     namespace: dict[str, Any] = {}
     last_use: dict[int, int] = {}
     for index, (_, ins, _) in enumerate(tracer.program):
@@ -289,7 +305,6 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int],
             return f"c{slot}"
         return f"v{slot}"
 
-    outputs: list[str] = []
     lines = ["def run(inputs, live):"]
     if n_inputs:
         lines.append("    " + "".join(f"v{i}, " for i in range(n_inputs)) + "= inputs")
@@ -302,14 +317,16 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int],
                        and i not in tracer.constants})
         if dead:
             lines.append("    del " + ", ".join(f"v{i}" for i in dead))
-    returned = []
+    outputs, returned = [], []
     for slot in out_slots:  # never hand out an input, a constant or one array twice
         text = name(slot)
         if slot < n_inputs or slot in tracer.constants or slot in returned:
             text += ".copy()"
         returned.append(slot)
         outputs.append(text)
-    lines.append("    return [" + ", ".join(outputs) + "]")
+    constants: dict[str, Any] = {}
+    lines.append(f"    return {rebuild(outputs, constants)}")
+    namespace.update(constants, _tensor=_plain_tensor)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]
 
@@ -341,8 +358,17 @@ class _Jitted:
 
     def _split(self, args: tuple) -> tuple[list[int], list[np.ndarray], tuple]:
         positions, arrays, key = [], [], []
+        ndarray = np.ndarray
         for i, a in enumerate(args):
-            arr = _dynamic(a)
+            kind = type(a)
+            if kind is ndarray and a.dtype.kind == "f":  # the common case, first
+                arr = a
+            elif isinstance(a, Tensor):
+                if a._requires_grad and autograd.is_grad_enabled():
+                    return [], [], ()  # differentiated: run eagerly
+                arr = a.data
+            else:
+                arr = _dynamic(a)
             if arr is None:
                 try:
                     hash(a)
@@ -350,11 +376,11 @@ class _Jitted:
                     raise TypeError(f"jit({self.name}): argument {i} of type "
                                     f"{type(a).__name__} is neither an array nor hashable (a "
                                     "static argument must be hashable)") from exc
-                key.append(("static", type(a), a))
+                key.append((kind, a))
             else:
                 positions.append(i)
                 arrays.append(arr)
-                key.append(("array", arr.shape, arr.dtype))
+                key.append((arr.shape, arr.dtype))
         return positions, arrays, tuple(key)
 
     def _call_with(self, args: tuple, kwargs: dict, positions: list[int],
@@ -407,10 +433,9 @@ class _Jitted:
                 "NumPy on the data, Python branches on values); call it without tg.jit")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if autograd._anomaly.get() or (autograd.is_grad_enabled() and any(
-                isinstance(a, Tensor) and a.requires_grad for a in args)):
-            return self.f(*args, **kwargs)  # checked or differentiated: eager
         positions, arrays, key = self._split(args)
+        if (args and not key) or autograd._anomaly.get():
+            return self.f(*args, **kwargs)  # differentiated or checked: eager
         if kwargs:
             try:
                 key += (tuple(sorted(kwargs.items())),)
