@@ -67,9 +67,9 @@ CASES = {
 }
 
 
-def ours(case: dict):
+def ours(case: dict, jit: bool = False):
     return tg.optimize.least_squares_fit(case["model"], case["x"], case["y"], case["p0"],
-                                         sigma=case["sigma"])
+                                         sigma=case["sigma"], jit=jit)
 
 
 def scipy_fit(case: dict, counter: list | None = None, **options):
@@ -108,11 +108,13 @@ def test_same_optimum_and_fewer_model_evaluations(name):
     assert res.nfev < len(calls), (res.nfev, len(calls))
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
 @pytest.mark.parametrize("name", list(CASES))
 @pytest.mark.benchmark(group="Gaussian histogram fit (30 bins), to convergence")
-def test_bench_least_squares_fit(benchmark, name):
-    res = benchmark(ours, CASES[name])
+def test_bench_least_squares_fit(benchmark, name, jit):
+    res = benchmark(ours, CASES[name], jit)
     assert res.success
+    np.testing.assert_allclose(res.params, ours(CASES[name]).params, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -160,9 +162,11 @@ def report() -> None:
         calls: list = []
         ref, _ = scipy_fit(case, counter=calls)
         t_ours = _best_time(lambda case=case: ours(case))
+        t_jit = _best_time(lambda case=case: ours(case, jit=True))
         t_scipy = _best_time(lambda case=case: scipy_fit(case))
         for label, params, evals, seconds in [
                 (f"least_squares_fit ({res.jacobian_mode})", res.params, res.nfev, t_ours),
+                ("least_squares_fit, jit=True", res.params, res.nfev, t_jit),
                 ("curve_fit (finite diff.)", ref, len(calls), t_scipy)]:
             off = np.max(np.abs(params - best) / res.errors)
             print(f"{name:8s} {label:28s} {evals:11d} {seconds * 1e3:10.3f} {off:25.2e}")

@@ -455,6 +455,31 @@ def test_fit_counts_every_model_evaluation(rng):
     assert res.nfev == len(calls) and res.njev <= res.nfev
     assert res.chi2_path[0] > res.chi2 and np.all(np.diff(res.chi2_path) <= 0)
     assert res.path.shape == (res.nit + 1, 3)
+    # compiled, the same evaluations are counted; Python runs the model only to record it
+    calls.clear()
+    compiled = optimize.least_squares_fit(counted, x, y, [0.04, 160.0, 10.0], sigma=sigma,
+                                          method="levenberg-marquardt", jit=True)
+    assert compiled.nfev == res.nfev and compiled.njev == res.njev
+    np.testing.assert_array_equal(compiled.params, res.params)
+    np.testing.assert_array_equal(compiled.covariance, res.covariance)
+    assert len(calls) < res.nfev
+    calls.clear()
+    again = optimize.least_squares_fit(counted, x, y, [0.04, 160.0, 10.0], sigma=sigma,
+                                       method="levenberg-marquardt", jit=True)
+    assert calls == [] and again.nfev == res.nfev  # recorded once per model: replayed only
+
+
+def test_fit_runs_a_model_that_reads_data_eagerly():
+    x, y, sigma = gaussian_histogram()
+
+    def reads_data(x, p):  # a factor from .data: invisible to the tape, so not recordable
+        return gauss(x, p) * tg.Tensor(1.0 + 1e-9 * p.data[1])
+
+    res = optimize.least_squares_fit(reads_data, x, y, [0.04, 160.0, 10.0], sigma=sigma)
+    compiled = optimize.least_squares_fit(reads_data, x, y, [0.04, 160.0, 10.0], sigma=sigma,
+                                          jit=True)
+    assert compiled.nfev == res.nfev and optimize._COMPILED[reads_data] is None
+    np.testing.assert_array_equal(compiled.params, res.params)
 
 
 def test_fit_warns_when_it_does_not_converge():

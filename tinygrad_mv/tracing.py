@@ -101,14 +101,50 @@ class _Tracer:
         return self.emit(fn, ins, fn(*[self.values[i] for i in ins]))
 
     # --- hooks called by the tape and Tensor -------------------------------------------------
+    def bind(self, fn: Callable, params: dict, ins: tuple) -> tuple[Callable, tuple]:
+        """``fn`` with its keyword params bound, and its input slots. A param holding a recorded
+        array (a where's condition, an index made by a comparison) becomes an input of the step:
+        frozen into the step, a replay would reuse the first call's mask."""
+        dynamic = []  # (param name, position in a tuple param or None, slot)
+        for name, value in params.items():
+            items = value if type(value) is tuple else (value,)
+            for j, item in enumerate(items):
+                slot = self.slot_of.get(id(item)) if isinstance(item, np.ndarray) else None
+                if slot is not None and slot not in self.constants:
+                    dynamic.append((name, j if type(value) is tuple else None, slot))
+        if not dynamic:
+            return (functools.partial(fn, **params) if params else fn), ins
+        n = len(ins)
+
+        def step(*values: Any) -> Any:
+            bound = dict(params)
+            parts: dict[str, list] = {}
+            for (name, j, _), value in zip(dynamic, values[n:]):
+                if j is None:
+                    bound[name] = value
+                else:
+                    parts.setdefault(name, list(params[name]))[j] = value
+            bound.update((name, tuple(items)) for name, items in parts.items())
+            return fn(*values[:n], **bound)
+        return step, ins + tuple(slot for *_, slot in dynamic)
+
     def record_op(self, forward: Callable, params: dict, args: tuple, datas: list, out: Any,
                   converted: bool) -> None:
         if not self.active():
             return
-        ins = tuple(self.slot(d, a if isinstance(a, Tensor) else None)
-                    for d, a in zip(datas, args))
-        fn = functools.partial(forward, **params) if params else forward
-        self.emit(autograd._ndarray_result(fn) if converted else fn, ins, out)
+        ins = []
+        for d, a in zip(datas, args):
+            if isinstance(a, Tensor):
+                ins.append(self.slot(d, a))
+                continue
+            slot = self.slot_of.get(id(a))
+            if d is not a and slot is not None and slot not in self.constants:
+                # a recorded bool or integer array the primitive converted to float64
+                ins.append(self.emit(autograd._operand, (slot,), d))
+            else:
+                ins.append(self.slot(d))
+        fn, all_ins = self.bind(forward, params, tuple(ins))
+        self.emit(autograd._ndarray_result(fn) if converted else fn, all_ins, out)
 
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         """``result`` is a copy of ``source`` with the same dtype: in the program it is the same
@@ -117,7 +153,8 @@ class _Tracer:
         if not self.active():
             return
         slot = self.slot_of.get(id(source))
-        if slot is not None and self.values[slot].dtype == result.dtype:
+        # getattr: a slot may hold a Python number (a scalar operand such as the 2.5 of x * 2.5)
+        if slot is not None and getattr(self.values[slot], "dtype", None) == result.dtype:
             self.keep.append(result)
             self.slot_of[id(result)] = slot
         elif slot is not None:
@@ -182,9 +219,8 @@ class _Tracer:
             for i, parent in enumerate(node.parents):
                 if parent is None:
                     continue
-                rule = node.vjps[i]
-                fn = functools.partial(rule, **node.params) if node.params else rule
-                g = self.execute(fn, (slot, out_slot) + ins)
+                fn, rule_ins = self.bind(node.vjps[i], node.params, (slot, out_slot) + ins)
+                g = self.execute(fn, rule_ins)
                 if type(parent) is Node:
                     shape, dtype = parent.shape, parent.dtype
                 else:
@@ -268,6 +304,11 @@ def _plain_tensor(data: np.ndarray) -> Tensor:
     return _make(data, None)
 
 
+def _own(array: np.ndarray) -> np.ndarray:
+    """``array``, copied if it is a view of another array."""
+    return array if array.base is None else array.copy()
+
+
 class _Program:
     """One recording compiled to a Python function of straight-line NumPy calls (each value in
     a local variable, deleted after its last use) that returns the result, plus the Tensors to
@@ -318,15 +359,20 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
         if dead:
             lines.append("    del " + ", ".join(f"v{i}" for i in dead))
     outputs, returned = [], []
-    for slot in out_slots:  # never hand out an input, a constant or one array twice
+    shared = set(live_slots) | set(tracer.constants) | set(range(n_inputs))
+    for slot in out_slots:
+        # never hand out an input, a live Tensor's data, a constant, one array twice, or a view
+        # (of an input, say: a reshape)
         text = name(slot)
-        if slot < n_inputs or slot in tracer.constants or slot in returned:
+        if slot in shared or slot in returned:
             text += ".copy()"
+        else:
+            text = f"_own({text})"
         returned.append(slot)
         outputs.append(text)
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
-    namespace.update(constants, _tensor=_plain_tensor)
+    namespace.update(constants, _tensor=_plain_tensor, _own=_own)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]
 
@@ -341,7 +387,17 @@ def _same(a: Any, b: Any) -> bool:
     if a.shape != b.shape:
         return False
     scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
-    return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True))
+    return bool(np.allclose(a, b, rtol=1e-12, atol=1e-13 * scale, equal_nan=True))
+
+
+_recording = threading.Lock()
+
+
+def _refuse_nested(name: str) -> None:
+    tracer = autograd._tracer
+    if tracer is not None and tracer.active():
+        raise JitError(f"jit({name}): called while jit({tracer.name}) is being recorded; jit "
+                       "only the outermost function")
 
 
 class _Jitted:
@@ -395,16 +451,16 @@ class _Jitted:
         tracer = _Tracer(self.name)
         for arr in arrays:
             tracer.new_slot(arr)
-        if autograd._tracer is not None:
-            raise JitError(f"jit({self.name}): called while another function is being recorded; "
-                           "jit only the outermost function")
-        autograd._tracer = tracer
-        try:
-            result = self._call_with(args, kwargs, positions, arrays)
-        finally:
-            autograd._tracer = None
+        _refuse_nested(self.name)
+        with _recording:  # another thread's recording finishes first (one global tracer)
+            autograd._tracer = tracer
+            try:
+                result = self._call_with(args, kwargs, positions, arrays)
+            finally:
+                autograd._tracer = None
         leaves, rebuild = _flatten(result, self.name)
-        out_slots = [tracer.slot(t.data) for t in leaves]
+        # t passed along: a Tensor f only returns (a parameter) is read at every call
+        out_slots = [tracer.slot(t.data, t) for t in leaves]
         program = _Program(tracer, len(arrays), out_slots, rebuild)
         self.recordings += 1
         self._check(program, args, kwargs, positions, arrays)
@@ -444,6 +500,8 @@ class _Jitted:
                 raise TypeError(f"jit({self.name}): keyword arguments must be hashable "
                                 "(they are static)") from exc
         key += (autograd.is_grad_enabled(),)
+        if autograd._tracer is not None:
+            _refuse_nested(self.name)  # even with a program: replayed, f would be invisible
         program = self.programs.get(key)
         if program is not None:
             result = program.run(arrays)
