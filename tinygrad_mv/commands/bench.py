@@ -4,6 +4,7 @@ For n = 10, 100, 1,000 and 10,000 inputs, on the n-dimensional Rosenbrock functi
 mean squared error of a small tanh network (3 inputs, n/5 hidden units, 1 output: n parameters),
 it times
   - reverse mode: tg.grad(f)(x), forward and backward through the tape,
+  - jit: the same gradient recorded once by tg.jit(tg.grad(f)) and replayed,
   - forward differences: tg.numerical_jacobian(f_numpy, x, method="forward"), n + 1 evaluations,
   - central differences: tg.numerical_jacobian(f_numpy, x), 2n evaluations,
 each as a multiple of one evaluation of the same function written in NumPy, and measures each
@@ -128,8 +129,10 @@ def methods(problem: Problem) -> dict[str, Callable[[], np.ndarray]]:
     """Each way of computing the gradient, as a call returning it."""
     import tinygrad_mv as tg
     grad_f = tg.grad(problem.tg_f)
+    compiled = tg.jit(grad_f)  # records on its first call (the untimed warm-up)
     return {
         "reverse": lambda: grad_f(problem.x).data,
+        "jit": lambda: compiled(problem.x).data,
         "forward": lambda: tg.numerical_jacobian(problem.numpy_f, problem.x,
                                                  method="forward").data,
         "central": lambda: tg.numerical_jacobian(problem.numpy_f, problem.x).data,
@@ -182,7 +185,7 @@ def measure(sizes: tuple[int, ...], budget: float) -> list[Row]:
     return rows
 
 
-METHODS = ("reverse", "forward", "central")
+METHODS = ("reverse", "jit", "forward", "central")
 
 
 def format_table(rows: list[Row]) -> str:
@@ -223,7 +226,8 @@ def write_plot(rows: list[Row], path: str) -> bool:
 
     fig, (ax_time, ax_err) = plt.subplots(1, 2, figsize=(11, 4.2))
     styles = {"rosenbrock": "-", "network": "--"}
-    colors = {"reverse": "tab:blue", "forward": "tab:orange", "central": "tab:green"}
+    colors = {"reverse": "tab:blue", "jit": "tab:purple", "forward": "tab:orange",
+              "central": "tab:green"}
     for function, style in styles.items():
         mine = [r for r in rows if r.function == function]
         if not mine:
