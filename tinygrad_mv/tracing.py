@@ -25,6 +25,9 @@ Supported inside ``f``: every tinygrad_mv operation, ``tg.grad``, ``value_and_gr
 :class:`JitError` while recording): ``backward()`` into ``.grad``, hooks and ``retain_grad``.
 Under ``detect_anomaly``, and when an argument requires grad while recording is on, ``f`` runs
 eagerly. Results are Tensors without a graph: ``jit`` goes outermost (``jit(grad(f))``).
+Known gap: a second derivative through ``tg.where`` (``jit(hessian(f))``) keeps the condition of
+the first call, because where's rules run NumPy on it outside any operation (``~cond``); the
+forward value and first derivatives follow the condition.
 """
 from __future__ import annotations
 
