@@ -452,6 +452,9 @@ class _Jitted:
     def _record(self, args: tuple, kwargs: dict, positions: list[int],
                 arrays: list[np.ndarray]) -> _Program:
         tracer = _Tracer(self.name)
+        # Record on private copies: slots are found by identity, so an array passed twice, or
+        # also held by a closure, would otherwise become one slot for both.
+        arrays = [arr.copy() for arr in arrays]
         for arr in arrays:
             tracer.new_slot(arr)
         _refuse_nested(self.name)
