@@ -422,6 +422,51 @@ def test_second_call_with_identical_inputs_is_bitwise_identical() -> None:
         assert a.data.tobytes() == b.data.tobytes()
 
 
+def test_the_same_array_passed_twice_is_two_arguments() -> None:
+    """Regression: slots were found by identity, so an array given for both a and b became one
+    slot, and later calls with two different arrays used b for a as well (silently wrong)."""
+    jitted = tg.jit(lambda a, b: a - 2 * b)
+    x, y = np.array([1.0, 2.0]), np.array([10.0, 20.0])
+    np.testing.assert_array_equal(jitted(x, x).data, -x)
+    np.testing.assert_array_equal(jitted(x, y).data, x - 2 * y)
+    np.testing.assert_array_equal(jitted(y, x).data, y - 2 * x)
+    assert jitted.recordings == 1
+
+
+def test_an_argument_also_held_by_the_closure() -> None:
+    """Regression: the closure's Tensor and the argument were one slot, so the first call
+    failed its own check (and a constant array passed as an argument likewise)."""
+    param = Tensor(np.array([1.0, 2.0]))
+    constant = np.array([3.0, -1.0])
+    jitted = tg.jit(lambda a: a * param + a * constant)
+    np.testing.assert_array_equal(jitted(param).data, param.data ** 2 + param.data * constant)
+    other = np.array([5.0, 7.0])
+    np.testing.assert_array_equal(jitted(other).data, other * param.data + other * constant)
+    np.testing.assert_array_equal(jitted(constant).data, constant * param.data + constant ** 2)
+    assert jitted.recordings == 1
+
+
+def test_a_function_of_no_arguments_reads_its_closure() -> None:
+    param = Tensor(np.array([1.0, 2.0]))
+    jitted = tg.jit(lambda: (param * param).sum())
+    assert jitted().data == 5.0
+    param.data = np.array([3.0, 4.0])
+    assert jitted().data == 25.0
+    assert jitted.recordings == 1
+
+
+def test_python_numbers_are_static_arguments() -> None:
+    """A Python float is static (as in jax.jit with static arguments): each value is its own
+    signature, and each result is right."""
+    jitted = tg.jit(tg.grad(lambda x: x ** 3))
+    assert [jitted(v).data.item() for v in (1.0, 2.0, 1.0)] == [3.0, 12.0, 3.0]
+    assert jitted.recordings == 2
+    # a 0-d array is dynamic: one recording for all values
+    dynamic = tg.jit(tg.grad(lambda x: x ** 3))
+    assert [dynamic(np.array(v)).data.item() for v in (1.0, 2.0, 4.0)] == [3.0, 12.0, 48.0]
+    assert dynamic.recordings == 1
+
+
 # --- 4. safety --------------------------------------------------------------------------------
 def reads_item(x: Tensor) -> Tensor:
     return x * x.sum().item()
@@ -467,6 +512,23 @@ def test_numpy_on_the_data_is_caught_by_the_perturbed_check() -> None:
         with pytest.raises(tg.JitError, match=r"jit\(numpy_on_data\).*does not reproduce"):
             jitted(np.array([0.5, 1.0]))
     assert not jitted.programs
+
+
+def test_random_numbers_made_inside_are_caught_by_the_perturbed_check() -> None:
+    with pytest.raises(tg.JitError, match="does not reproduce"):
+        tg.jit(lambda x: x + tg.randn(2))(np.ones(2))
+
+
+def test_an_error_inside_the_function_propagates_and_leaves_no_recording_behind() -> None:
+    def mismatched(x: Tensor) -> Tensor:
+        return x @ tg.ones((3, 3))
+
+    jitted = tg.jit(mismatched)
+    with pytest.raises(ValueError, match="matmul"):
+        jitted(np.ones(2))
+    assert tg.autograd._tracer is None and jitted.recordings == 0
+    np.testing.assert_array_equal(jitted(np.ones(3)).data, [3.0, 3.0, 3.0])
+    assert jitted.recordings == 1
 
 
 def test_backward_inside_raises() -> None:
