@@ -25,9 +25,11 @@ Supported inside ``f``: every tinygrad_mv operation, ``tg.grad``, ``value_and_gr
 :class:`JitError` while recording): ``backward()`` into ``.grad``, hooks and ``retain_grad``.
 Under ``detect_anomaly``, and when an argument requires grad while recording is on, ``f`` runs
 eagerly. Results are Tensors without a graph: ``jit`` goes outermost (``jit(grad(f))``).
-Known gap: a second derivative through ``tg.where`` (``jit(hessian(f))``) keeps the condition of
-the first call, because where's rules run NumPy on it outside any operation (``~cond``); the
-forward value and first derivatives follow the condition.
+Known gap: a second derivative (``hessian``, ``hvp``, ``jvp``, nested ``grad``) through a piecewise
+operation (``where``, ``relu``, ``abs``, ``clip``, ``maximum``/``minimum``, ``max``/``min``) keeps
+the masks of the first call: in the ``create_graph`` pass their rules compute the mask with NumPy
+on ``.data``, outside any operation, and the perturbed-input check rarely moves an input across a
+kink. The forward value and first derivatives follow the masks.
 """
 from __future__ import annotations
 
