@@ -25,17 +25,19 @@ Supported inside ``f``: every tinygrad_mv operation, ``tg.grad``, ``value_and_gr
 :class:`JitError` while recording): ``backward()`` into ``.grad``, hooks and ``retain_grad``.
 Under ``detect_anomaly``, and when an argument requires grad while recording is on, ``f`` runs
 eagerly. Results are Tensors without a graph: ``jit`` goes outermost (``jit(grad(f))``).
-Known gap: a second derivative (``hessian``, ``hvp``, ``jvp``, nested ``grad``) through a piecewise
-operation (``where``, ``relu``, ``abs``, ``clip``, ``maximum``/``minimum``, ``max``/``min``) keeps
-the masks of the first call: in the ``create_graph`` pass their rules compute the mask with NumPy
-on ``.data``, outside any operation, and the perturbed-input check rarely moves an input across a
-kink. The forward value and first derivatives follow the masks.
+A second derivative (``hessian``, ``hvp``, ``jvp``, nested ``grad``) through a piecewise operation
+(``where``, ``relu``, ``abs``, ``clip``, ``maximum``/``minimum``, ``max``/``min``) raises
+:class:`JitError`: in the ``create_graph`` pass their rules compute a mask with NumPy on
+``.data``, outside any operation, so a replay would keep the first call's mask (and the
+perturbed-input check rarely moves an input across a kink). Their values and first derivatives
+are recorded with the masks recomputed at every call.
 """
 from __future__ import annotations
 
 import functools
 import heapq
 import operator
+import sys
 import threading
 import warnings
 from typing import Any, Callable
@@ -55,6 +57,18 @@ class JitError(RuntimeError):
 
 def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return g.astype(dtype)
+
+
+def _in_create_graph_pass() -> bool:
+    """True inside the engine's create_graph pass, where VJP rules run on Tensors (the
+    first-order pass is recorded by _Tracer.backward and never gets here with a new array)."""
+    engine = autograd.backward.__code__
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is engine and frame.f_locals.get("create_graph"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 class _Tracer:
@@ -84,6 +98,13 @@ class _Tracer:
         found = self.slot_of.get(id(value))
         if found is not None:
             return found
+        if tensor is None and isinstance(value, np.ndarray) and _in_create_graph_pass():
+            # A rule made this array with NumPy on .data (a mask of relu, abs, clip, max,
+            # where): frozen, a replay would keep the first call's mask. (Seeds are Tensors.)
+            raise JitError(f"jit({self.name}): a second derivative through a piecewise "
+                           "operation (where, relu, abs, clip, maximum, max, ...) cannot be "
+                           "recorded: its rule computes a mask outside any operation; call the "
+                           "function without tg.jit")
         if tensor is not None and tensor.data is value:
             slot = self.new_slot(value)
             self.live.append((slot, tensor, value.shape, value.dtype))
