@@ -436,7 +436,7 @@ class _Jitted:
         self.name = getattr(f, "__name__", type(f).__name__)
         self.programs: dict[tuple, _Program] = {}
         self.recordings = 0  # how many times f was recorded (once per new input signature)
-        functools.update_wrapper(self, f)
+        functools.update_wrapper(self, f, updated=())  # f.__dict__ could shadow programs, f, ...
 
     def _split(self, args: tuple) -> tuple[list[int], list[np.ndarray], tuple]:
         positions, arrays, key = [], [], []
