@@ -650,6 +650,41 @@ def test_a_returned_closure_tensor_follows_its_data() -> None:
     assert jitted.recordings == 1
 
 
+def test_a_module_is_jitted_and_follows_its_parameters() -> None:
+    model = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1))
+    jitted = tg.jit(model)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    assert_same(jitted(x), model(Tensor(x)))
+    for p in model.parameters():  # an optimizer step, in place and rebound
+        p.data = p.data * 0.5 + 0.1
+    assert_same(jitted(x), model(Tensor(x)))
+    assert jitted.recordings == 1 and not jitted(x).requires_grad
+
+
+def test_the_functions_attributes_do_not_shadow_the_wrappers() -> None:
+    """Regression: update_wrapper copied f.__dict__ over the wrapper's own attributes."""
+    def doubled(t: Tensor) -> Tensor:
+        """Twice t."""
+        return t * 2
+
+    doubled.programs = "not a dict"
+    doubled.recordings = -1
+    jitted = tg.jit(doubled)
+    np.testing.assert_array_equal(jitted(np.ones(2)).data, [2.0, 2.0])
+    assert jitted.recordings == 1
+    assert jitted.__name__ == "doubled" and jitted.__doc__ == "Twice t."
+
+
+def test_a_namedtuple_result_keeps_its_type() -> None:
+    from collections import namedtuple
+    pair = namedtuple("pair", "twice plus_one")
+    jitted = tg.jit(lambda t: pair(t * 2, t + 1))
+    got = jitted(np.array([1.0, 3.0]))
+    assert type(got) is pair
+    np.testing.assert_array_equal(got.twice.data, [2.0, 6.0])
+    np.testing.assert_array_equal(got.plus_one.data, [2.0, 4.0])
+
+
 # --- 6. results own their arrays ----------------------------------------------------------------
 def test_identity_returns_a_copy() -> None:
     x = np.array([1.0, 2.0])
