@@ -448,6 +448,12 @@ def test_grad_mode_is_part_of_the_signature() -> None:
     with tg.no_grad():
         np.testing.assert_array_equal(jitted(x + 1).data, [6.0, 6.0])
     assert jitted.recordings == 2
+    gradient = tg.jit(tg.grad(rosenbrock))  # grad turns recording on for itself
+    with tg.no_grad():
+        y = np.array([0.2, -0.3, 0.9])
+        assert_close(gradient(y), rosenbrock_grad(y), rtol=1e-13)
+        assert_close(gradient(y + 1), rosenbrock_grad(y + 1), rtol=1e-13)
+    assert gradient.recordings == 1
 
 
 def test_second_call_with_identical_inputs_is_bitwise_identical() -> None:
@@ -638,6 +644,9 @@ def test_closure_parameters_are_read_at_every_call() -> None:
     weight.data = np.array([2.0])  # another shape (broadcast): recorded again
     assert_close(loss_grad(x), expected(), rtol=1e-14)
     assert loss_grad.recordings == 2
+    weight.data = np.array([2.0], dtype=np.float32)  # another dtype: recorded again
+    assert_close(loss_grad(x), expected(), rtol=1e-7)
+    assert loss_grad.recordings == 3
 
 
 def test_a_returned_closure_tensor_follows_its_data() -> None:
