@@ -282,6 +282,32 @@ def test_where_mask_is_recomputed_when_inputs_cross_the_threshold() -> None:
     assert forward.recordings == 1 and gradient.recordings == 1
 
 
+def test_a_float_condition_of_where_follows_the_values() -> None:
+    """Regression: a float condition becomes a mask (cond != 0) outside the primitive; the mask
+    was frozen at the first call's zeros."""
+    def f(x: Tensor) -> Tensor:
+        return tg.where(tg.relu(x), x * 2.0, x * -1.0)  # relu(x) is 0 exactly where x <= 0
+
+    jitted = tg.jit(f)
+    for x in (np.array([1.0, -2.0, 3.0]), np.array([-1.0, 2.0, -4.0]), np.array([5.0, 1, 2])):
+        assert_close(jitted(x), np.where(x > 0, 2 * x, -x), rtol=0)
+    assert jitted.recordings == 1
+
+
+def test_transformed_functions_are_named_after_what_they_compute() -> None:
+    def rosen(x: Tensor) -> Tensor:
+        return (x * x).sum()
+
+    assert tg.grad(rosen).__name__ == "grad(rosen)"
+    assert tg.hessian(rosen).__name__ == "hessian(rosen)"
+    with pytest.raises(tg.JitError, match=r"jit\(grad\(reads\)\): item\(\)"):
+        tg.jit(tg.grad(reads))(np.ones(2))
+
+
+def reads(x: Tensor) -> Tensor:
+    return (x * float(x.sum())).sum()
+
+
 def test_boolean_mask_index_from_a_comparison_follows_the_values() -> None:
     """A bool mask made by a comparison, used as an index (a param of getitem)."""
     def f(x: Tensor) -> Tensor:

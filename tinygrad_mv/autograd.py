@@ -244,8 +244,9 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
-        if _tracer is not None:
-            _tracer.record_op(forward, params, args, datas, out, out is not raw)
+        tracer = _tracer  # read once: another thread may end its recording meanwhile
+        if tracer is not None:
+            tracer.record_op(forward, params, args, datas, out, out is not raw)
         anomaly = _anomaly.get()
         if anomaly:
             _check_finite_forward(name, datas, out)
@@ -358,8 +359,9 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
-    if _tracer is not None and not create_graph and _tracer.active():
-        return _tracer.backward(outputs, grad_outputs, retain_graph, inputs)
+    tracer = _tracer
+    if tracer is not None and not create_graph and tracer.active():
+        return tracer.backward(outputs, grad_outputs, retain_graph, inputs)
     grads: dict[Node, Any] = {}
     leaf_grads: dict[int, list] = {}
     heap: list[tuple[int, Node]] = []
@@ -554,8 +556,9 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             final.append(g)
         else:
             copy = np.array(g, dtype=t.data.dtype, copy=True)
-            if _tracer is not None:
-                _tracer.record_copy(g, copy)
+            tracer = _tracer
+            if tracer is not None:
+                tracer.record_copy(g, copy)
             final.append(_make(copy, None))
     return tuple(final)
 

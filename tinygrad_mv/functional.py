@@ -161,6 +161,13 @@ def _check_callable(f: Any, name: str) -> None:
                         f"{type(f).__name__}")
 
 
+def _named(wrapped: Callable, transform: str, f: Callable) -> Callable:
+    """Name a transformed function after what it computes (``grad(rosenbrock)``), for errors
+    and reprs."""
+    wrapped.__name__ = wrapped.__qualname__ = f"{transform}({getattr(f, '__name__', 'f')})"
+    return wrapped
+
+
 def _value_and_grad(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
     _check_callable(f, name)
 
@@ -171,7 +178,7 @@ def _value_and_grad(f: Callable, argnums: int | Sequence[int], name: str) -> Cal
         grads = _grads(out, [prepared[n] for n in nums], None, nested, retain_graph=False)
         grads = tuple(_finish(g, nested) for g in grads)
         return _finish(out, nested), grads[0] if _single(argnums) else grads
-    return wrapped
+    return _named(wrapped, name, f)
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -184,7 +191,7 @@ def _grad(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         return vg(*args, **kwargs)[1]
-    return wrapped
+    return _named(wrapped, name, f)
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -217,7 +224,7 @@ def _jacobian(f: Callable, argnums: int | Sequence[int], name: str) -> Callable:
                 jac = Tensor(np.zeros(out.shape + w.shape, dtype=w.dtype))
             jacs.append(_finish(jac, nested))
         return jacs[0] if _single(argnums) else tuple(jacs)
-    return wrapped
+    return _named(wrapped, name, f)
 
 
 def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
@@ -232,7 +239,7 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
     also takes tuples, giving nested tuples of blocks)."""
     if not _single(argnums):
         raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
-    return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
+    return _named(_jacobian(_grad(f, argnums, "hessian"), argnums, "hessian"), "hessian", f)
 
 
 def _tuple_arg(value: Any, name: str, what: str) -> tuple:

@@ -59,9 +59,10 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self.data = _to_array(data, dtype)
-        if autograd._tracer is not None:  # tg.jit is recording: the copy is a step of it
+        tracer = autograd._tracer
+        if tracer is not None:  # tg.jit is recording: the copy is a step of it
             source = data.data if isinstance(data, Tensor) else data
-            autograd._tracer.record_copy(source, self.data)
+            tracer.record_copy(source, self.data)
         self.grad: Tensor | None = None
         self._node: autograd.Node | None = None
         self._hooks: list[Callable] | None = None
@@ -133,13 +134,11 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """A copy of the data."""
-        if autograd._tracer is not None:
-            autograd._tracer.refuse("numpy()")
+        _refuse_while_recording("numpy()")
         return self.data.copy()
 
     def item(self) -> float:
-        if autograd._tracer is not None:
-            autograd._tracer.refuse("item()")
+        _refuse_while_recording("item()")
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
@@ -147,8 +146,7 @@ class Tensor:
         return float(value) if self.data.dtype.kind == "f" else value
 
     def tolist(self) -> Any:
-        if autograd._tracer is not None:
-            autograd._tracer.refuse("tolist()")
+        _refuse_while_recording("tolist()")
         return self.data.tolist()
 
     def __float__(self) -> float:
@@ -158,8 +156,7 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if autograd._tracer is not None:
-            autograd._tracer.refuse("bool()")
+        _refuse_while_recording("bool()")
         if self.data.size != 1:
             raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
                              "use .data.any() or .data.all()")
@@ -397,6 +394,12 @@ def _make(data: np.ndarray, node: autograd.Node | None) -> Tensor:
     return t
 
 
+def _refuse_while_recording(what: str) -> None:
+    tracer = autograd._tracer  # read once: another thread may end its recording meanwhile
+    if tracer is not None:
+        tracer.refuse(what)
+
+
 def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     """Comparisons give bool Tensors that never require grad."""
     a = a.data if isinstance(a, Tensor) else a
@@ -406,8 +409,9 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     except ValueError as exc:
         raise ValueError(f"{ufunc.__name__}: incompatible shapes {np.shape(a)} and "
                          f"{np.shape(b)}: {exc}") from exc
-    if autograd._tracer is not None:
-        autograd._tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
+    tracer = autograd._tracer
+    if tracer is not None:
+        tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
     return _make(result, None)
 
 

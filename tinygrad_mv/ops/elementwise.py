@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import primitive
 from ..tensor import Tensor
 from ._util import value
@@ -159,8 +160,16 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype != bool:
         if cond.dtype.kind not in "iuf":
             raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
-        cond = cond != 0
+        nonzero = cond != 0
+        tracer = autograd._tracer
+        if tracer is not None:  # tg.jit is recording: the mask must follow the condition
+            tracer.record_call(_nonzero, (cond,), nonzero)
+        cond = nonzero
     return _where(a, b, cond=cond)
+
+
+def _nonzero(a: np.ndarray) -> np.ndarray:
+    return a != 0
 
 
 def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:

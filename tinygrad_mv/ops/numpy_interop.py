@@ -83,8 +83,9 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         call = functools.partial(getattr(ufunc, method), **kwargs)
         raw = _raw(inputs)
         result = _wrap(call(*raw))
-        if autograd._tracer is not None and isinstance(result, Tensor) and "out" not in kwargs:
-            autograd._tracer.record_call(autograd._ndarray_result(call), raw, result.data)
+        tracer = autograd._tracer
+        if tracer is not None and isinstance(result, Tensor) and "out" not in kwargs:
+            tracer.record_call(autograd._ndarray_result(call), raw, result.data)
         return result
     name = ufunc.__name__
     if op is not None:
