@@ -853,3 +853,21 @@ def test_jit_inside_a_recording_raises() -> None:
     with pytest.raises(tg.JitError, match="outermost"):
         tg.jit(outer_fn)(np.ones(2))
     assert tg.autograd._tracer is None
+
+
+def test_a_changing_python_number_records_again_and_warns_once_it_adds_up() -> None:
+    jitted = tg.jit(lambda x, scale: (x * scale).sum())
+    x = np.arange(3.0)
+    for k in range(15):
+        assert_close(jitted(x, float(k)), 3.0 * k, rtol=0)
+    with pytest.warns(RuntimeWarning, match="recorded 16 times"):
+        assert_close(jitted(x, 15.0), 45.0, rtol=0)
+    assert jitted.recordings == 16
+    jitted(x, 3.0)  # a known signature: replayed, no new recording
+    assert jitted.recordings == 16
+
+
+def test_a_tensor_keyword_argument_is_refused() -> None:
+    jitted = tg.jit(lambda x, w=None: (x * w).sum())
+    with pytest.raises(TypeError, match="keyword argument 'w' is a Tensor"):
+        jitted(np.ones(2), w=Tensor([1.0, 2.0]))

@@ -417,6 +417,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 _recording = threading.Lock()
+_MANY_RECORDINGS = 16  # a warning then: usually a Python number that changes at every call
 
 
 def _refuse_nested(name: str) -> None:
@@ -522,6 +523,11 @@ class _Jitted:
         if (args and not key) or autograd._anomaly.get():
             return self.f(*args, **kwargs)  # differentiated or checked: eager
         if kwargs:
+            for key_name, value in kwargs.items():
+                if isinstance(value, Tensor):
+                    raise TypeError(f"jit({self.name}): keyword argument {key_name!r} is a "
+                                    "Tensor; pass arrays and Tensors positionally (keyword "
+                                    "arguments are static, part of the signature)")
             try:
                 key += (tuple(sorted(kwargs.items())),)
                 hash(key)
@@ -538,6 +544,11 @@ class _Jitted:
                 return result
         program = self._record(args, kwargs, positions, arrays)
         self.programs[key] = program
+        if self.recordings == _MANY_RECORDINGS:
+            warnings.warn(f"jit({self.name}) has been recorded {self.recordings} times: each new "
+                          "signature records again. A Python number is a static argument (part "
+                          "of the signature); pass values that change as arrays.",
+                          RuntimeWarning, stacklevel=2)
         return program.run(arrays)
 
 
