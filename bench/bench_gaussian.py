@@ -70,40 +70,25 @@ def _leaves():
 
 def test_steps_agree():
     ref_cost, ref_mu, ref_sigma = numpy_step(MU0, SIGMA0)
-    for step in (tinygrad_step, tinygrad_eager_step, tinygrad_composed_step):
+    for step in STEPS.values():
         mu, sigma = _leaves()
         assert step(mu, sigma) == pytest.approx(ref_cost, rel=1e-14)
         assert mu.item() == pytest.approx(ref_mu, rel=1e-13)
         assert sigma.item() == pytest.approx(ref_sigma, rel=1e-13)
 
 
+STEPS = {"jit": tinygrad_step, "eager": tinygrad_eager_step, "composed": tinygrad_composed_step}
+
+
+@pytest.mark.parametrize("version", list(STEPS))
 @pytest.mark.benchmark(group=GROUP)
-def test_gaussian_step_tinygrad(benchmark):
+def test_gaussian_step_tinygrad(benchmark, version):
     mu, sigma = _leaves()
+    run = STEPS[version]
 
     def step():  # from the same point every time, so every round does the same work
         mu.data, sigma.data = np.asarray(MU0), np.asarray(SIGMA0)
-        return tinygrad_step(mu, sigma)
-    assert benchmark(step) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-14)
-
-
-@pytest.mark.benchmark(group=GROUP)
-def test_gaussian_step_tinygrad_eager(benchmark):
-    mu, sigma = _leaves()
-
-    def step():
-        mu.data, sigma.data = np.asarray(MU0), np.asarray(SIGMA0)
-        return tinygrad_eager_step(mu, sigma)
-    assert benchmark(step) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-14)
-
-
-@pytest.mark.benchmark(group=GROUP)
-def test_gaussian_step_tinygrad_composed(benchmark):
-    mu, sigma = _leaves()
-
-    def step():
-        mu.data, sigma.data = np.asarray(MU0), np.asarray(SIGMA0)
-        return tinygrad_composed_step(mu, sigma)
+        return run(mu, sigma)
     assert benchmark(step) == pytest.approx(numpy_step(MU0, SIGMA0)[0], rel=1e-14)
 
 
