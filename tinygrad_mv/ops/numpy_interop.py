@@ -8,7 +8,6 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import autograd
-
 from ..tensor import Tensor, _make
 from . import elementwise as ew
 from . import linalg, reduce
