@@ -48,20 +48,21 @@ def tinygrad_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
     return gaussian.steepest_descent_step(X, Y_TENSOR, mu, sigma, LR)
 
 
-def tinygrad_eager_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
-    cost = gaussian.chi_squared(gaussian.gaussian_pdf, X, Y_TENSOR, mu, sigma)
+def _eager_step(model, mu: tg.Tensor, sigma: tg.Tensor) -> float:
+    """The step without tg.jit: the tape is built and walked every time."""
+    cost = gaussian.chi_squared(model, X, Y_TENSOR, mu, sigma)
     grad_mu, grad_sigma = tg.autograd.grad(cost, (mu, sigma))
     mu.data = mu.data - LR * grad_mu.data
     sigma.data = sigma.data - LR * grad_sigma.data
     return float(cost.data)
+
+
+def tinygrad_eager_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
+    return _eager_step(gaussian.gaussian_pdf, mu, sigma)
 
 
 def tinygrad_composed_step(mu: tg.Tensor, sigma: tg.Tensor) -> float:
-    cost = gaussian.chi_squared(gaussian.gaussian_pdf_composed, X, Y_TENSOR, mu, sigma)
-    grad_mu, grad_sigma = tg.autograd.grad(cost, (mu, sigma))
-    mu.data = mu.data - LR * grad_mu.data
-    sigma.data = sigma.data - LR * grad_sigma.data
-    return float(cost.data)
+    return _eager_step(gaussian.gaussian_pdf_composed, mu, sigma)
 
 
 def _leaves():
