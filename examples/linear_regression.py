@@ -48,7 +48,8 @@ def closed_form(x: np.ndarray, y: np.ndarray, sigma: np.ndarray) -> tuple[np.nda
 def main(out: str = "tinygrad_mv_out", quick: bool = False) -> dict:
     """Fit, compare with the closed form, save the figure (``quick``: fewer points)."""
     x, y, sigma = make_data(10 if quick else 20)
-    fit = tg.optimize.least_squares_fit(line, x, y, [0.0, 0.0], sigma=sigma)
+    fit = tg.optimize.least_squares_fit(line, x, y, [0.0, 0.0], sigma=sigma,
+                                        method="gauss-newton")
     params, cov = closed_form(x, y, sigma)
     print(f"fit (Gauss-Newton, {fit.nit} step(s), {fit.nfev} model evaluations):")
     for name, value, err, ref, ref_err in zip(["intercept", "slope"], fit.params, fit.errors,

@@ -337,10 +337,11 @@ def test_fit_equals_closed_form_weighted_linear_regression(rng, method):
     np.testing.assert_allclose(res.residuals, (y - line(x, res.params)) / sigma, rtol=1e-12)
 
 
-def test_fit_linear_model_takes_one_gauss_newton_step(rng):
+@pytest.mark.parametrize("method", ["gauss-newton", "levenberg-marquardt"])
+def test_fit_linear_model_takes_one_gauss_newton_step(rng, method):
     x, y, sigma = line_data(rng)
-    res = optimize.least_squares_fit(line, x, y, [3.0, 1.0], sigma=sigma)
-    assert res.nit == 1 and res.jacobian_mode == "pointwise"
+    res = optimize.least_squares_fit(line, x, y, [3.0, 1.0], sigma=sigma, method=method)
+    assert res.nit == 1 and res.jacobian_mode == "pointwise" and res.method == method
     assert res.nfev == 3 and res.njev == 2  # p0 (+1 for the pointwise check), then p1
 
 
@@ -480,6 +481,92 @@ def test_fit_runs_a_model_that_reads_data_eagerly():
                                           jit=True)
     assert compiled.nfev == res.nfev and optimize._COMPILED[reads_data] is None
     np.testing.assert_array_equal(compiled.params, res.params)
+
+
+def normal_equations(rng, k=3, n=20, dependent=False):
+    a = rng.normal(size=(n, k))
+    if dependent:
+        a[:, -1] = a[:, 0]
+    r = rng.normal(size=n)
+    return a.T @ a, a.T @ r, np.linalg.lstsq(a, r, rcond=None)[0], rng.uniform(0.5, 2.0, k)
+
+
+def test_trust_region_step_is_the_gauss_newton_step_when_it_fits(rng):
+    normal, gradient, gauss_newton, scale = normal_equations(rng)
+    radius = float(np.linalg.norm(scale * gauss_newton))
+    step, damping = optimize._trust_region_step(normal, gradient, gauss_newton, scale, radius,
+                                                0.7)
+    assert damping == 0.0 and step is gauss_newton
+
+
+@pytest.mark.parametrize("dependent", [False, True], ids=["independent", "dependent columns"])
+@pytest.mark.parametrize("shrink", [0.5, 1e-3])
+def test_trust_region_step_solves_the_damped_equations_on_the_boundary(rng, dependent, shrink):
+    normal, gradient, gauss_newton, scale = normal_equations(rng, dependent=dependent)
+    radius = shrink * float(np.linalg.norm(scale * gauss_newton))
+    step, damping = optimize._trust_region_step(normal, gradient, gauss_newton, scale, radius,
+                                                0.0)
+    assert damping > 0
+    assert abs(np.linalg.norm(scale * step) - radius) <= 0.1 * radius
+    # the hand-derived oracle: the damped normal equations at the damping found
+    np.testing.assert_allclose(step, np.linalg.solve(normal + damping * np.diag(scale ** 2),
+                                                     gradient), rtol=1e-10)
+    # the damped step minimises the linear model of chi2 over its own scaled ball, so it beats
+    # the (scaled) steepest-descent step of the same length
+    def model_gain(s):
+        return 2 * s @ gradient - s @ normal @ s
+    cauchy = gradient / scale ** 2
+    cauchy *= np.linalg.norm(scale * step) / np.linalg.norm(scale * cauchy)
+    assert model_gain(step) >= model_gain(cauchy) - 1e-12 * abs(model_gain(cauchy))
+
+
+MIXTURE_X = np.linspace(0.0, 100.0, 400)
+
+
+def mixture(x, p):
+    total = 0.0
+    for j in range(p.shape[0] // 3):
+        total = total + p[3 * j] * tg.exp(-(x - p[3 * j + 1]) ** 2 / (2 * p[3 * j + 2] ** 2))
+    return total
+
+
+def mixture_np(x, *p):
+    return sum(p[j] * np.exp(-(x - p[j + 1]) ** 2 / (2 * p[j + 2] ** 2))
+               for j in range(0, len(p), 3))
+
+
+def mixture_problem(seed, peaks=8):
+    """Eight peaks of width 3 on 400 points (noise 0.01), started 3% off: poor starts."""
+    rng = np.random.default_rng(seed)
+    truth = np.ravel([[1.0 + 0.1 * j, c, 3.0]
+                      for j, c in enumerate(np.linspace(10.0, 90.0, peaks))])
+    y = mixture_np(MIXTURE_X, *truth) + rng.normal(0.0, 0.01, MIXTURE_X.size)
+    return y, np.full(MIXTURE_X.size, 0.01), truth * (1 + 0.03 * rng.standard_normal(truth.size))
+
+
+def test_fit_levenberg_marquardt_reaches_the_global_minimum_where_curve_fit_does():
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    good = 2.0 * MIXTURE_X.size  # chi2 ~ 400 at the truth; local minima are 100x that
+    reached, gauss_newton_reached = 0, 0
+    for seed in range(10):
+        y, sigma, p0 = mixture_problem(seed)
+        ref, ref_cov = curve_fit(mixture_np, MIXTURE_X, y, p0=p0, sigma=sigma,
+                                 absolute_sigma=True)
+        ref_chi2 = np.sum(((y - mixture_np(MIXTURE_X, *ref)) / sigma) ** 2)
+        res = optimize.least_squares_fit(mixture, MIXTURE_X, y, p0, sigma=sigma)
+        assert res.method == "levenberg-marquardt" and res.success
+        if ref_chi2 < good:
+            assert res.chi2 < good, seed
+            np.testing.assert_allclose(res.params, ref, rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(res.errors, np.sqrt(np.diag(ref_cov)), rtol=1e-4)
+            reached += 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            plain = optimize.least_squares_fit(mixture, MIXTURE_X, y, p0, sigma=sigma,
+                                               method="gauss-newton", max_iter=30)
+        gauss_newton_reached += plain.success and plain.chi2 < good
+    assert reached >= 9
+    assert gauss_newton_reached < reached  # why the trust region is the default
 
 
 def test_fit_warns_when_it_does_not_converge():

@@ -725,14 +725,52 @@ def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: fl
     return float(np.linalg.norm(weighted_jac @ dp)) <= tol * noise
 
 
-def _damped_step(normal: np.ndarray, diag: np.ndarray, gradient: np.ndarray,
-                 damping: float) -> np.ndarray:
-    """Levenberg-Marquardt's step: (A^T A + lambda diag(A^T A)) dp = A^T r."""
-    matrix = normal + damping * np.diag(diag)
+def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: np.ndarray,
+                       scale: np.ndarray, radius: float,
+                       damping: float) -> tuple[np.ndarray, float]:
+    """Levenberg-Marquardt's step inside a trust region (Moré's method): the solution s of
+    (A^T A + damping diag(scale^2)) s = A^T r whose scaled length |scale s| is within 10% of
+    ``radius``, or the Gauss-Newton step (damping 0) when that already fits. ``damping`` is the
+    last one found, the starting guess. Returns (s, damping).
+
+    |scale s(damping)| falls monotonically with damping, so a safeguarded Newton iteration on
+    phi(damping) = |scale s| - radius, kept between bounds that tighten at every pass, finds it
+    in two or three solves of the k x k system."""
+    length = float(np.linalg.norm(scale * gauss_newton))
+    if length <= 1.1 * radius:
+        return gauss_newton, 0.0
+    # bounds: Newton's step from damping 0 (phi is convex there) and |gradient / scale| / radius
+    upper = float(np.linalg.norm(gradient / scale)) / radius
+    direction = scale * (scale * gauss_newton) / length
     try:
-        return np.linalg.solve(matrix, gradient)
-    except np.linalg.LinAlgError:
-        return np.linalg.lstsq(matrix, gradient, rcond=None)[0]
+        lower = (length - radius) / (radius * float(direction @ np.linalg.solve(normal, direction)))
+    except np.linalg.LinAlgError:  # dependent columns: no Newton bound from damping 0
+        lower = 0.0
+    lower = lower if 0.0 <= lower < upper else 0.0
+    damping = min(max(damping, lower), upper)
+    if damping == 0.0:
+        damping = upper * radius / length
+    step = gauss_newton
+    for _ in range(10):
+        damping = max(damping, _EPS * upper)
+        matrix = normal + np.diag(damping * scale ** 2)
+        try:
+            factor = np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:  # not numerically positive definite yet: more damping
+            lower, damping = damping, 2.0 * damping
+            continue
+        step = np.linalg.solve(matrix, gradient)
+        length = float(np.linalg.norm(scale * step))
+        excess = length - radius
+        if abs(excess) <= 0.1 * radius:
+            break
+        if excess > 0:
+            lower = max(lower, damping)
+        else:
+            upper = min(upper, damping)
+        q = np.linalg.solve(factor, scale * (scale * step) / length)
+        damping = max(lower, damping + (excess / radius) / float(q @ q))
+    return step, damping
 
 
 def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -745,7 +783,7 @@ def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0: Any,
-                      sigma: Any = None, method: str = "gauss-newton", *,
+                      sigma: Any = None, method: str = "levenberg-marquardt", *,
                       absolute_sigma: bool | None = None, tol: float = 1e-8,
                       max_iter: int | None = None, jacobian: str = "auto",
                       jit: bool = False) -> FitResult:
@@ -755,10 +793,18 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     Tensor (or as given, if it already is one). ``sigma`` (a number or an array like ``y``) is
     the standard deviation of each y; ``None`` means unit weights.
 
-    Methods: ``"gauss-newton"`` (steps solving min |A dp - r| with A = J / sigma, halved while
-    chi^2 does not decrease), ``"levenberg-marquardt"`` (Nielsen's damping of the normal
-    equations, diag(A^T A) scaling) and ``"gd"`` (steepest descent on chi^2 with a backtracking
-    line search; slow, for teaching). All three stop when the Gauss-Newton step from the current p
+    Methods:
+    - ``"levenberg-marquardt"`` (default): Gauss-Newton steps kept inside a trust region, as
+      MINPACK (and so ``curve_fit``) does. The region is measured in parameters scaled by the
+      largest column norms of A = J / sigma seen so far. Inside it, the step is the Gauss-Newton
+      one; otherwise it is damped, (A^T A + lambda D^2) dp = A^T r. The region grows after
+      steps that chi^2's linear model predicted well and shrinks after poor ones. It reaches
+      the global minimum from poor starts as often as curve_fit does (see bench/bench_fit.py).
+    - ``"gauss-newton"``: steps solving min |A dp - r|, halved while chi^2 does not decrease.
+      This is the textbook method; it can wander far from a poor start.
+    - ``"gd"``: steepest descent on chi^2 with a backtracking line search; slow, for teaching.
+
+    All three stop when the Gauss-Newton step from the current p
     (the estimated distance to the optimum) is negligible: every |dp_i| <= ``tol`` * |p_i|, or
     the step is under ``tol`` standard errors ("gd" tests this every 10 iterations).
     ``max_iter`` defaults to 100 (10000 for "gd").
@@ -879,17 +925,13 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             value, jac = evaluator.value_and_jacobian(p)
         chi2 = chi2_of(value)
     else:
-        damping, growth = 1e-3, 2.0  # Levenberg-Marquardt's lambda (relative) and its growth
+        # Levenberg-Marquardt's state: damping, trust radius (in scaled parameters) and the
+        # scale, each parameter's largest weighted-Jacobian column norm so far (Moré's choice)
+        damping, radius, scale = 0.0, -1.0, np.zeros(k)
         while True:
             r = (y_flat - value.reshape(-1)) / s_flat
             a = jac / s_flat[:, None]
-            if method == "gauss-newton":
-                dp = np.linalg.lstsq(a, r, rcond=None)[0]
-            else:
-                normal, gradient = a.T @ a, a.T @ r
-                diag = np.diag(normal)
-                diag = np.maximum(diag, _EPS * max(float(diag.max()), 1.0))
-                dp = _damped_step(normal, diag, gradient, damping)
+            dp = np.linalg.lstsq(a, r, rcond=None)[0]  # the Gauss-Newton step: both test it
             step_size = float(np.linalg.norm(dp))
             if _negligible(dp, p, a, tol, noise(chi2)):
                 success = True
@@ -918,20 +960,39 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                     new_chi2 = chi2_of(new_value)
                 dp = t * dp
             else:
-                # Nielsen's rule: shrink lambda after a good step, grow it ever faster after bad
+                normal, gradient = a.T @ a, a.T @ r
+                scale = np.maximum(scale, np.sqrt(np.diag(normal)))
+                scaled = np.where(scale > 0, scale, 1.0)
+                first = radius < 0
+                if first:
+                    radius = 100.0 * float(np.linalg.norm(scaled * p)) or 100.0
+                gauss_newton = dp
                 for _ in range(60):
+                    dp, damping = _trust_region_step(normal, gradient, gauss_newton, scaled,
+                                                     radius, damping)
+                    length = float(np.linalg.norm(scaled * dp))
+                    if first:  # the first radius is the first step's length, at most
+                        radius, first = min(radius, length), False
                     new_value, new_jac = evaluator.value_and_jacobian(p + dp)
                     new_chi2 = chi2_of(new_value)
-                    predicted = float(dp @ (damping * diag * dp + gradient))
-                    rho = (chi2 - new_chi2) / predicted if predicted > 0 else -1.0
-                    if rho > 0 and np.isfinite(new_jac).all():
-                        damping *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
-                        growth = 2.0
+                    fitted = float(np.sum((a @ dp) ** 2))
+                    predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
+                    blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(new_jac).all())
+                    actual = -chi2 if blown_up else chi2 - new_chi2
+                    ratio = actual / predicted if predicted > 0 else 0.0
+                    if ratio <= 0.25:  # a poor model of chi2 here: shrink the region
+                        slope = -(fitted + damping * length ** 2)
+                        shrink = 0.5 if actual >= 0 else 0.5 * slope / (slope + 0.5 * actual)
+                        if blown_up or shrink < 0.1:
+                            shrink = 0.1
+                        radius, damping = shrink * min(radius, 10.0 * length), damping / shrink
+                    elif damping == 0.0 or ratio >= 0.75:  # a good one: let it grow
+                        radius, damping = 2.0 * length, 0.5 * damping
+                    if ratio >= 1e-4:
                         accepted = True
                         break
-                    damping *= growth
-                    growth *= 2.0
-                    dp = _damped_step(normal, diag, gradient, damping)
+                    if radius <= _EPS * float(np.linalg.norm(scaled * p)):
+                        break
             if not accepted:
                 # nothing to gain: the best linearised decrease is negligible next to chi2
                 gain = float(r @ r - np.sum((r - a @ np.linalg.lstsq(a, r, rcond=None)[0]) ** 2))
