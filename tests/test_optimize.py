@@ -494,9 +494,9 @@ def normal_equations(rng, k=3, n=20, dependent=False):
 def test_trust_region_step_is_the_gauss_newton_step_when_it_fits(rng):
     normal, gradient, gauss_newton, scale = normal_equations(rng)
     radius = float(np.linalg.norm(scale * gauss_newton))
-    step, damping = optimize._trust_region_step(normal, gradient, gauss_newton, scale, radius,
-                                                0.7)
-    assert damping == 0.0 and step is gauss_newton
+    step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton, scale,
+                                                        radius, 0.7)
+    assert damping == 0.0 and step is gauss_newton and length == radius
 
 
 @pytest.mark.parametrize("dependent", [False, True], ids=["independent", "dependent columns"])
@@ -504,10 +504,10 @@ def test_trust_region_step_is_the_gauss_newton_step_when_it_fits(rng):
 def test_trust_region_step_solves_the_damped_equations_on_the_boundary(rng, dependent, shrink):
     normal, gradient, gauss_newton, scale = normal_equations(rng, dependent=dependent)
     radius = shrink * float(np.linalg.norm(scale * gauss_newton))
-    step, damping = optimize._trust_region_step(normal, gradient, gauss_newton, scale, radius,
-                                                0.0)
-    assert damping > 0
-    assert abs(np.linalg.norm(scale * step) - radius) <= 0.1 * radius
+    step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton, scale,
+                                                        radius, 0.0)
+    assert damping > 0 and length == pytest.approx(np.linalg.norm(scale * step), rel=1e-14)
+    assert abs(length - radius) <= 0.1 * radius
     # the hand-derived oracle: the damped normal equations at the damping found
     np.testing.assert_allclose(step, np.linalg.solve(normal + damping * np.diag(scale ** 2),
                                                      gradient), rtol=1e-10)

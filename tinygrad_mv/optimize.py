@@ -727,18 +727,18 @@ def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: fl
 
 def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: np.ndarray,
                        scale: np.ndarray, radius: float,
-                       damping: float) -> tuple[np.ndarray, float]:
+                       damping: float) -> tuple[np.ndarray, float, float]:
     """Levenberg-Marquardt's step inside a trust region (Moré's method): the solution s of
     (A^T A + damping diag(scale^2)) s = A^T r whose scaled length |scale s| is within 10% of
     ``radius``, or the Gauss-Newton step (damping 0) when that already fits. ``damping`` is the
-    last one found, the starting guess. Returns (s, damping).
+    last one found, the starting guess. Returns (s, damping, |scale s|).
 
     |scale s(damping)| falls monotonically with damping, so a safeguarded Newton iteration on
     phi(damping) = |scale s| - radius, kept between bounds that tighten at every pass, finds it
     in two or three solves of the k x k system."""
     length = float(np.linalg.norm(scale * gauss_newton))
     if length <= 1.1 * radius:
-        return gauss_newton, 0.0
+        return gauss_newton, 0.0, length
     # bounds: Newton's step from damping 0 (phi is convex there) and |gradient / scale| / radius
     upper = float(np.linalg.norm(gradient / scale)) / radius
     direction = scale * (scale * gauss_newton) / length
@@ -770,7 +770,7 @@ def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: n
             upper = min(upper, damping)
         q = np.linalg.solve(factor, scale * (scale * step) / length)
         damping = max(lower, damping + (excess / radius) / float(q @ q))
-    return step, damping
+    return step, damping, length
 
 
 def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -968,14 +968,14 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                     radius = 100.0 * float(np.linalg.norm(scaled * p)) or 100.0
                 gauss_newton = dp
                 for _ in range(60):
-                    dp, damping = _trust_region_step(normal, gradient, gauss_newton, scaled,
-                                                     radius, damping)
-                    length = float(np.linalg.norm(scaled * dp))
+                    dp, damping, length = _trust_region_step(normal, gradient, gauss_newton,
+                                                             scaled, radius, damping)
                     if first:  # the first radius is the first step's length, at most
                         radius, first = min(radius, length), False
                     new_value, new_jac = evaluator.value_and_jacobian(p + dp)
                     new_chi2 = chi2_of(new_value)
-                    fitted = float(np.sum((a @ dp) ** 2))
+                    fitted_change = a @ dp
+                    fitted = float(fitted_change @ fitted_change)
                     predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
                     blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(new_jac).all())
                     actual = -chi2 if blown_up else chi2 - new_chi2
