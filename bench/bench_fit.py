@@ -14,10 +14,16 @@ Jacobian); least_squares_fit gets the whole Jacobian from one model call and one
 Measure: python -m pytest bench/bench_fit.py --benchmark-enable --benchmark-columns=mean,ops
 or, for a printed table:  python bench/bench_fit.py
 Goals (issue 5): the same optimum, fewer model evaluations than curve_fit, no more wall time.
+
+Two more comparisons, on mixtures of m Gaussian peaks (k = 3m parameters, 400 points, noise 0.01,
+starts 3% off the truth):
+- wall time as k grows: curve_fit's Jacobian costs k + 1 model calls, ours one reverse pass;
+- robustness (printed report only): how many of 40 poor starts reach the global minimum.
 """
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -125,6 +131,89 @@ def test_bench_curve_fit(benchmark, name):
     assert np.all(np.isfinite(params))
 
 
+MIXTURE_X = np.linspace(0.0, 100.0, 400)
+
+
+def mixture(x, p):
+    total = 0.0
+    for j in range(p.shape[0] // 3):
+        total = total + p[3 * j] * tg.exp(-(x - p[3 * j + 1]) ** 2 / (2 * p[3 * j + 2] ** 2))
+    return total
+
+
+def mixture_np(x, *p):
+    return sum(p[j] * np.exp(-(x - p[j + 1]) ** 2 / (2 * p[j + 2] ** 2))
+               for j in range(0, len(p), 3))
+
+
+def mixture_case(peaks: int, seed: int = 1, spread: float = 0.03) -> dict:
+    """m peaks of width 3, heights 1.0, 1.1, ..., evenly spaced on 0..100, started ``spread``
+    (relative) off the truth."""
+    rng = np.random.default_rng(seed)
+    truth = np.ravel([[1.0 + 0.1 * j, c, 3.0]
+                      for j, c in enumerate(np.linspace(10.0, 90.0, peaks))])
+    y = mixture_np(MIXTURE_X, *truth) + rng.normal(0.0, 0.01, MIXTURE_X.size)
+    p0 = truth * (1 + spread * rng.standard_normal(truth.size))
+    return dict(model=mixture, model_np=mixture_np, x=MIXTURE_X, y=y, p0=list(p0),
+                sigma=np.full(MIXTURE_X.size, 0.01))
+
+
+PEAKS = [1, 2, 4, 8]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["eager", "jit"])
+@pytest.mark.parametrize("peaks", PEAKS, ids=[f"k={3 * m}" for m in PEAKS])
+@pytest.mark.benchmark(group="Gaussian mixture fit (400 points), k parameters")
+def test_bench_mixture_least_squares_fit(benchmark, peaks, jit):
+    case = mixture_case(peaks)
+    res = benchmark(ours, case, jit)
+    assert res.success and res.chi2 < 2 * MIXTURE_X.size  # the global minimum (chi2 ~ 400)
+
+
+@pytest.mark.parametrize("peaks", PEAKS, ids=[f"k={3 * m}" for m in PEAKS])
+@pytest.mark.benchmark(group="Gaussian mixture fit (400 points), k parameters")
+def test_bench_mixture_curve_fit(benchmark, peaks):
+    pytest.importorskip("scipy")
+    case = mixture_case(peaks)
+    params, _ = benchmark(scipy_fit, case)
+    np.testing.assert_allclose(params, ours(case).params, rtol=1e-6, atol=1e-9)
+
+
+def _reaches_global(case: dict, **options) -> tuple[bool, int]:
+    """(reached the global minimum, model calls) for curve_fit or least_squares_fit."""
+    good = 2.0 * case["y"].size
+    if options.pop("scipy", False):
+        calls: list = []
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # OptimizeWarning: no covariance at a saddle
+                params, _ = scipy_fit(case, counter=calls)
+        except RuntimeError:
+            return False, len(calls)
+        chi2 = np.sum(((case["y"] - case["model_np"](case["x"], *params)) / case["sigma"]) ** 2)
+        return bool(chi2 < good), len(calls)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = tg.optimize.least_squares_fit(case["model"], case["x"], case["y"], case["p0"],
+                                            sigma=case["sigma"], **options)
+    return bool(res.success and res.chi2 < good), res.nfev
+
+
+def robustness_report(starts: int = 20) -> None:
+    """Of 2 x ``starts`` poor starts (4 and 8 peaks), how many reach the global minimum."""
+    solvers = {"least_squares_fit (levenberg-marquardt)": dict(jit=True),
+               "least_squares_fit (gauss-newton)": dict(method="gauss-newton", jit=True),
+               "curve_fit (MINPACK lmdif)": dict(scipy=True)}
+    print(f"\n{'start':6s} {'method':40s} {'global minimum':>15s} {'model calls':>12s}")
+    for spread in (0.03, 0.05):
+        cases = [mixture_case(m, seed, spread) for m in (4, 8) for seed in range(starts)]
+        for label, options in solvers.items():
+            results = [_reaches_global(case, **dict(options)) for case in cases]
+            reached = sum(ok for ok, _ in results)
+            print(f"{spread:6.0%} {label:40s} {reached:>8d} of {len(cases):<3d} "
+                  f"{sum(n for _, n in results):12d}")
+
+
 def _best_time(fn, repeat: int = 7, number: int = 20) -> float:
     times = []
     for _ in range(repeat):
@@ -172,5 +261,23 @@ def report() -> None:
             print(f"{name:8s} {label:28s} {evals:11d} {seconds * 1e3:10.3f} {off:25.2e}")
 
 
+def scaling_report() -> None:
+    """Wall time as the number of parameters grows (one reverse pass against k + 1 calls)."""
+    print(f"\n{'k':>3s} {'eager (ms)':>11s} {'jit (ms)':>9s} {'curve_fit (ms)':>15s} "
+          f"{'calls: ours':>12s} {'curve_fit':>10s}")
+    for peaks in PEAKS:
+        case = mixture_case(peaks)
+        calls: list = []
+        scipy_fit(case, counter=calls)
+        number = max(2, 16 // peaks)
+        t_eager = _best_time(lambda case=case: ours(case), repeat=3, number=number)
+        t_jit = _best_time(lambda case=case: ours(case, jit=True), repeat=3, number=number)
+        t_scipy = _best_time(lambda case=case: scipy_fit(case), repeat=3, number=number)
+        print(f"{3 * peaks:3d} {t_eager * 1e3:11.2f} {t_jit * 1e3:9.2f} {t_scipy * 1e3:15.2f} "
+              f"{ours(case).nfev:12d} {len(calls):10d}")
+
+
 if __name__ == "__main__":
     report()
+    scaling_report()
+    robustness_report()

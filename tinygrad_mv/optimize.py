@@ -720,7 +720,7 @@ def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: fl
     errors: |A dp| <= tol * noise, where noise is 1 for absolute sigmas and sqrt(chi2 / dof)
     otherwise (the scale the reported errors use). The second test serves parameters whose
     optimum is 0."""
-    if np.all(np.abs(dp) <= tol * np.abs(p)):
+    if (np.abs(dp) <= tol * np.abs(p)).all():
         return True
     return float(np.linalg.norm(weighted_jac @ dp)) <= tol * noise
 
