@@ -17,6 +17,7 @@ Every result is a plain object with a readable ``repr`` and the whole path of it
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 import weakref
 from typing import Any, Callable, Sequence
@@ -714,6 +715,11 @@ class _Model:
             return self._reverse(p, self.mode)
 
 
+def _norm(vector: np.ndarray) -> float:
+    """The Euclidean length of a 1-D vector (np.linalg.norm computes the same, more slowly)."""
+    return math.sqrt(float(vector @ vector))
+
+
 def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float,
                 noise: float) -> bool:
     """A step is negligible when every |dp_i| <= tol * |p_i|, or when it is below tol standard
@@ -722,7 +728,7 @@ def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: fl
     optimum is 0."""
     if (np.abs(dp) <= tol * np.abs(p)).all():
         return True
-    return float(np.linalg.norm(weighted_jac @ dp)) <= tol * noise
+    return _norm(weighted_jac @ dp) <= tol * noise
 
 
 def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: np.ndarray,
@@ -736,11 +742,11 @@ def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: n
     |scale s(damping)| falls monotonically with damping, so a safeguarded Newton iteration on
     phi(damping) = |scale s| - radius, kept between bounds that tighten at every pass, finds it
     in two or three solves of the k x k system."""
-    length = float(np.linalg.norm(scale * gauss_newton))
+    length = _norm(scale * gauss_newton)
     if length <= 1.1 * radius:
         return gauss_newton, 0.0, length
     # bounds: Newton's step from damping 0 (phi is convex there) and |gradient / scale| / radius
-    upper = float(np.linalg.norm(gradient / scale)) / radius
+    upper = _norm(gradient / scale) / radius
     direction = scale * (scale * gauss_newton) / length
     try:
         lower = (length - radius) / (radius * float(direction @ np.linalg.solve(normal, direction)))
@@ -760,7 +766,7 @@ def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: n
             lower, damping = damping, 2.0 * damping
             continue
         step = np.linalg.solve(matrix, gradient)
-        length = float(np.linalg.norm(scale * step))
+        length = _norm(scale * step)
         excess = length - radius
         if abs(excess) <= 0.1 * radius:
             break
@@ -932,7 +938,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             r = (y_flat - value.reshape(-1)) / s_flat
             a = jac / s_flat[:, None]
             dp = np.linalg.lstsq(a, r, rcond=None)[0]  # the Gauss-Newton step: both test it
-            step_size = float(np.linalg.norm(dp))
+            step_size = _norm(dp)
             if _negligible(dp, p, a, tol, noise(chi2)):
                 success = True
                 message = (f"converged after {nit} iteration(s): the next step |dp| = "
@@ -961,11 +967,11 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 dp = t * dp
             else:
                 normal, gradient = a.T @ a, a.T @ r
-                scale = np.maximum(scale, np.sqrt(np.diag(normal)))
+                scale = np.maximum(scale, np.sqrt(normal.diagonal()))
                 scaled = np.where(scale > 0, scale, 1.0)
                 first = radius < 0
                 if first:
-                    radius = 100.0 * float(np.linalg.norm(scaled * p)) or 100.0
+                    radius = 100.0 * _norm(scaled * p) or 100.0
                 gauss_newton = dp
                 for _ in range(60):
                     dp, damping, length = _trust_region_step(normal, gradient, gauss_newton,
@@ -991,7 +997,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                     if ratio >= 1e-4:
                         accepted = True
                         break
-                    if radius <= _EPS * float(np.linalg.norm(scaled * p)):
+                    if radius <= _EPS * _norm(scaled * p):
                         break
             if not accepted:
                 # nothing to gain: the best linearised decrease is negligible next to chi2
