@@ -951,15 +951,19 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             accepted = False
             if method == "gauss-newton":
                 # the full step with its Jacobian first (needed whenever it is accepted), then
-                # halve it, with values only, while chi2 does not decrease
+                # halve it, with values only, until chi2 decreases or the step no longer moves p
+                # (a step that leaves chi2 equal is no progress: accepting it would repeat forever)
                 t = 1.0
                 new_value, new_jac = evaluator.value_and_jacobian(p + dp)
                 new_chi2 = chi2_of(new_value)
-                for _ in range(50):
-                    if new_chi2 <= chi2:
+                moves = np.abs(dp) > _EPS * np.abs(p)
+                for _ in range(60):
+                    if new_chi2 < chi2:
                         accepted = True
                         break
                     t *= 0.5
+                    if not (t * np.abs(dp[moves]) > _EPS * np.abs(p[moves])).any():
+                        break
                     new_chi2 = chi2_of(evaluator.value(p + t * dp))
                 if accepted and t < 1.0:
                     new_value, new_jac = evaluator.value_and_jacobian(p + t * dp)
