@@ -345,6 +345,18 @@ def test_fit_linear_model_takes_one_gauss_newton_step(rng, method):
     assert res.nfev == 3 and res.njev == 2  # p0 (+1 for the pointwise check), then p1
 
 
+@pytest.mark.parametrize("sigma_scale", [1e-4, 1.0, 1e4])
+def test_fit_levenberg_marquardt_from_zero_takes_the_full_first_step(rng, sigma_scale):
+    # p0 = 0 sets no scale for the trust region: the first Gauss-Newton step is taken in full,
+    # whatever the size of sigma (a fixed first radius would need many steps to grow)
+    x, y, sigma = line_data(rng)
+    res = optimize.least_squares_fit(line, x, y, [0.0, 0.0], sigma=sigma * sigma_scale)
+    params, errors, _ = weighted_line_closed_form(x, y, sigma * sigma_scale)
+    assert res.nit == 1 and res.success
+    np.testing.assert_allclose(res.params, params, rtol=1e-10)
+    np.testing.assert_allclose(res.errors, errors, rtol=1e-10)
+
+
 def gaussian_histogram(seed=4, n=5000, bins=30):
     """Synthetic heights: a normal sample, histogrammed to a density with Poisson errors."""
     sample = np.random.default_rng(seed).normal(171.0, 7.5, n)

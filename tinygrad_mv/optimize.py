@@ -975,7 +975,10 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 scaled = np.where(scale > 0, scale, 1.0)
                 first = radius < 0
                 if first:
-                    radius = 100.0 * _norm(scaled * p) or 100.0
+                    # 100 times |p| (scaled), as MINPACK; from p = 0, which sets no scale, the
+                    # first Gauss-Newton step in full (MINPACK's fixed 100 can take a dozen steps
+                    # to grow when sigma is small)
+                    radius = 100.0 * _norm(scaled * p) or np.inf
                 gauss_newton = dp
                 for _ in range(60):
                     dp, damping, length = _trust_region_step(normal, gradient, gauss_newton,
