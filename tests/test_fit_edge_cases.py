@@ -184,6 +184,27 @@ def test_fit_does_not_depend_on_the_units_of_the_parameters(units):
     np.testing.assert_allclose(res.errors * units, errors, rtol=1e-6)
 
 
+@pytest.mark.parametrize("start", [1e-3, 1e-10, pytest.param(1e-30, marks=pytest.mark.xfail(
+    strict=True, reason="a start uniformly ~1e-30 (not exactly 0) makes the first radius "
+    "100 |D p0| so small that no step changes chi2 beyond rounding: every trial's ratio is 0, "
+    "the radius shrinks to nothing and the fit stops at iteration 0 with params = p0, "
+    "success=False, 61 evaluations (MINPACK, and so scipy's 'lm', fails the same way; p0 = 0 "
+    "exactly is special-cased to take the full Gauss-Newton step)"))])
+def test_line_from_a_start_near_zero(start):
+    # a linear model: one Gauss-Newton step solves it from anywhere; the trust region starts at
+    # 100 |D p0| and can only double per step, so a tiny start costs ~log2(1 / |p0|) steps
+    x = np.linspace(0.0, 10.0, 25)
+    rng = np.random.default_rng(6)
+    sigma = rng.uniform(0.5, 2.0, x.size)
+    y = 1.5 - 0.7 * x + rng.normal(0.0, sigma)
+    w = 1.0 / sigma ** 2
+    design = np.stack([np.ones_like(x), x], axis=-1) * np.sqrt(w)[:, None]
+    closed_form = np.linalg.solve(design.T @ design, design.T @ (y * np.sqrt(w)))
+    res, warned = fit_quietly(lambda x, p: p[0] + p[1] * x, x, y, [start, start], sigma=sigma)
+    np.testing.assert_allclose(res.params, closed_form, rtol=1e-9)
+    assert res.success and warned == [] and res.nit <= 40
+
+
 # --- parameters whose optimum is 0, and exact data ----------------------------------------------
 @pytest.mark.parametrize("sigma", [None, 0.05])
 @pytest.mark.parametrize("method", METHODS)
@@ -367,6 +388,21 @@ def test_product_of_parameters_started_at_the_saddle_does_not_move(method):
 
 
 @pytest.mark.parametrize("method", METHODS)
+def test_parameter_the_model_ignores(method):
+    # p1 never enters the model: it stays where it started, p0 is the regression slope through
+    # the origin, and the fit warns. (Every error is reported infinite, even p0's, which the
+    # data do determine: the whole covariance is set to infinity.)
+    x = np.linspace(1.0, 4.0, 10)
+    y = 2.5 * x + np.random.default_rng(9).normal(0.0, 0.2, x.size)
+    with pytest.warns(ConvergenceWarning, match="not all determined"):
+        res = optimize.least_squares_fit(lambda x, p: p[0] * x, x, y, [1.0, 5.0], sigma=0.2,
+                                         method=method)
+    assert res.success and res.params[1] == 5.0
+    assert res.params[0] == pytest.approx(np.sum(x * y) / np.sum(x * x), rel=1e-10)
+    assert np.all(np.isinf(res.errors))
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_more_parameters_than_points_gives_the_minimum_norm_interpolant(method):
     # a quadratic through two points: from p = 0 the (minimum-norm) Gauss-Newton step solves
     # it exactly, and nothing is determined individually
@@ -379,6 +415,48 @@ def test_more_parameters_than_points_gives_the_minimum_norm_interpolant(method):
     np.testing.assert_allclose(res.params, np.linalg.pinv(design) @ y, rtol=1e-12)
     assert res.dof == -1 and np.isnan(res.reduced_chi2) and res.chi2 <= 1e-25
     assert np.all(np.isinf(res.errors))
+
+
+# --- classic hard problems (Moré, Garbow & Hillstrom 1981) as fits to y = 0 -----------------
+def rosenbrock(p):
+    return tg.stack([10.0 * (p[1] - p[0] ** 2), 1.0 - p[0]])
+
+
+def powell_badly_scaled(p):
+    return tg.stack([1e4 * p[0] * p[1] - 1.0, tg.exp(-p[0]) + tg.exp(-p[1]) - 1.0001])
+
+
+def brown_badly_scaled(p):
+    return tg.stack([p[0] - 1e6, p[1] - 2e-6, p[0] * p[1] - 2.0])
+
+
+def powell_badly_scaled_solution():
+    """The root by Newton's method on the hand-derived 2 x 2 system, from near it."""
+    q = np.array([1.1e-5, 9.1])
+    for _ in range(50):
+        f = np.array([1e4 * q[0] * q[1] - 1.0, np.exp(-q[0]) + np.exp(-q[1]) - 1.0001])
+        jac = np.array([[1e4 * q[1], 1e4 * q[0]], [-np.exp(-q[0]), -np.exp(-q[1])]])
+        q = q - np.linalg.solve(jac, f)
+    return q
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("problem", ["rosenbrock", "powell badly scaled", "brown badly scaled"])
+def test_classic_zero_residual_problems(problem, method):
+    model, start, solution, rtol = {
+        "rosenbrock": (rosenbrock, [-1.2, 1.0], np.array([1.0, 1.0]), 2e-8),
+        # dof = 0 and sigma unknown: errors are in units of sigma = 1, so stopping once the
+        # step is under tol of them leaves p1 ~4e-8 (relative) from the root
+        "powell badly scaled": (powell_badly_scaled, [0.0, 1.0], powell_badly_scaled_solution(),
+                                1e-7),
+        "brown badly scaled": (brown_badly_scaled, [1.0, 1.0], np.array([1e6, 2e-6]), 2e-8),
+    }[problem]
+    n = 3 if problem == "brown badly scaled" else 2
+    res, warned = fit_quietly(lambda x, p: model(p), np.zeros(n), np.zeros(n), start,
+                              method=method)
+    assert res.success and warned == []
+    np.testing.assert_allclose(res.params, solution, rtol=rtol)
+    assert res.chi2 <= 1e-15
 
 
 # --- max_iter -----------------------------------------------------------------------------------
