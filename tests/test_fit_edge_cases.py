@@ -156,12 +156,7 @@ def test_large_amplitude_slow_decay_matches_scipy(method):
 def units_case(power):
     """Parameters of the same Gaussian fit in other units: p_true = p * c."""
     c = np.array([10.0 ** power, 10.0 ** -power, 1.0])
-    return pytest.param(c, id=f"1e{power}", marks=() if power < 6 else pytest.mark.xfail(
-        strict=True, reason="lstsq's and _covariance's singular-value cutoff "
-        "(eps * max(m, n) * s_max) is applied to the unscaled A: once the parameters' units "
-        "make A's column norms differ by ~1e15 the Gauss-Newton step drops the weak direction, "
-        "the fit stops ~1-9 standard errors from the optimum with success=True and reports "
-        "the (well-determined) parameters as undetermined (errors inf)"))
+    return pytest.param(c, id=f"1e{power}")
 
 
 @pytest.mark.parametrize("units", [units_case(k) for k in (0, 2, 4, 5, 6, 8)])
@@ -306,11 +301,6 @@ def test_levenberg_marquardt_approaches_an_optimum_where_the_jacobian_is_infinit
     assert res.chi2 == pytest.approx(res.params[0] * np.sum(x * x) / 0.01, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, raises=np.linalg.LinAlgError, reason="gauss-newton accepts a "
-                   "halved step that lands exactly on p = 0 (chi2 decreased) without checking "
-                   "that the Jacobian there is finite (it is inf); the next lstsq gets an inf "
-                   "column and raises LinAlgError 'SVD did not converge' (LAPACK also prints "
-                   "'DLASCL parameter number 4 had an illegal value' to stderr)")
 def test_gauss_newton_approaches_an_optimum_where_the_jacobian_is_infinite():
     x = np.linspace(1.0, 5.0, 9)
     res, _ = fit_quietly(lambda x, p: tg.sqrt(p[0]) * x, x, np.zeros_like(x), [1.0],
@@ -332,10 +322,6 @@ def test_trials_where_the_model_overflows_to_inf_are_rejected(method):
     assert np.all(np.diff(res.chi2_path) < 0)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning, reason="chi2_of computes r @ r outside "
-                   "np.errstate: a trial point where the model is finite but |y - model| / "
-                   "sigma > ~1e154 makes 'overflow encountered in matmul' escape "
-                   "(optimize.py, chi2_of) for both methods, an error under pytest")
 @pytest.mark.parametrize("method", METHODS)
 def test_trials_where_chi2_overflows_are_rejected_without_runtime_warnings(method):
     # unit weights: the first Gauss-Newton step from p = 0 is p ~ 360, and the steps the trust
@@ -344,7 +330,7 @@ def test_trials_where_chi2_overflows_are_rejected_without_runtime_warnings(metho
     y = np.exp(0.5 * x)
     res, warned = fit_quietly(lambda x, p: tg.exp(p[0] * x), x, y, [0.0], method=method)
     assert res.success and warned == []
-    assert res.params[0] == pytest.approx(0.5, rel=1e-10)
+    assert res.params[0] == pytest.approx(0.5, rel=2e-8)  # the stopping rule: tol = 1e-8
 
 
 def test_a_model_that_is_nan_at_the_start_is_refused_clearly():

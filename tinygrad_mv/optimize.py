@@ -779,15 +779,34 @@ def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: n
     return step, damping, length
 
 
+def _column_norms(a: np.ndarray) -> np.ndarray:
+    """The lengths of a's columns, 1 for zero columns: dividing by them puts parameters measured
+    in different units on equal terms before an SVD's rank cut-off compares them."""
+    norms = np.sqrt(np.einsum("ij,ij->j", a, a))
+    norms[norms == 0] = 1.0
+    return norms
+
+
+def _gauss_newton_step(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The least-squares solution of a dp = r (the shortest one when a's columns are
+    dependent), computed with a's columns scaled to unit length."""
+    norms = _column_norms(a)
+    return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms
+
+
 def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(A^T A)^-1 by the SVD of A; infinite (and False) when A's columns are dependent."""
-    _, sv, vt = np.linalg.svd(weighted_jac, full_matrices=False)
+    """(A^T A)^-1 by the SVD of A with unit columns; infinite (and False) when A's columns are
+    dependent."""
+    norms = _column_norms(weighted_jac)
+    _, sv, vt = np.linalg.svd(weighted_jac / norms, full_matrices=False)
     k = weighted_jac.shape[1]
     if sv.size < k or sv[-1] <= max(weighted_jac.shape) * _EPS * sv[0]:
         return np.full((k, k), np.inf), False
-    return (vt.T / sv ** 2) @ vt, True
+    return (vt.T / sv ** 2) @ vt / np.outer(norms, norms), True
 
 
+# Overflow or NaN in a trial is expected and handled (such points are rejected): no warnings.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0: Any,
                       sigma: Any = None, method: str = "levenberg-marquardt", *,
                       absolute_sigma: bool | None = None, tol: float = 1e-8,
@@ -901,7 +920,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 # step (the estimated distance to the optimum) negligible next to |p|?
                 value, jac = evaluator.value_and_jacobian(p)
                 a = jac / s_flat[:, None]
-                dp = np.linalg.lstsq(a, (y_flat - value.reshape(-1)) / s_flat, rcond=None)[0]
+                dp = _gauss_newton_step(a, (y_flat - value.reshape(-1)) / s_flat)
                 step_size = float(np.linalg.norm(dp))
                 if _negligible(dp, p, a, tol, noise(chi2)):
                     success = True
@@ -937,7 +956,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
         while True:
             r = (y_flat - value.reshape(-1)) / s_flat
             a = jac / s_flat[:, None]
-            dp = np.linalg.lstsq(a, r, rcond=None)[0]  # the Gauss-Newton step: both test it
+            dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
             step_size = _norm(dp)
             if _negligible(dp, p, a, tol, noise(chi2)):
                 success = True
@@ -953,21 +972,23 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 # the full step with its Jacobian first (needed whenever it is accepted), then
                 # halve it, with values only, until chi2 decreases or the step no longer moves p
                 # (a step that leaves chi2 equal is no progress: accepting it would repeat forever)
+                # A point is taken only where the Jacobian is finite too (the next step needs it).
                 t = 1.0
                 new_value, new_jac = evaluator.value_and_jacobian(p + dp)
                 new_chi2 = chi2_of(new_value)
+                has_jac = True  # new_jac belongs to p + t dp
                 moves = np.abs(dp) > _EPS * np.abs(p)
                 for _ in range(60):
-                    if new_chi2 < chi2:
+                    if new_chi2 < chi2 and not has_jac:
+                        new_value, new_jac = evaluator.value_and_jacobian(p + t * dp)
+                        new_chi2, has_jac = chi2_of(new_value), True
+                    if new_chi2 < chi2 and np.isfinite(new_jac).all():
                         accepted = True
                         break
                     t *= 0.5
                     if not (t * np.abs(dp[moves]) > _EPS * np.abs(p[moves])).any():
                         break
-                    new_chi2 = chi2_of(evaluator.value(p + t * dp))
-                if accepted and t < 1.0:
-                    new_value, new_jac = evaluator.value_and_jacobian(p + t * dp)
-                    new_chi2 = chi2_of(new_value)
+                    new_chi2, has_jac = chi2_of(evaluator.value(p + t * dp)), False
                 dp = t * dp
             else:
                 normal, gradient = a.T @ a, a.T @ r
@@ -1008,7 +1029,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                         break
             if not accepted:
                 # nothing to gain: the best linearised decrease is negligible next to chi2
-                gain = float(r @ r - np.sum((r - a @ np.linalg.lstsq(a, r, rcond=None)[0]) ** 2))
+                gain = float(r @ r - np.sum((r - a @ _gauss_newton_step(a, r)) ** 2))
                 success = gain <= 1e-10 * max(chi2, 1.0)
                 message = (f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} "
                            f"any further (the Gauss-Newton model promises {gain:.3g} more)")
