@@ -614,6 +614,31 @@ def test_fit_undetermined_parameter_warns_and_reports_infinite_error():
     assert res.params.sum() == pytest.approx(3.0, abs=1e-10)
 
 
+def test_fit_without_degrees_of_freedom_and_unknown_sigma_has_infinite_errors():
+    # two points, two parameters, sigma unknown: nothing is left to estimate sigma from, so the
+    # errors are undefined (curve_fit: inf and an OptimizeWarning); with sigma given they exist
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    x, y = np.array([0.0, 2.0]), np.array([1.0, 2.0])
+    with pytest.warns(ConvergenceWarning, match="2 data point.* for 2 parameter.*no degrees"):
+        res = optimize.least_squares_fit(line, x, y, [0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy's OptimizeWarning
+        ref, ref_cov = curve_fit(lambda x, a, b: a + b * x, x, y, p0=[0.0, 0.0])
+    np.testing.assert_allclose(res.params, [1.0, 0.5], rtol=1e-12)
+    np.testing.assert_allclose(res.params, ref, rtol=1e-8)
+    assert np.all(np.isinf(res.errors)) and np.all(np.isinf(ref_cov))
+    known = optimize.least_squares_fit(line, x, y, [0.0, 0.0], sigma=0.1)
+    # y = a + b x through two points: var(a) = sigma^2, var(b) = 2 sigma^2 / (x1 - x0)^2
+    np.testing.assert_allclose(known.errors, [0.1, 0.1 * np.sqrt(2) / 2], rtol=1e-10)
+
+
+def test_fit_warnings_point_at_the_callers_line():
+    x = np.arange(6.0)
+    with pytest.warns(ConvergenceWarning) as caught:
+        optimize.least_squares_fit(lambda x, p: (p[0] + p[1]) * x, x, 3 * x, [1.0, 1.0])
+    assert {w.filename for w in caught} == {__file__}
+
+
 def test_optimize_is_exported():
     assert tg.optimize is optimize
     for name in ("newton_raphson", "minimize", "lagrange", "least_squares_fit"):

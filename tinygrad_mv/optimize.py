@@ -721,14 +721,16 @@ def _norm(vector: np.ndarray) -> float:
 
 
 def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float,
-                noise: float) -> bool:
-    """A step is negligible when every |dp_i| <= tol * |p_i|, or when it is below tol standard
-    errors: |A dp| <= tol * noise, where noise is 1 for absolute sigmas and sqrt(chi2 / dof)
-    otherwise (the scale the reported errors use). The second test serves parameters whose
-    optimum is 0."""
+                noise: float, resolution: float) -> bool:
+    """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit by
+    less than tol standard errors, |A dp| <= tol * noise, or by less than float64 resolves,
+    |A dp| <= resolution. Here noise is 1 for absolute sigmas and sqrt(chi2 / dof) otherwise (the
+    scale the reported errors use), and resolution a few rounding errors of y / sigma. The last
+    two serve parameters whose optimum is 0; the last one exact data with relative sigmas,
+    where noise itself goes to 0."""
     if (np.abs(dp) <= tol * np.abs(p)).all():
         return True
-    return _norm(weighted_jac @ dp) <= tol * noise
+    return _norm(weighted_jac @ dp) <= max(tol * noise, resolution)
 
 
 def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: np.ndarray,
@@ -888,6 +890,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     dof = n_points - k
     evaluator = _Model(model, x_in, y_arr.shape, k, compiled=jit)
     y_flat, s_flat = y_arr.reshape(-1), sig.reshape(-1)
+    resolution = 8.0 * _EPS * _norm(y_flat / s_flat)  # what float64 can resolve in |A dp|
 
     def noise(chi2: float) -> float:
         """The standard deviation the errors are in units of (1 for absolute sigmas)."""
@@ -922,7 +925,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 a = jac / s_flat[:, None]
                 dp = _gauss_newton_step(a, (y_flat - value.reshape(-1)) / s_flat)
                 step_size = float(np.linalg.norm(dp))
-                if _negligible(dp, p, a, tol, noise(chi2)):
+                if _negligible(dp, p, a, tol, noise(chi2), resolution):
                     success = True
                     message = (f"converged after {nit} iteration(s): the Gauss-Newton step from "
                                f"here, |dp| = {step_size:.3g}, is negligible")
@@ -958,7 +961,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             a = jac / s_flat[:, None]
             dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
             step_size = _norm(dp)
-            if _negligible(dp, p, a, tol, noise(chi2)):
+            if _negligible(dp, p, a, tol, noise(chi2), resolution):
                 success = True
                 message = (f"converged after {nit} iteration(s): the next step |dp| = "
                            f"{step_size:.3g} is negligible")
@@ -996,10 +999,13 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                 scaled = np.where(scale > 0, scale, 1.0)
                 first = radius < 0
                 if first:
-                    # 100 times |p| (scaled), as MINPACK; from p = 0, which sets no scale, the
-                    # first Gauss-Newton step in full (MINPACK's fixed 100 can take a dozen steps
-                    # to grow when sigma is small)
-                    radius = 100.0 * _norm(scaled * p) or np.inf
+                    # 100 times |p| (scaled), as MINPACK. A start a million times shorter than
+                    # the Gauss-Newton step (p0 = 0, say) sets no scale: the first step is tried
+                    # in full. (From a radius that small MINPACK needs a dozen doublings, or
+                    # never moves when no step that short changes chi2 beyond rounding.)
+                    radius = 100.0 * _norm(scaled * p)
+                    if not radius > 1e-6 * _norm(scaled * dp):
+                        radius = np.inf
                 gauss_newton = dp
                 for _ in range(60):
                     dp, damping, length = _trust_region_step(normal, gradient, gauss_newton,
@@ -1041,15 +1047,22 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
 
     weighted = jac / s_flat[:, None]
     covariance, well_posed = _covariance(weighted)
-    if not absolute_sigma and dof > 0 and well_posed:
-        covariance = covariance * (chi2 / dof)
+    # stacklevel 3: the caller's line, past np.errstate's wrapper
     if not well_posed:
         warnings.warn("least_squares_fit: the parameters are not all determined by the data "
                       "(the Jacobian's columns are dependent): covariance set to infinity",
-                      ConvergenceWarning, stacklevel=2)
+                      ConvergenceWarning, stacklevel=3)
+    elif not absolute_sigma and dof > 0:
+        covariance = covariance * (chi2 / dof)
+    elif not absolute_sigma:  # as curve_fit: no residual degrees of freedom to estimate sigma
+        covariance = np.full((k, k), np.inf)
+        warnings.warn(f"least_squares_fit: {n_points} data point(s) for {k} parameter(s) leave "
+                      "no degrees of freedom to estimate sigma from the residuals: covariance "
+                      "set to infinity (pass sigma to take it as known)", ConvergenceWarning,
+                      stacklevel=3)
     if not success:
         warnings.warn(f"least_squares_fit ({method}): {message}", ConvergenceWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     return FitResult(
         params=p.copy(), errors=np.sqrt(np.diag(covariance)), covariance=covariance, chi2=chi2,
         reduced_chi2=chi2 / dof if dof > 0 else np.nan, dof=dof, nit=nit, nfev=evaluator.nfev,
