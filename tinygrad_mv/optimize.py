@@ -833,13 +833,15 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
 
     All three stop when the Gauss-Newton step from the current p
     (the estimated distance to the optimum) is negligible: every |dp_i| <= ``tol`` * |p_i|, or
-    the step is under ``tol`` standard errors ("gd" tests this every 10 iterations).
+    the step is under ``tol`` standard errors, or it changes the fit by less than float64
+    resolves ("gd" tests this every 10 iterations).
     ``max_iter`` defaults to 100 (10000 for "gd").
 
     Uncertainties: covariance = (A^T A)^-1 at the optimum, errors = sqrt of its diagonal.
     ``absolute_sigma`` (default: True when ``sigma`` is given, False otherwise) takes sigma as
     the true standard deviations, as ``curve_fit(..., absolute_sigma=True)``; when False the
-    covariance is multiplied by chi^2 / dof (sigma known only up to a common factor).
+    covariance is multiplied by chi^2 / dof (sigma known only up to a common factor), and is
+    infinite, with a warning, when no degrees of freedom are left (as curve_fit).
 
     ``jacobian``: how d model / d p is computed by reverse mode: "auto" (default), "pointwise",
     "columns" or "rows"; see the notes in the source (:class:`_Model`). Every model call is
