@@ -848,10 +848,12 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     counted in ``.nfev``, the ones that also produced a Jacobian in ``.njev``.
 
     ``jit=True`` records the model's value and its vector-Jacobian products once per model with
-    :func:`tg.jit` and replays them (each evaluation 2-3x cheaper for small data; the whole fit
-    about 30% faster). Only for models written purely in tinygrad_mv operations: one that is
-    found reading values outside them (``.data``) on the recording check runs eagerly, but a
-    Python branch on ``.data`` that the check does not cross would be frozen, so it is opt-in.
+    :func:`tg.jit` and replays them: each evaluation is 2-3x cheaper for small data, the whole
+    fit about 30% faster. This covers values and the "pointwise" Jacobian; "columns" and "rows"
+    Jacobians still run the model eagerly. Only for models written purely in tinygrad_mv
+    operations: one that is found reading values outside them (``.data``) on the recording
+    check runs eagerly, but a Python branch on ``.data`` that the check does not cross would be
+    frozen, so it is opt-in.
     A fit that stops without converging warns (:class:`ConvergenceWarning`), ``success=False``.
     """
     if method not in _FIT_METHODS:
