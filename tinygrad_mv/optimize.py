@@ -720,17 +720,43 @@ def _norm(vector: np.ndarray) -> float:
     return math.sqrt(float(vector @ vector))
 
 
-def _negligible(dp: np.ndarray, p: np.ndarray, weighted_jac: np.ndarray, tol: float,
-                noise: float, resolution: float) -> bool:
-    """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit by
-    less than tol standard errors, |A dp| <= tol * noise, or by less than float64 resolves,
-    |A dp| <= resolution. Here noise is 1 for absolute sigmas and sqrt(chi2 / dof) otherwise (the
-    scale the reported errors use), and resolution a few rounding errors of y / sigma. The last
-    two serve parameters whose optimum is 0; the last one exact data with relative sigmas,
-    where noise itself goes to 0."""
-    if (np.abs(dp) <= tol * np.abs(p)).all():
-        return True
-    return _norm(weighted_jac @ dp) <= max(tol * noise, resolution)
+class _Chi2:
+    """chi^2 = |r|^2 of model values against the data, r = (y - value) / sigma, and the test
+    that ends a fit."""
+
+    def __init__(self, y: np.ndarray, sigma: np.ndarray, dof: int, absolute_sigma: bool,
+                 tol: float) -> None:
+        self.y, self.sigma = y.reshape(-1), sigma.reshape(-1)
+        self.dof, self.absolute_sigma, self.tol = dof, absolute_sigma, tol
+        # what float64 can resolve in |A dp|: a few rounding errors of y / sigma
+        self.resolution = 8.0 * _EPS * _norm(self.y / self.sigma)
+
+    def residuals(self, value: np.ndarray) -> np.ndarray:
+        return (self.y - value.reshape(-1)) / self.sigma
+
+    def weighted(self, jac: np.ndarray) -> np.ndarray:
+        """A = J / sigma, row by row."""
+        return jac / self.sigma[:, None]
+
+    def __call__(self, value: np.ndarray) -> float:
+        r = self.residuals(value)
+        total = float(r @ r)
+        return total if np.isfinite(total) else np.inf
+
+    def noise(self, chi2: float) -> float:
+        """The standard deviation the errors are in units of (1 for absolute sigmas)."""
+        if self.absolute_sigma or self.dof <= 0 or not chi2 > 0:
+            return 1.0
+        return float(np.sqrt(chi2 / self.dof))
+
+    def negligible(self, dp: np.ndarray, p: np.ndarray, a: np.ndarray, chi2: float) -> bool:
+        """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit
+        by less than tol standard errors, |A dp| <= tol * noise, or by less than float64
+        resolves. The last two serve parameters whose optimum is 0; the last one exact data
+        with relative sigmas, where the noise itself goes to 0."""
+        if (np.abs(dp) <= self.tol * np.abs(p)).all():
+            return True
+        return _norm(a @ dp) <= max(self.tol * self.noise(chi2), self.resolution)
 
 
 def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: np.ndarray,
@@ -781,6 +807,86 @@ def _trust_region_step(normal: np.ndarray, gradient: np.ndarray, gauss_newton: n
     return step, damping, length
 
 
+# A step search's result: the step, and the model's value, Jacobian and chi^2 after it.
+_Trial = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newton: np.ndarray,
+                    a: np.ndarray, r: np.ndarray, chi2: float) -> _Trial | None:
+    """Gauss-Newton's step, halved until chi^2 decreases at a point where the Jacobian is
+    finite (the next step needs it); None once the step no longer moves p. The full step is
+    evaluated with its Jacobian (needed whenever it is accepted), halved ones with values only.
+    A step that leaves chi^2 equal is no progress: accepting it would repeat forever."""
+    dp, t = gauss_newton, 1.0
+    value, jac = evaluator.value_and_jacobian(p + dp)
+    new_chi2 = chi2_of(value)
+    has_jac = True  # jac belongs to p + t dp
+    moves = np.abs(dp) > _EPS * np.abs(p)
+    for _ in range(60):
+        if new_chi2 < chi2 and not has_jac:
+            value, jac = evaluator.value_and_jacobian(p + t * dp)
+            new_chi2, has_jac = chi2_of(value), True
+        if new_chi2 < chi2 and np.isfinite(jac).all():
+            return t * dp, value, jac, new_chi2
+        t *= 0.5
+        if not (t * np.abs(dp[moves]) > _EPS * np.abs(p[moves])).any():
+            return None
+        new_chi2, has_jac = chi2_of(evaluator.value(p + t * dp)), False
+    return None
+
+
+class _TrustRegion:
+    """Levenberg-Marquardt's step search, as MINPACK does it, with its state between iterations:
+    the damping, the trust radius and the scale (each parameter's largest column norm of A so
+    far) the radius is measured in."""
+
+    def __init__(self, k: int) -> None:
+        self.damping, self.radius, self.scale = 0.0, -1.0, np.zeros(k)
+
+    def __call__(self, evaluator: _Model, chi2_of: _Chi2, p: np.ndarray,
+                 gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray,
+                 chi2: float) -> _Trial | None:
+        normal, gradient = a.T @ a, a.T @ r
+        self.scale = np.maximum(self.scale, np.sqrt(normal.diagonal()))
+        scaled = np.where(self.scale > 0, self.scale, 1.0)
+        first = self.radius < 0
+        if first:
+            # 100 times |p| (scaled), as MINPACK. A start a million times shorter than the
+            # Gauss-Newton step (p0 = 0, say) sets no scale: the first step is tried in full.
+            # (From a radius that small MINPACK needs a dozen doublings, or never moves when no
+            # step that short changes chi2 beyond rounding.)
+            self.radius = 100.0 * _norm(scaled * p)
+            if not self.radius > 1e-6 * _norm(scaled * gauss_newton):
+                self.radius = np.inf
+        for _ in range(60):
+            dp, damping, length = _trust_region_step(normal, gradient, gauss_newton, scaled,
+                                                     self.radius, self.damping)
+            if first:  # the first radius is the first step's length, at most
+                self.radius, first = min(self.radius, length), False
+            value, jac = evaluator.value_and_jacobian(p + dp)
+            new_chi2 = chi2_of(value)
+            fitted_change = a @ dp
+            fitted = float(fitted_change @ fitted_change)
+            predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
+            blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(jac).all())
+            actual = -chi2 if blown_up else chi2 - new_chi2
+            ratio = actual / predicted if predicted > 0 else 0.0
+            if ratio <= 0.25:  # a poor model of chi2 here: shrink the region
+                slope = -(fitted + damping * length ** 2)
+                shrink = 0.5 if actual >= 0 else 0.5 * slope / (slope + 0.5 * actual)
+                if blown_up or shrink < 0.1:
+                    shrink = 0.1
+                self.radius, damping = shrink * min(self.radius, 10.0 * length), damping / shrink
+            elif damping == 0.0 or ratio >= 0.75:  # a good one: let it grow
+                self.radius, damping = 2.0 * length, 0.5 * damping
+            self.damping = damping
+            if ratio >= 1e-4:
+                return dp, value, jac, new_chi2
+            if self.radius <= _EPS * _norm(scaled * p):
+                return None
+        return None
+
+
 def _column_norms(a: np.ndarray) -> np.ndarray:
     """The lengths of a's columns, 1 for zero columns: dividing by them puts parameters measured
     in different units on equal terms before an SVD's rank cut-off compares them."""
@@ -805,6 +911,87 @@ def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
     if sv.size < k or sv[-1] <= max(weighted_jac.shape) * _EPS * sv[0]:
         return np.full((k, k), np.inf), False
     return (vt.T / sv ** 2) @ vt / np.outer(norms, norms), True
+
+
+def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _Trial | None],
+                      p: np.ndarray, value: np.ndarray, jac: np.ndarray, chi2: float,
+                      max_iter: int, path: list, chi2_path: list) -> tuple:
+    """least_squares_fit's "gauss-newton" and "levenberg-marquardt": from the Gauss-Newton step
+    at p, ``search`` (:func:`_halving_search` or a :class:`_TrustRegion`) finds the next point,
+    appended to ``path`` and ``chi2_path``. Returns (p, value, jac, chi2, nit, success,
+    message), value and jac at p."""
+    nit = 0
+    while True:
+        r = chi2_of.residuals(value)
+        a = chi2_of.weighted(jac)
+        dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
+        if chi2_of.negligible(dp, p, a, chi2):
+            return p, value, jac, chi2, nit, True, (
+                f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
+                "negligible")
+        if nit >= max_iter:
+            return p, value, jac, chi2, nit, False, (
+                f"stopped after max_iter={max_iter} iterations without converging (last step "
+                f"|dp| = {_norm(dp):.3g})")
+        trial = search(evaluator, chi2_of, p, dp, a, r, chi2)
+        if trial is None:
+            # nothing to gain: the best linearised decrease is negligible next to chi2
+            gain = float(r @ r - np.sum((r - a @ dp) ** 2))
+            return p, value, jac, chi2, nit, gain <= 1e-10 * max(chi2, 1.0), (
+                f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
+                f"(the Gauss-Newton model promises {gain:.3g} more)")
+        step, value, jac, chi2 = trial
+        p = p + step
+        nit += 1
+        path.append(p.copy())
+        chi2_path.append(chi2)
+
+
+def _steepest_descent_fit(evaluator: _Model, chi2_of: _Chi2, y: np.ndarray, sigma: np.ndarray,
+                          p: np.ndarray, value: np.ndarray, jac: np.ndarray, chi2: float,
+                          max_iter: int, path: list, chi2_path: list) -> tuple:
+    """least_squares_fit's "gd": steepest descent on chi^2 with a backtracking line search,
+    appending to ``path`` and ``chi2_path``. Returns (p, value, jac, chi2, nit, success,
+    message), value and jac at p."""
+    def chi2_tensor(q: Tensor) -> Tensor:
+        return (((y - evaluator._call(q)) / sigma) ** 2).sum()
+
+    chi2_grad = functional.value_and_grad(chi2_tensor)
+    step, nit, success, message = 1.0, 0, False, ""
+    while True:
+        if nit % 10 == 0 or nit >= max_iter:
+            # every 10 iterations, the same test as the other methods: is the Gauss-Newton
+            # step (the estimated distance to the optimum) negligible next to |p|?
+            value, jac = evaluator.value_and_jacobian(p)
+            a = chi2_of.weighted(jac)
+            dp = _gauss_newton_step(a, chi2_of.residuals(value))
+            if chi2_of.negligible(dp, p, a, chi2):
+                success = True
+                message = (f"converged after {nit} iteration(s): the Gauss-Newton step from "
+                           f"here, |dp| = {_norm(dp):.3g}, is negligible")
+                break
+        if nit >= max_iter:
+            message = (f"stopped after max_iter={max_iter} iterations without converging: "
+                       f"the optimum is still about |dp| = {_norm(dp):.3g} away (steepest "
+                       "descent is slow on badly scaled problems: try 'gauss-newton')")
+            break
+        grad = chi2_grad(p)[1].data.reshape(-1)
+        # no first trial may move p by more than 10% of |p|: a long jump can land on the
+        # plateau where the model is ~0 everywhere, and chi2 is flat there
+        cap = 0.1 * max(_norm(p), 1e-3) / (_norm(grad) or np.finfo(float).tiny)
+        found = _backtrack(chi2_tensor, p, chi2, grad, -grad, min(step, cap))
+        if found is None:
+            message = (f"stopped at iteration {nit}: no step along -grad chi2 decreases "
+                       f"chi2 (max |grad chi2| = {float(np.max(np.abs(grad))):.3g})")
+            break
+        taken, p, chi2, _ = found
+        step = 2.0 * taken
+        nit += 1
+        path.append(p.copy())
+        chi2_path.append(chi2)
+    if nit % 10 != 0 and nit < max_iter:  # stopped by the line search: J is from before
+        value, jac = evaluator.value_and_jacobian(p)
+    return p, value, jac, chi2_of(value), nit, success, message
 
 
 # Overflow or NaN in a trial is expected and handled (such points are rejected): no warnings.
@@ -893,19 +1080,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     n_points = y_arr.size
     dof = n_points - k
     evaluator = _Model(model, x_in, y_arr.shape, k, compiled=jit)
-    y_flat, s_flat = y_arr.reshape(-1), sig.reshape(-1)
-    resolution = 8.0 * _EPS * _norm(y_flat / s_flat)  # what float64 can resolve in |A dp|
-
-    def noise(chi2: float) -> float:
-        """The standard deviation the errors are in units of (1 for absolute sigmas)."""
-        if absolute_sigma or dof <= 0 or not chi2 > 0:
-            return 1.0
-        return float(np.sqrt(chi2 / dof))
-
-    def chi2_of(value: np.ndarray) -> float:
-        r = (y_flat - value.reshape(-1)) / s_flat
-        total = float(r @ r)
-        return total if np.isfinite(total) else np.inf
+    chi2_of = _Chi2(y_arr, sig, dof, absolute_sigma, tol)
 
     value, jac = evaluator.choose(p, jacobian)
     chi2 = chi2_of(value)
@@ -913,144 +1088,16 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
         raise FloatingPointError(f"least_squares_fit: the model or its Jacobian is not finite "
                                  f"at p0 = {_fmt(p)}")
     path, chi2_path = [p.copy()], [chi2]
-    success, message, nit = False, "", 0
-
     if method == "gd":
-        def chi2_tensor(q: Tensor) -> Tensor:
-            return (((y_arr - evaluator._call(q)) / sig) ** 2).sum()
-
-        chi2_grad = functional.value_and_grad(chi2_tensor)
-        step = 1.0
-        while True:
-            if nit % 10 == 0 or nit >= max_iter:
-                # every 10 iterations, the same test as the other methods: is the Gauss-Newton
-                # step (the estimated distance to the optimum) negligible next to |p|?
-                value, jac = evaluator.value_and_jacobian(p)
-                a = jac / s_flat[:, None]
-                dp = _gauss_newton_step(a, (y_flat - value.reshape(-1)) / s_flat)
-                step_size = float(np.linalg.norm(dp))
-                if _negligible(dp, p, a, tol, noise(chi2), resolution):
-                    success = True
-                    message = (f"converged after {nit} iteration(s): the Gauss-Newton step from "
-                               f"here, |dp| = {step_size:.3g}, is negligible")
-                    break
-            if nit >= max_iter:
-                message = (f"stopped after max_iter={max_iter} iterations without converging: "
-                           f"the optimum is still about |dp| = {step_size:.3g} away (steepest "
-                           "descent is slow on badly scaled problems: try 'gauss-newton')")
-                break
-            grad = chi2_grad(p)[1].data.reshape(-1)
-            # no first trial may move p by more than 10% of |p|: a long jump can land on the
-            # plateau where the model is ~0 everywhere, and chi2 is flat there
-            cap = 0.1 * max(float(np.linalg.norm(p)), 1e-3) / float(np.linalg.norm(grad))
-            found = _backtrack(chi2_tensor, p, chi2, grad, -grad, min(step, cap))
-            if found is None:
-                message = (f"stopped at iteration {nit}: no step along -grad chi2 decreases "
-                           f"chi2 (max |grad chi2| = {float(np.max(np.abs(grad))):.3g})")
-                break
-            taken, p, chi2, _ = found
-            step = 2.0 * taken
-            nit += 1
-            path.append(p.copy())
-            chi2_path.append(chi2)
-        if nit % 10 != 0 and nit < max_iter:  # stopped by the line search: J is from before
-            value, jac = evaluator.value_and_jacobian(p)
-        chi2 = chi2_of(value)
+        outcome = _steepest_descent_fit(evaluator, chi2_of, y_arr, sig, p, value, jac, chi2,
+                                        max_iter, path, chi2_path)
     else:
-        # Levenberg-Marquardt's state: damping, trust radius (in scaled parameters) and the
-        # scale, each parameter's largest weighted-Jacobian column norm so far (Moré's choice)
-        damping, radius, scale = 0.0, -1.0, np.zeros(k)
-        while True:
-            r = (y_flat - value.reshape(-1)) / s_flat
-            a = jac / s_flat[:, None]
-            dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
-            step_size = _norm(dp)
-            if _negligible(dp, p, a, tol, noise(chi2), resolution):
-                success = True
-                message = (f"converged after {nit} iteration(s): the next step |dp| = "
-                           f"{step_size:.3g} is negligible")
-                break
-            if nit >= max_iter:
-                message = (f"stopped after max_iter={max_iter} iterations without converging "
-                           f"(last step |dp| = {step_size:.3g})")
-                break
-            accepted = False
-            if method == "gauss-newton":
-                # the full step with its Jacobian first (needed whenever it is accepted), then
-                # halve it, with values only, until chi2 decreases or the step no longer moves p
-                # (a step that leaves chi2 equal is no progress: accepting it would repeat forever)
-                # A point is taken only where the Jacobian is finite too (the next step needs it).
-                t = 1.0
-                new_value, new_jac = evaluator.value_and_jacobian(p + dp)
-                new_chi2 = chi2_of(new_value)
-                has_jac = True  # new_jac belongs to p + t dp
-                moves = np.abs(dp) > _EPS * np.abs(p)
-                for _ in range(60):
-                    if new_chi2 < chi2 and not has_jac:
-                        new_value, new_jac = evaluator.value_and_jacobian(p + t * dp)
-                        new_chi2, has_jac = chi2_of(new_value), True
-                    if new_chi2 < chi2 and np.isfinite(new_jac).all():
-                        accepted = True
-                        break
-                    t *= 0.5
-                    if not (t * np.abs(dp[moves]) > _EPS * np.abs(p[moves])).any():
-                        break
-                    new_chi2, has_jac = chi2_of(evaluator.value(p + t * dp)), False
-                dp = t * dp
-            else:
-                normal, gradient = a.T @ a, a.T @ r
-                scale = np.maximum(scale, np.sqrt(normal.diagonal()))
-                scaled = np.where(scale > 0, scale, 1.0)
-                first = radius < 0
-                if first:
-                    # 100 times |p| (scaled), as MINPACK. A start a million times shorter than
-                    # the Gauss-Newton step (p0 = 0, say) sets no scale: the first step is tried
-                    # in full. (From a radius that small MINPACK needs a dozen doublings, or
-                    # never moves when no step that short changes chi2 beyond rounding.)
-                    radius = 100.0 * _norm(scaled * p)
-                    if not radius > 1e-6 * _norm(scaled * dp):
-                        radius = np.inf
-                gauss_newton = dp
-                for _ in range(60):
-                    dp, damping, length = _trust_region_step(normal, gradient, gauss_newton,
-                                                             scaled, radius, damping)
-                    if first:  # the first radius is the first step's length, at most
-                        radius, first = min(radius, length), False
-                    new_value, new_jac = evaluator.value_and_jacobian(p + dp)
-                    new_chi2 = chi2_of(new_value)
-                    fitted_change = a @ dp
-                    fitted = float(fitted_change @ fitted_change)
-                    predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
-                    blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(new_jac).all())
-                    actual = -chi2 if blown_up else chi2 - new_chi2
-                    ratio = actual / predicted if predicted > 0 else 0.0
-                    if ratio <= 0.25:  # a poor model of chi2 here: shrink the region
-                        slope = -(fitted + damping * length ** 2)
-                        shrink = 0.5 if actual >= 0 else 0.5 * slope / (slope + 0.5 * actual)
-                        if blown_up or shrink < 0.1:
-                            shrink = 0.1
-                        radius, damping = shrink * min(radius, 10.0 * length), damping / shrink
-                    elif damping == 0.0 or ratio >= 0.75:  # a good one: let it grow
-                        radius, damping = 2.0 * length, 0.5 * damping
-                    if ratio >= 1e-4:
-                        accepted = True
-                        break
-                    if radius <= _EPS * _norm(scaled * p):
-                        break
-            if not accepted:
-                # nothing to gain: the best linearised decrease is negligible next to chi2
-                gain = float(r @ r - np.sum((r - a @ _gauss_newton_step(a, r)) ** 2))
-                success = gain <= 1e-10 * max(chi2, 1.0)
-                message = (f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} "
-                           f"any further (the Gauss-Newton model promises {gain:.3g} more)")
-                break
-            p, value, jac, chi2 = p + dp, new_value, new_jac, new_chi2
-            nit += 1
-            path.append(p.copy())
-            chi2_path.append(chi2)
+        search = _halving_search if method == "gauss-newton" else _TrustRegion(k)
+        outcome = _gauss_newton_fit(evaluator, chi2_of, search, p, value, jac, chi2, max_iter,
+                                    path, chi2_path)
+    p, value, jac, chi2, nit, success, message = outcome
 
-    weighted = jac / s_flat[:, None]
-    covariance, well_posed = _covariance(weighted)
+    covariance, well_posed = _covariance(chi2_of.weighted(jac))
     # stacklevel 3: the caller's line, past np.errstate's wrapper
     if not well_posed:
         warnings.warn("least_squares_fit: the parameters are not all determined by the data "
@@ -1072,4 +1119,4 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
         reduced_chi2=chi2 / dof if dof > 0 else np.nan, dof=dof, nit=nit, nfev=evaluator.nfev,
         njev=evaluator.njev, jacobian_mode=evaluator.mode, method=method, success=success,
         message=message, path=np.array(path), chi2_path=np.array(chi2_path),
-        residuals=((y_flat - value.reshape(-1)) / s_flat).reshape(y_arr.shape), jac=jac)
+        residuals=chi2_of.residuals(value).reshape(y_arr.shape), jac=jac)
