@@ -991,7 +991,9 @@ def _steepest_descent_fit(evaluator: _Model, chi2_of: _Chi2, y: np.ndarray, sigm
         chi2_path.append(chi2)
     if nit % 10 != 0 and nit < max_iter:  # stopped by the line search: J is from before
         value, jac = evaluator.value_and_jacobian(p)
-    return p, value, jac, chi2_of(value), nit, success, message
+    # the line search summed chi2 as a Tensor, in another order: one value for the last point
+    chi2_path[-1] = chi2 = chi2_of(value)
+    return p, value, jac, chi2, nit, success, message
 
 
 # Overflow or NaN in a trial is expected and handled (such points are rejected): no warnings.
