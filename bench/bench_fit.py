@@ -17,7 +17,8 @@ Goals (issue 5): the same optimum, fewer model evaluations than curve_fit, no mo
 
 Two more comparisons, on mixtures of m Gaussian peaks (k = 3m parameters, 400 points, noise 0.01,
 starts 3% off the truth):
-- wall time as k grows: curve_fit's Jacobian costs k + 1 model calls, ours one reverse pass;
+- wall time as k grows: curve_fit's Jacobian costs k model calls beside the value, ours one
+  reverse pass;
 - robustness (printed report only): how many of 40 poor starts reach the global minimum.
 """
 from __future__ import annotations
@@ -262,7 +263,7 @@ def report() -> None:
 
 
 def scaling_report() -> None:
-    """Wall time as the number of parameters grows (one reverse pass against k + 1 calls)."""
+    """Wall time as the number of parameters grows (one reverse pass against k more calls)."""
     print(f"\n{'k':>3s} {'eager (ms)':>11s} {'jit (ms)':>9s} {'curve_fit (ms)':>15s} "
           f"{'calls: ours':>12s} {'curve_fit':>10s}")
     for peaks in PEAKS:

@@ -183,7 +183,8 @@ def test_fit_does_not_depend_on_the_units_of_the_parameters(units):
 def test_line_from_a_start_near_zero(start):
     # a linear model: one Gauss-Newton step solves it from anywhere. The trust region starts at
     # 100 |D p0| and can only double per step, unless the start is a million times shorter
-    # than the Gauss-Newton step: then it sets no scale and the full step is tried first
+    # than the Gauss-Newton step: then the full step is tried first, and kept because chi2's
+    # linear model predicts it exactly (curve_fit returns p0 unchanged from 1e-10 and 1e-30)
     x = np.linspace(0.0, 10.0, 25)
     rng = np.random.default_rng(6)
     sigma = rng.uniform(0.5, 2.0, x.size)

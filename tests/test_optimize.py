@@ -532,6 +532,123 @@ def test_trust_region_step_solves_the_damped_equations_on_the_boundary(rng, depe
     assert model_gain(step) >= model_gain(cauchy) - 1e-12 * abs(model_gain(cauchy))
 
 
+
+def test_trust_region_step_survives_nearly_dependent_columns(rng):
+    # columns equal to 1e-12: A^T A is singular in float64 and the damping that fits the radius
+    # is tiny; the step must still come from a factorisation, with the damping it reports
+    a = rng.normal(size=(20, 3))
+    a[:, 2] = a[:, 1] * (1 + 1e-12)
+    r = rng.normal(size=20)
+    normal, gradient = a.T @ a, a.T @ r
+    scale = np.sqrt(normal.diagonal())
+    gauss_newton = optimize._gauss_newton_step(a, r)
+    for shrink in (0.9, 0.5, 1e-6):
+        radius = shrink * float(np.linalg.norm(scale * gauss_newton))
+        step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton,
+                                                            scale, radius, 0.0)
+        assert np.isfinite(step).all() and damping > 0
+        np.testing.assert_allclose((normal + damping * np.diag(scale ** 2)) @ step, gradient,
+                                   rtol=1e-6, atol=1e-9 * np.abs(gradient).max())
+        assert length <= 1.1 * radius
+
+
+def test_fit_nearly_dependent_parameters_do_not_crash():
+    # p[2] and p[3] differ only through 1e-8 x^2: the fit may not converge in 100 iterations
+    # (curve_fit stops early at a worse chi2), but it must say so, never raise LinAlgError
+    x = np.linspace(0.0, 4.0, 30)
+    y = 3.0 * np.exp(-0.7 * x) + 0.5 * x + 0.01 * np.random.default_rng(0).normal(size=30)
+
+    def model(x, p):
+        return p[0] * tg.exp(-p[1] * x) + p[2] * (x + 1e-8 * x ** 2) - p[3] * x
+
+    for seed in range(3):
+        p0 = np.random.default_rng(seed).uniform(0.5, 2.0, 4)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = optimize.least_squares_fit(model, x, y, p0)
+        start = np.sum((y - model(tg.Tensor(x), tg.Tensor(p0)).data) ** 2)
+        assert np.isfinite(res.params).all() and res.chi2 < start
+        assert res.success or any("max_iter=100" in str(w.message) for w in caught)
+
+
+def decay(x, p):
+    return p[0] * tg.exp(-p[1] * x)
+
+
+def decay_data():
+    x = np.linspace(0.0, 4.0, 30)
+    return x, 3.0 * np.exp(-0.7 * x) + 0.01 * np.random.default_rng(0).normal(size=30)
+
+
+@pytest.mark.parametrize("start", [0.0, 1e-12, 1e-8, 1e-3])
+def test_fit_nonlinear_model_from_a_start_near_zero(start):
+    # from p0 ~ 1e-8 the Gauss-Newton step sends the rate to ~6e7, where exp(-rate x) = 0 and
+    # chi2 is flat: the full first step is tried only if chi2's linear model predicts it well,
+    # otherwise the trust region grows from MINPACK's 100 |D p0|
+    curve_fit = pytest.importorskip("scipy.optimize").curve_fit
+    x, y = decay_data()
+    ref = curve_fit(lambda x, a, b: a * np.exp(-b * x), x, y, p0=[1.0, 1.0])[0]
+    res = optimize.least_squares_fit(decay, x, y, [start, start])
+    assert res.success
+    np.testing.assert_allclose(res.params, ref, rtol=1e-7)
+
+
+def test_fit_reports_a_parameter_pushed_out_of_the_model():
+    # Gauss-Newton from 1e-8 takes that step: the rate no longer changes the model, so the
+    # "converged" step of 0 is no success, and the message says which parameter was lost
+    x, y = decay_data()
+    with pytest.warns(ConvergenceWarning) as caught:
+        res = optimize.least_squares_fit(decay, x, y, [1e-8, 1e-8], method="gauss-newton")
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "no longer depends on p[1]" in messages and "not all determined" in messages
+    assert not res.success and res.params[1] > 1e6 and np.isinf(res.errors[1])
+
+
+def test_fit_float32_model_stops_at_float32_resolution():
+    # a model computed in float32 cannot resolve steps below ~1e-7 relative: the stopping test
+    # uses the model's precision, so it converges instead of wandering to max_iter
+    x, y = decay_data()
+
+    def decay32(x, p):
+        q = p.astype(np.float32)
+        return q[0] * tg.exp(-q[1] * x.astype(np.float32))
+
+    ref = optimize.least_squares_fit(decay, x, y, [1.0, 1.0])
+    for method in ("levenberg-marquardt", "gauss-newton"):
+        res = optimize.least_squares_fit(decay32, x, y, [1.0, 1.0], method=method)
+        assert res.success and res.jacobian_mode == "pointwise" and res.nit <= 10
+        np.testing.assert_allclose(res.params, ref.params, rtol=1e-5)
+
+
+@pytest.mark.parametrize("units", [1e-6, 1.0, 1e6])
+def test_fit_no_step_left_counts_as_converged_only_within_rounding(units):
+    # a search that finds nothing: success must depend on what the Gauss-Newton model still
+    # promises against chi2's rounding, in any units (a fixed 1e-10 was all of chi2 at 1e-6)
+    x, y = decay_data()
+    y = y * units
+    evaluator = optimize._Model(lambda x, p: decay(x, p) * units, tg.Tensor(x), y.shape, 2,
+                                compiled=False)
+    chi2_of = optimize._Chi2(y, np.ones_like(y), y.size - 2, False, 1e-8)
+    for p, converged in (([2.5, 0.6], False), ([3.0032944097, 0.7022379271], True)):
+        p = np.array(p)
+        value, jac = evaluator.choose(p, "auto")
+        chi2_of.tol = 0.0  # so that only the search's verdict decides
+        outcome = optimize._gauss_newton_fit(evaluator, chi2_of, lambda *args: None, p, value,
+                                             jac, chi2_of(value), 100, [], [])
+        assert outcome.success is converged and outcome.nit == 0
+
+
+def test_fit_without_degrees_of_freedom_converges_in_any_units():
+    # as many parameters as points and no sigma: the fit is exact, and the step tolerance must
+    # not be taken in y's units (1e-8 absolute would stop at 1% of these 1e-6 values)
+    x = np.array([0.0, 1.0])
+    y = 1e-6 * np.exp(np.array([0.0, 1.0]))
+    with pytest.warns(ConvergenceWarning, match="no degrees of freedom"):
+        res = optimize.least_squares_fit(decay, x, y, [2e-6, 0.3])
+    np.testing.assert_allclose(res.params, [1e-6, -1.0], rtol=1e-9)
+    assert res.success and res.chi2 <= 1e-20 * np.sum((y / 1e-6) ** 2)
+
+
 MIXTURE_X = np.linspace(0.0, 100.0, 400)
 
 
@@ -604,6 +721,14 @@ def test_fit_bad_inputs():
         optimize.least_squares_fit(line, x, y, 1.0)
     with pytest.raises(TypeError, match="must return a Tensor"):
         optimize.least_squares_fit(lambda x, p: np.zeros(5), x, y, [0.0, 1.0])
+    with pytest.raises(ValueError, match="p0 must be a number or a 1-D array"):
+        optimize.least_squares_fit(line, x, y, [[0.0, 1.0]])
+    with pytest.raises(ValueError, match="p0 contains NaN"):
+        optimize.least_squares_fit(line, x, y, [np.nan, 1.0])
+    with pytest.raises(ValueError, match="least_squares_fit: tol must be a number >= 0"):
+        optimize.least_squares_fit(line, x, y, [0.0, 1.0], tol=-1.0)
+    with pytest.raises(ValueError, match="least_squares_fit: max_iter must be an integer"):
+        optimize.least_squares_fit(line, x, y, [0.0, 1.0], max_iter=2.5)
 
 
 def test_fit_undetermined_parameter_warns_and_reports_infinite_error():
