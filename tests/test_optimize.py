@@ -739,6 +739,27 @@ def test_fit_undetermined_parameter_warns_and_reports_infinite_error():
     assert res.params.sum() == pytest.approx(3.0, abs=1e-10)
 
 
+@pytest.mark.parametrize("absolute", [True, False])
+def test_fit_partly_undetermined_keeps_the_determined_errors(rng, absolute):
+    # only p0 + p1 is determined; p2 is, and its error is the one of the line a x + p2
+    # (closed form), scaled by chi2 / (n - 3) when sigma is relative; p0 and p1 are named
+    x, y, sigma = line_data(rng)
+    ref_params, ref_errors, _ = weighted_line_closed_form(x, y, sigma)
+
+    def model(x, p):
+        return p[2] + (p[0] + p[1]) * x
+
+    with pytest.warns(ConvergenceWarning, match=r"not all determined.*p\[0\], p\[1\] can change"):
+        res = optimize.least_squares_fit(model, x, y, [1.0, 1.0, 0.0], sigma=sigma,
+                                         absolute_sigma=absolute)
+    assert res.success
+    np.testing.assert_allclose([res.params[0] + res.params[1], res.params[2]],
+                               ref_params[::-1], rtol=1e-10)
+    factor = 1.0 if absolute else np.sqrt(res.chi2 / (x.size - 3))
+    assert res.errors[2] == pytest.approx(ref_errors[0] * factor, rel=1e-9)
+    assert np.isinf(res.errors[:2]).all() and np.isinf(res.covariance[2, :2]).all()
+
+
 def test_fit_without_degrees_of_freedom_and_unknown_sigma_has_infinite_errors():
     # two points, two parameters, sigma unknown: nothing is left to estimate sigma from, so the
     # errors are undefined (curve_fit: inf and an OptimizeWarning); with sigma given they exist

@@ -939,15 +939,21 @@ def _gauss_newton_step(a: np.ndarray, r: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms
 
 
-def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, bool]:
-    """(A^T A)^-1 by the SVD of A with unit columns; infinite (and False) when A's columns are
-    dependent."""
+def _covariance(weighted_jac: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(A^T A)^-1 by the SVD of A with unit columns, and which parameters the data leave
+    undetermined: those a null direction of A moves (beyond rounding). Their rows and columns
+    are infinite; the rest come from the pseudo-inverse, which gives the variance of every
+    determined parameter exactly even when others are not."""
+    n, k = weighted_jac.shape
     norms = _column_norms(weighted_jac)
-    _, sv, vt = np.linalg.svd(weighted_jac / norms, full_matrices=False)
-    k = weighted_jac.shape[1]
-    if sv.size < k or sv[-1] <= max(weighted_jac.shape) * _EPS * sv[0]:
-        return np.full((k, k), np.inf), False
-    return (vt.T / sv ** 2) @ vt / np.outer(norms, norms), True
+    _, sv, vt = np.linalg.svd(weighted_jac / norms, full_matrices=n < k)
+    rank = int(np.count_nonzero(sv > max(n, k) * _EPS * sv[0])) if sv.size else 0
+    kept = vt[:rank]
+    covariance = (kept.T / sv[:rank] ** 2) @ kept / np.outer(norms, norms)
+    undetermined = np.any(np.abs(vt[rank:]) > np.sqrt(_EPS), axis=0)
+    covariance[undetermined, :] = np.inf
+    covariance[:, undetermined] = np.inf
+    return covariance, undetermined
 
 
 def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _Trial | None],
@@ -1146,20 +1152,24 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
                    f"p[{', '.join(map(str, lost))}] (a zero Jacobian column, nonzero at p0): the "
                    "fit left the region the data constrains; try a start nearer the optimum")
 
-    covariance, well_posed = _covariance(chi2_of.weighted(jac))
+    covariance, undetermined = _covariance(chi2_of.weighted(jac))
     # stacklevel 3: the caller's line, past np.errstate's wrapper
-    if not well_posed:
-        warnings.warn("least_squares_fit: the parameters are not all determined by the data "
-                      "(the Jacobian's columns are dependent): covariance set to infinity",
+    if undetermined.any():
+        names = ", ".join(f"p[{i}]" for i in np.flatnonzero(undetermined))
+        warnings.warn(f"least_squares_fit: the parameters are not all determined by the data: "
+                      f"{names} can change without changing the model (the Jacobian's columns "
+                      "are dependent); their errors and covariances are set to infinity",
                       ConvergenceWarning, stacklevel=3)
-    elif not absolute_sigma and dof > 0:
-        covariance = covariance * (chi2 / dof)
+    if not absolute_sigma and dof > 0:
+        covariance = np.where(undetermined[:, None] | undetermined, np.inf,
+                              covariance * (chi2 / dof))
     elif not absolute_sigma:  # as curve_fit: no residual degrees of freedom to estimate sigma
         covariance = np.full((k, k), np.inf)
-        warnings.warn(f"least_squares_fit: {n_points} data point(s) for {k} parameter(s) leave "
-                      "no degrees of freedom to estimate sigma from the residuals: covariance "
-                      "set to infinity (pass sigma to take it as known)", ConvergenceWarning,
-                      stacklevel=3)
+        if not undetermined.any():
+            warnings.warn(f"least_squares_fit: {n_points} data point(s) for {k} parameter(s) "
+                          "leave no degrees of freedom to estimate sigma from the residuals: "
+                          "covariance set to infinity (pass sigma to take it as known)",
+                          ConvergenceWarning, stacklevel=3)
     if not success:
         warnings.warn(f"least_squares_fit ({method}): {message}", ConvergenceWarning,
                       stacklevel=3)
