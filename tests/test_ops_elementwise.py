@@ -130,6 +130,23 @@ def test_pow_exponent_gradient_at_zero_base_is_zero():
     assert_close(y.grad, [0.0, 8.0 * np.log(2.0)], 1e-14, 0)
 
 
+def test_pow_base_gradient_of_a_zero_exponent_is_zero_at_zero():
+    # d(x^0)/dx = 0 everywhere, also at x = 0 where y x^(y-1) = 0 * inf (as PyTorch): constant and
+    # Tensor exponents alike, and the second derivative of x^1 (which passes through x^0) is 0
+    for exponent in (0, 0.0, Tensor([0.0, 0.0, 0.0]), np.zeros(3)):
+        x = Tensor([0.0, 1.0, -2.0], requires_grad=True)
+        (x**exponent).sum().backward()
+        assert_close(x.grad, [0.0, 0.0, 0.0], 0, 0)
+    assert tg.grad(tg.grad(lambda t: t**1))(0.0).item() == 0.0
+    x = Tensor([0.0, 2.0], requires_grad=True)
+    y = Tensor([0.0, 3.0], requires_grad=True)
+    gx, gy = tg.autograd.grad((x**y).sum(), (x, y))
+    assert_close(gx, [0.0, 12.0], 1e-15, 0)
+    assert_close(gy, [0.0, 8.0 * np.log(2.0)], 1e-15, 0)
+    # the Taylor series of a cubic about 0 reproduces it exactly
+    assert abs(tg.taylor(lambda t: t**3 + t, 0.0, 4)(0.5).item() - 0.625) < 1e-15
+
+
 # name -> (tg function, NumPy reference, hand-derived derivative, domain)
 UNARY = {
     "exp": (tg.exp, np.exp, np.exp, _any),

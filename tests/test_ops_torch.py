@@ -253,3 +253,17 @@ def test_second_order_against_pytorch(name):
         h = np.zeros(shapes[i]) if h is None else h.data
         u = np.zeros(shapes[i]) if u is None else u.numpy()
         np.testing.assert_allclose(h, u, rtol=RTOL, atol=ATOL, err_msg=f"HVP for input {i}")
+
+
+def test_pow_at_zero_base_and_zero_exponent_against_pytorch():
+    """x^y at x = 0: PyTorch's slopes are 0 for y = 0 (base) and y >= 0 (exponent), not NaN.
+    (Only first order: PyTorch's own second derivatives are NaN here.)"""
+    base, exponent = np.array([0.0, 0.0, 0.0, 2.0]), np.array([0.0, 1.0, 2.5, 0.0])
+    x, y = Tensor(base, requires_grad=True), Tensor(exponent, requires_grad=True)
+    xt = torch.tensor(base, requires_grad=True)
+    yt = torch.tensor(exponent, requires_grad=True)
+    ours = tg.autograd.grad((x**y).sum() + (x**0).sum(), (x, y))
+    theirs = torch.autograd.grad((xt**yt).sum() + (xt**0).sum(), (xt, yt))
+    for g, gt in zip(ours, theirs):
+        np.testing.assert_allclose(g.data, gt.numpy(), rtol=RTOL, atol=0)
+        assert np.isfinite(g.data).all()

@@ -33,8 +33,19 @@ neg = primitive("neg", np.negative,
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
-    if isinstance(y, (int, float)) and y >= 1:
-        return g * (2 * x) if y == 2 else g * y * x ** (y - 1)
+    # x^0 is constant: its slope is 0 even at x = 0, where y x^(y-1) would be 0 * inf (as PyTorch;
+    # it keeps second derivatives of x^1 finite there too).
+    if isinstance(y, (int, float)):
+        if y == 0:
+            return g * 0.0
+        if y >= 1:
+            return g * (2 * x) if y == 2 else g * y * x ** (y - 1)
+    else:
+        at_zero = value(y) == 0
+        if np.any(at_zero):
+            y_less_one = np.where(at_zero, 1.0, y - 1)  # y x^1 = 0 there, and stays finite
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return g * y * x ** y_less_one
     with np.errstate(divide="ignore", invalid="ignore"):  # x = 0, y < 1: infinite, not an error
         return g * y * x ** (y - 1)
 
