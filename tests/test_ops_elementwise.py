@@ -361,6 +361,25 @@ def test_numpy_scalars_act_as_python_numbers_for_dtype(scalar):
         assert_close(x.grad, np.full(2, float(scalar)), 1e-7, 0)
 
 
+@pytest.mark.parametrize("operand", [np.array([1, 2, 3]), np.array([True, False, True]),
+                                     [1.0, 2.0, 3.0], [1, 2, 3], np.array(2.0)],
+                         ids=["int-array", "bool-array", "float-list", "int-list", "0-d"])
+def test_operands_without_a_float_dtype_follow_a_float32_tensor(operand):
+    # as in PyTorch (float32 + int64 is float32; a 0-d tensor does not promote): integer and bool
+    # arrays, lists and 0-d arrays take float32 beside float32 Tensors, float64 beside float64
+    expected = np.asarray(operand, dtype=np.float64)
+    for dtype in (np.float32, np.float64):
+        x = Tensor([0.5, 1.5, 2.5], requires_grad=True, dtype=dtype)
+        for out in (x * operand, operand * x, x + operand, operand - x, operand / x,
+                    tg.maximum(x, operand), tg.where(np.array([True, False, True]), x, operand)):
+            assert out.dtype == dtype, (operand, dtype)
+        (x * operand).sum().backward()
+        assert x.grad.dtype == dtype
+        assert_close(x.grad, np.broadcast_to(expected, (3,)), 0, 0)
+    # a float64 array is a float64 operand: the result is float64, as NumPy and PyTorch
+    assert (Tensor([1.0], dtype=np.float32) + np.ones(1)).dtype == np.float64
+
+
 @settings(max_examples=40, deadline=None)
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
        name=st.sampled_from(["add", "sub", "mul", "div", "pow"]),

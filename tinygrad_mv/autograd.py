@@ -192,6 +192,16 @@ def _operand(value: Any) -> Any:
                     "NumPy array or a Python number")
 
 
+def _weak_to_float32(datas: list, weak: list[int], args: tuple) -> None:
+    """Operands without a float dtype of their own (integer or bool arrays, lists, 0-d arrays)
+    take float32 when every Tensor operand is float32, as in PyTorch, instead of promoting the
+    result to float64."""
+    dtypes = {a.data.dtype for a in args if isinstance(a, Tensor)}
+    if dtypes == {np.dtype(np.float32)}:
+        for i in weak:
+            datas[i] = datas[i].astype(np.float32)
+
+
 def _params_text(params: dict) -> str:
     if not params:
         return ""
@@ -226,6 +236,7 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         datas = []
         parents = []
         tracked = False
+        weak = None
         for arg in args:
             if isinstance(arg, Tensor):
                 datas.append(arg.data)
@@ -234,8 +245,15 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                     tracked = True
                     continue
             else:
-                datas.append(_operand(arg))
+                data = _operand(arg)
+                if type(data) is np.ndarray and data is not arg and data.dtype == np.float64:
+                    weak = (weak or []) + [len(datas)]  # made from ints, bools or a list
+                elif type(arg) is np.ndarray and arg.ndim == 0 and arg.dtype == np.float64:
+                    weak = (weak or []) + [len(datas)]  # a 0-d array counts as a number
+                datas.append(data)
             parents.append(None)
+        if weak is not None:
+            _weak_to_float32(datas, weak, args)
         try:
             out = forward(*datas, **params)
         except ValueError as exc:
