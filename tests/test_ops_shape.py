@@ -91,9 +91,28 @@ def test_squeeze_and_unsqueeze(shape, fn, new_shape, rng):
     assert_close(g, _cotangent(new_shape).reshape(shape), 0, 0)
 
 
+def test_squeeze_of_a_longer_axis_keeps_it_as_pytorch():
+    x = Tensor(np.arange(3.0).reshape(1, 3), requires_grad=True)
+    assert x.squeeze(1).shape == (1, 3)
+    assert x.squeeze((0, 1)).shape == (3,)
+    x.squeeze(1).sum().backward()
+    assert_close(x.grad.data, np.ones((1, 3)), 0, 0)
+
+
+def test_axes_of_a_0d_tensor_as_pytorch():
+    """A 0-d tensor takes axis 0 or -1 (nothing to reduce); any other axis is refused."""
+    s = Tensor(2.0, requires_grad=True)
+    for out in (s.sum(axis=0), s.sum(axis=-1), s.mean(axis=(0,)), s.max(axis=0),
+                tg.logsumexp(s, 0), s.squeeze(0), s.squeeze(-1)):
+        assert out.shape == () and out.item() == 2.0
+    assert tg.softmax(s).item() == 1.0 and tg.log_softmax(s, axis=0).item() == 0.0
+    (g,) = tg.autograd.grad(s.sum(axis=-1) * 3.0, s)
+    assert g.item() == 3.0
+    with pytest.raises(IndexError, match="sum: axis 1 is out of range"):
+        s.sum(axis=1)
+
+
 def test_squeeze_and_unsqueeze_errors():
-    with pytest.raises(ValueError, match=r"squeeze.*\(1, 3\)"):
-        Tensor(np.ones((1, 3))).squeeze(1)
     with pytest.raises(ValueError, match="unsqueeze"):
         Tensor(np.ones((1, 3))).unsqueeze(3)
 
@@ -255,3 +274,14 @@ def test_float32_stays_float32(k, rng):
     out64, (g64,) = backward_grads(SHAPE_OPS[k], x)
     assert out64.dtype == np.float64 and g64.dtype == np.float64
     assert_close(g, g64, 0, 0)  # moving and adding ones is exact in either precision
+
+
+def test_concatenate_with_axis_none_joins_the_flattened_tensors_as_numpy(rng):
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal(4)
+    out, (ga, gb) = check_gradients(lambda s, t: tg.concatenate([s, t], axis=None), a, b)
+    assert_close(out, np.concatenate([a, b], axis=None), 0, 0)
+    cot = _cotangent((10,))
+    assert_close(ga, cot[:6].reshape(2, 3), 0, 0)
+    assert_close(gb, cot[6:], 0, 0)
+    with pytest.raises(TypeError, match="stack: axis must be an int"):
+        tg.stack([Tensor(a), Tensor(a)], axis=None)

@@ -28,12 +28,15 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     for a in axes:
         if not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        # A 0-d tensor accepts axis 0 or -1 and has nothing to reduce, as in PyTorch.
+        # AxisError is both a ValueError (NumPy's habit) and an IndexError (PyTorch's).
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise np.exceptions.AxisError(
+                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % max(ndim, 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
 def keepdims_shape(shape: tuple, axis: Any, op: str) -> tuple[int, ...]:

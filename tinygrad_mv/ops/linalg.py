@@ -47,6 +47,11 @@ def dot(a: Any, b: Any) -> Tensor:
     if na > 2 or nb > 2:
         raise ValueError(f"dot: operands of shapes {np.shape(a)} and {np.shape(b)}; dot takes up "
                          "to 2-D operands here, use tg.matmul for batched products")
+    shape_a, shape_b = np.shape(a), np.shape(b)
+    if shape_a[-1] != shape_b[0]:  # checked here so the error names dot, not matmul
+        raise ValueError(f"dot: invalid for operand shapes {shape_a} and {shape_b}: the last "
+                         f"axis of the first ({shape_a[-1]}) must match the first axis of the "
+                         f"second ({shape_b[0]})")
     return _matmul(a, b)
 
 

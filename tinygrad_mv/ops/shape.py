@@ -54,21 +54,21 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
-    a, b = normalize_axes(axis1, ndim, "swapaxes")[0], normalize_axes(axis2, ndim, "swapaxes")[0]
+    first, second = normalize_axes(axis1, ndim, "swapaxes"), normalize_axes(axis2, ndim, "swapaxes")
+    if not ndim:  # a 0-d tensor: axes 0 and -1 are the same (no) axis
+        return reshape(x, ())
+    a, b = first[0], second[0]
     axes = list(range(ndim))
     axes[a], axes[b] = axes[b], axes[a]
     return _transpose(x, axes=tuple(axes))
 
 
 def squeeze(x: Any, axis: Any = None) -> Tensor:
-    """Remove axes of length one (all of them when ``axis`` is None)."""
+    """Remove axes of length one (all of them when ``axis`` is None). A named axis whose length
+    is not one is left in place, as in PyTorch (NumPy would raise)."""
     shape = np.shape(x.data if isinstance(x, Tensor) else x)
-    axes = normalize_axes(axis, len(shape), "squeeze") if axis is not None else tuple(
-        i for i, n in enumerate(shape) if n == 1)
-    for a in axes:
-        if shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} of shape {shape} has length {shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes))
+    axes = normalize_axes(axis, len(shape), "squeeze") if axis is not None else range(len(shape))
+    return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes or n != 1))
 
 
 def unsqueeze(x: Any, axis: int) -> Tensor:
@@ -159,11 +159,13 @@ _concatenate = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axi
                          variadic=_concat_rule)
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join along an existing axis."""
+def concatenate(tensors: Sequence[Any], axis: int | None = 0) -> Tensor:
+    """Join along an existing axis (``axis=None``: the flattened tensors, as NumPy)."""
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
+    if axis is None:
+        tensors, axis = [reshape(t, (-1,)) for t in tensors], 0
     ndim = tensors[0].ndim
     for t in tensors:
         if t.ndim != ndim or t.ndim == 0:
@@ -185,5 +187,7 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
+    if axis is None:  # normalize_axes would read None as "every axis"
+        raise TypeError("stack: axis must be an int, got None")
     (axis,) = normalize_axes(axis, tensors[0].ndim + 1, "stack")
     return _stack(*tensors, axis=axis)
