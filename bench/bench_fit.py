@@ -77,8 +77,10 @@ CASES = {
 
 
 def ours(case: dict, jit: bool = False):
+    # without sigma the errors are scaled by chi^2/dof, as curve_fit's default (see scipy_fit)
     return tg.optimize.least_squares_fit(case["model"], case["x"], case["y"], case["p0"],
-                                         sigma=case["sigma"], jit=jit)
+                                         sigma=case["sigma"], jit=jit,
+                                         absolute_sigma=case["sigma"] is not None)
 
 
 def scipy_fit(case: dict, counter: list | None = None, **options):

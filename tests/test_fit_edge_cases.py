@@ -221,8 +221,6 @@ def test_parameter_with_optimum_zero_by_symmetry(method, sigma):
     p0 = [0.5, 0.3, 1.0, 0.5]
     res, warned = fit_quietly(model, x, y, p0, sigma=sigma, method=method)
     ref, cov, ref_chi2 = scipy_fit(model_np, jac_np, y, 1.0 if sigma is None else sigma, p0)
-    if sigma is None:
-        cov = cov * ref_chi2 / (x.size - 4)
     errors = np.sqrt(np.diag(cov))
     assert res.success and warned == [] and res.nit < 30
     assert abs(res.params[1]) <= 1e-8 * errors[1]
@@ -241,10 +239,13 @@ def test_zero_residual_nonlinear_fit_converges_to_rounding(method, sigma):
     np.testing.assert_allclose(res.params, truth, rtol=1e-12)
     assert res.chi2 <= 1e-20
     a = decay_jac_np(x, res.params) / (1.0 if sigma is None else sigma)
-    cov = np.linalg.inv(a.T @ a)
-    if sigma is None:  # sigma unknown: scaled by chi2 / dof, which is ~0 for exact data
-        cov = cov * res.chi2 / res.dof
+    cov = np.linalg.inv(a.T @ a)  # sigma = None is sigma = 1, absolute (the contract)
     np.testing.assert_allclose(res.errors, np.sqrt(np.diag(cov)), rtol=1e-6)
+    if sigma is None:  # sigma unknown: scaled by chi2 / dof, which is ~0 for exact data
+        relative, _ = fit_quietly(decay, x, y, [1.0, 1.0], method=method, absolute_sigma=False)
+        np.testing.assert_allclose(relative.errors, np.sqrt(np.diag(cov * relative.chi2
+                                                                     / relative.dof)),
+                                   rtol=1e-6)
     assert_consistent(res, lambda q: decay_np(x, q), y, 1.0 if sigma is None else sigma)
 
 
@@ -386,16 +387,20 @@ def test_parameter_the_model_ignores(method):
 @pytest.mark.parametrize("method", METHODS)
 def test_more_parameters_than_points_gives_the_minimum_norm_interpolant(method):
     # a quadratic through two points: from p = 0 the (minimum-norm) Gauss-Newton step solves
-    # it exactly, and nothing is determined individually
+    # it exactly; only p[0] = y(0) is determined individually (error sigma = 1), and with
+    # sigma unknown nothing is left to estimate it from
     x = np.array([0.0, 1.0])
     y = np.array([1.0, 3.0])
     design = np.stack([np.ones(2), x, x ** 2], axis=-1)
-    with pytest.warns(ConvergenceWarning, match="not all determined"):
-        res = optimize.least_squares_fit(lambda x, p: p[0] + p[1] * x + p[2] * x ** 2, x, y,
-                                         [0.0, 0.0, 0.0], method=method)
-    np.testing.assert_allclose(res.params, np.linalg.pinv(design) @ y, rtol=1e-12)
-    assert res.dof == -1 and np.isnan(res.reduced_chi2) and res.chi2 <= 1e-25
-    assert np.all(np.isinf(res.errors))
+    for absolute in (True, False):
+        with pytest.warns(ConvergenceWarning, match=r"not all determined.*p\[1\], p\[2\]"):
+            res = optimize.least_squares_fit(lambda x, p: p[0] + p[1] * x + p[2] * x ** 2, x,
+                                             y, [0.0, 0.0, 0.0], method=method,
+                                             absolute_sigma=absolute)
+        np.testing.assert_allclose(res.params, np.linalg.pinv(design) @ y, rtol=1e-12)
+        assert res.dof == -1 and np.isnan(res.reduced_chi2) and res.chi2 <= 1e-25
+        assert np.all(np.isinf(res.errors[1:]))
+        assert res.errors[0] == (pytest.approx(1.0, rel=1e-12) if absolute else np.inf)
 
 
 # --- classic hard problems (Moré, Garbow & Hillstrom 1981) as fits to y = 0 -----------------
@@ -434,7 +439,7 @@ def test_classic_zero_residual_problems(problem, method):
     }[problem]
     n = 3 if problem == "brown badly scaled" else 2
     res, warned = fit_quietly(lambda x, p: model(p), np.zeros(n), np.zeros(n), start,
-                              method=method)
+                              method=method, absolute_sigma=False)
     assert res.success
     np.testing.assert_allclose(res.params, solution, rtol=rtol)
     assert res.chi2 <= 1e-15
@@ -632,7 +637,8 @@ def test_absolute_sigma_conventions_match_curve_fit(method):
 
     cases = [(dict(sigma=sigma), dict(sigma=sigma, absolute_sigma=True)),
              (dict(sigma=sigma, absolute_sigma=False), dict(sigma=sigma)),
-             (dict(), dict())]
+             (dict(), dict(absolute_sigma=True)),  # the contract: sigma = None taken as 1
+             (dict(absolute_sigma=False), dict())]
     for ours, theirs in cases:
         res, warned = fit_quietly(decay, x, y, [1.0, 1.0], method=method, **ours)
         ref, cov = reference(**theirs)

@@ -404,15 +404,24 @@ def test_fit_gaussian_matches_scipy_curve_fit(method):
     assert res.nfev < 26
 
 
-def test_fit_unweighted_scales_covariance_like_curve_fit():
+@pytest.mark.parametrize("absolute", [True, False])
+def test_fit_unweighted_covariance_like_curve_fit(absolute):
+    # the contract: errors take sigma (here None, i.e. 1) as absolute, as
+    # curve_fit(..., absolute_sigma=True); absolute_sigma=False scales by chi^2/dof as
+    # curve_fit's default does
     curve_fit = pytest.importorskip("scipy.optimize").curve_fit
     x, y, _ = gaussian_histogram(seed=9)
-    res = optimize.least_squares_fit(gauss, x, y, [0.04, 165.0, 9.0])
+    options = {} if absolute else dict(absolute_sigma=False)
+    res = optimize.least_squares_fit(gauss, x, y, [0.04, 165.0, 9.0], **options)
     ref, ref_cov = curve_fit(gauss_np, x, y, p0=[0.04, 165.0, 9.0], jac=gauss_jac_np,
-                             xtol=1e-14, ftol=1e-14)
+                             xtol=1e-14, ftol=1e-14, absolute_sigma=absolute)
     np.testing.assert_allclose(res.params, ref, rtol=1e-7)
     np.testing.assert_allclose(np.diag(res.covariance), np.diag(ref_cov), rtol=1e-6)
     np.testing.assert_allclose(correlation(res.covariance), correlation(ref_cov), atol=1e-6)
+    a = gauss_jac_np(x, *res.params)
+    unit = np.linalg.inv(a.T @ a)  # (J^T J)^-1 by hand, sigma = 1
+    scale = 1.0 if absolute else res.chi2 / (x.size - 3)
+    np.testing.assert_allclose(res.covariance, unit * scale, rtol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["pointwise", "columns", "rows"])
@@ -697,8 +706,11 @@ def test_fit_without_degrees_of_freedom_converges_in_any_units():
     x = np.array([0.0, 1.0])
     y = 1e-6 * np.exp(np.array([0.0, 1.0]))
     with pytest.warns(ConvergenceWarning, match="no degrees of freedom"):
-        res = optimize.least_squares_fit(decay, x, y, [2e-6, 0.3])
+        res = optimize.least_squares_fit(decay, x, y, [2e-6, 0.3], absolute_sigma=False)
     np.testing.assert_allclose(res.params, [1e-6, -1.0], rtol=1e-9)
+    absolute = optimize.least_squares_fit(decay, x, y, [2e-6, 0.3])  # sigma = 1: errors exist
+    np.testing.assert_array_equal(absolute.params, res.params)
+    assert absolute.success and np.isfinite(absolute.errors).all()
     assert res.success and res.chi2 <= 1e-20 * np.sum((y / 1e-6) ** 2)
 
 
@@ -819,7 +831,7 @@ def test_fit_without_degrees_of_freedom_and_unknown_sigma_has_infinite_errors():
     curve_fit = pytest.importorskip("scipy.optimize").curve_fit
     x, y = np.array([0.0, 2.0]), np.array([1.0, 2.0])
     with pytest.warns(ConvergenceWarning, match="2 data point.* for 2 parameter.*no degrees"):
-        res = optimize.least_squares_fit(line, x, y, [0.0, 0.0])
+        res = optimize.least_squares_fit(line, x, y, [0.0, 0.0], absolute_sigma=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy's OptimizeWarning
         ref, ref_cov = curve_fit(lambda x, a, b: a + b * x, x, y, p0=[0.0, 0.0])

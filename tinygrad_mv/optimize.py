@@ -1057,7 +1057,7 @@ def _steepest_descent_fit(evaluator: _Model, chi2_of: _Chi2, y: np.ndarray, sigm
 @np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0: Any,
                       sigma: Any = None, method: str = "levenberg-marquardt", *,
-                      absolute_sigma: bool | None = None, tol: float = 1e-8,
+                      absolute_sigma: bool = True, tol: float = 1e-8,
                       max_iter: int | None = None, jacobian: str = "auto",
                       jit: bool = False) -> FitResult:
     """Fit ``model(x, p)`` to ``y`` by minimising chi^2 = sum(((y - model(x, p)) / sigma)^2).
@@ -1087,9 +1087,10 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     ``max_iter`` defaults to 100 (10000 for "gd").
 
     Uncertainties: covariance = (A^T A)^-1 at the optimum, errors = sqrt of its diagonal.
-    ``absolute_sigma`` (default: True when ``sigma`` is given, False otherwise) takes sigma as
-    the true standard deviations, as ``curve_fit(..., absolute_sigma=True)``; when False the
-    covariance is multiplied by chi^2 / dof (sigma known only up to a common factor), and is
+    ``absolute_sigma=True`` (the default, also for ``sigma=None``, which means sigma = 1) takes
+    sigma as the true standard deviations, as ``curve_fit(..., absolute_sigma=True)``. With
+    ``absolute_sigma=False`` (curve_fit's default) the covariance is multiplied by chi^2 / dof
+    (sigma known only up to a common factor, say unweighted data of unknown noise), and is
     infinite, with a warning, when no degrees of freedom are left (as curve_fit).
 
     ``jacobian``: how d model / d p is computed by reverse mode: "auto" (default), "pointwise",
@@ -1134,8 +1135,9 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
             raise ValueError(f"least_squares_fit: every sigma must be positive and finite; "
                              f"sigma[{bad[0]}] = {sig.reshape(-1)[bad[0]]} (set empty bins' "
                              "sigma to a positive value, or leave them out)")
-    if absolute_sigma is None:
-        absolute_sigma = sigma is not None
+    if not isinstance(absolute_sigma, (bool, np.bool_)):
+        raise TypeError(f"least_squares_fit: absolute_sigma must be True or False, got "
+                        f"{absolute_sigma!r}")
     if max_iter is None:
         max_iter = 10000 if method == "gd" else 100
     _check_stopping(tol, max_iter, "least_squares_fit")
@@ -1145,7 +1147,9 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     dof = n_points - k
     evaluator = _Model(model, x_in, y_arr.shape, k, compiled=jit)
     value, jac = evaluator.choose(p, jacobian)
-    chi2_of = _Chi2(y_arr, sig, dof, absolute_sigma, tol, evaluator.eps)
+    # Steps are measured in standard errors of the noise: the given sigmas when absolute, else
+    # (no sigma, or relative ones) the noise the residuals show, whatever the errors report.
+    chi2_of = _Chi2(y_arr, sig, dof, absolute_sigma and sigma is not None, tol, evaluator.eps)
     chi2 = chi2_of(value)
     if not (np.isfinite(chi2) and np.isfinite(jac).all()):
         raise FloatingPointError(f"least_squares_fit: the model or its Jacobian is not finite "
