@@ -175,8 +175,43 @@ def test_load_state_dict_refuses_bad_dicts_and_loads_nothing(change, words):
         seq.load_state_dict(bad)
     for word in words:
         assert word in str(info.value)
+    assert isinstance(info.value, RuntimeError)  # what PyTorch raises
     for name, value in seq.state_dict().items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_strict_false_loads_what_matches_and_reports_the_rest():
+    seq = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid(), nn.Linear(3, 1, rng=1))
+    state = {k: v + 1.0 for k, v in seq.state_dict().items()}
+    before = seq.state_dict()
+    assert seq.load_state_dict(state) == nn.IncompatibleKeys([], [])
+    del state["2.bias"]
+    state["extra"] = np.zeros(1)
+    seq = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid(), nn.Linear(3, 1, rng=1))
+    result = seq.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["2.bias"] and result.unexpected_keys == ["extra"]
+    after = seq.state_dict()
+    np.testing.assert_array_equal(after["2.bias"], before["2.bias"])  # left as it was
+    for name in ("0.weight", "0.bias", "2.weight"):
+        np.testing.assert_array_equal(after[name], state[name])
+    # a shape mismatch is refused even when not strict, as in PyTorch
+    state["2.weight"] = np.zeros((3, 3))
+    with pytest.raises(nn.StateDictError, match="shape mismatch.*2.weight"):
+        seq.load_state_dict(state, strict=False)
+    np.testing.assert_array_equal(seq.state_dict()["0.weight"], after["0.weight"])
+
+
+def test_load_state_dict_strict_false_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    state = ours.state_dict()
+    del state["0.bias"]
+    state["head.weight"] = np.zeros(2)
+    ref = theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()}, strict=False)
+    got = ours.load_state_dict(state, strict=False)
+    assert got.missing_keys == ref.missing_keys
+    assert got.unexpected_keys == ref.unexpected_keys
 
 
 def test_state_dict_loads_into_torch_and_back():

@@ -10,13 +10,25 @@ A Parameter reachable by two paths is reported once, under the first name found.
 from __future__ import annotations
 
 import reprlib
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
+
+
+class StateDictError(ValueError, RuntimeError):
+    """A state dict that does not fit the model. A ``ValueError`` (wrong values) and, as in
+    PyTorch, a ``RuntimeError``."""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as PyTorch's: the keys it did not match."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class Parameter(Tensor):
@@ -156,26 +168,32 @@ class Module:
         """Parameter name -> a copy of its array (later training does not change it)."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state_dict: Any) -> None:
+    def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters by name, cast to each parameter's dtype.
 
-        Every key must match a parameter and every parameter must be given, with the same shape;
-        otherwise ``ValueError`` names the offenders and nothing is loaded.
+        With ``strict=True`` every key must match a parameter and every parameter must be
+        given; ``strict=False`` loads the keys that match and skips the rest. Given entries
+        must have the parameter's shape. Otherwise :class:`StateDictError` (a ``ValueError``
+        and a ``RuntimeError``) names the offenders and nothing is loaded. Returns the missing
+        and unexpected keys, as PyTorch does.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict: expected a mapping of names to arrays, got "
                             f"{type(state_dict).__name__}")
+        if not isinstance(strict, (bool, np.bool_)):
+            raise TypeError(f"load_state_dict: strict must be True or False, got {strict!r}")
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
-        if missing or unexpected:
+        if strict and (missing or unexpected):
             parts = []
             if missing:
                 parts.append(f"missing keys {missing}")
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
-            raise ValueError(f"load_state_dict for {type(self).__name__}: {' and '.join(parts)}; "
-                           "nothing was loaded")
+            raise StateDictError(f"load_state_dict for {type(self).__name__}: "
+                                 f"{' and '.join(parts)}; nothing was loaded")
+        params = {name: p for name, p in params.items() if name in state_dict}
         staged = {}
         bad = []
         for name, p in params.items():
@@ -188,10 +206,11 @@ class Module:
                 bad.append(f"'{name}': parameter shape {p.shape}, given {arr.shape}")
             staged[name] = arr
         if bad:
-            raise ValueError(f"load_state_dict for {type(self).__name__}: shape mismatch for "
-                             f"{'; '.join(bad)}; nothing was loaded")
+            raise StateDictError(f"load_state_dict for {type(self).__name__}: shape mismatch "
+                                 f"for {'; '.join(bad)}; nothing was loaded")
         for name, p in params.items():
             p.data = np.array(staged[name], dtype=p.data.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
 
     # --- display ------------------------------------------------------------------------------
     def extra_repr(self) -> str:
