@@ -73,6 +73,21 @@ def save(state_dict: Mapping[str, Any], path: _PathLike) -> None:
         raise
 
 
+def _check_entry_count(archive: zipfile.ZipFile) -> None:
+    """A damaged length field in the zip's directory makes zipfile stop reading it early and
+    list fewer members, with no error: compare with the count the end record states."""
+    end_record = getattr(zipfile, "_EndRecData", None)  # private, but in every CPython 3
+    if end_record is None or archive.fp is None:
+        return
+    record = end_record(archive.fp)
+    if record is None:
+        return
+    stated = record[zipfile._ECD_ENTRIES_TOTAL]
+    if stated != len(archive.infolist()):
+        raise ValueError(f"the zip directory lists {len(archive.infolist())} member(s) but its "
+                         f"end record says {stated}")
+
+
 def load(path: _PathLike) -> dict[str, np.ndarray]:
     """Read a file written by :func:`save` (or any ``.npz`` of plain numeric arrays) into a dict
     of name -> ``np.ndarray``, in the saved order. Never unpickles.
@@ -93,6 +108,7 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
     result: dict[str, np.ndarray] = {}
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_entry_count(archive)
             for name in archive.namelist():
                 if not name.endswith(".npy"):
                     raise ValueError(f"member {name!r} is not a .npy array")
@@ -105,7 +121,7 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
                     raise ValueError(f"member {name!r} appears twice")
                 result[key] = arr
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
-            zlib.error, KeyError, NotImplementedError) as exc:
+            zlib.error, KeyError, NotImplementedError, RuntimeError) as exc:
         raise ValueError(f"tg.load: {path!r} is not a complete .npz file of arrays (truncated, "
                          f"corrupted or of another kind): {exc}") from exc
     return result
