@@ -451,6 +451,10 @@ def _torch_cases(torch):
         ("bce", F.binary_cross_entropy, tf.binary_cross_entropy, {}),
         ("bce-sum", lambda p, t: F.binary_cross_entropy(p, t, "sum"),
          lambda p, t: tf.binary_cross_entropy(p, t, reduction="sum"), {}),
+        ("mse-none", lambda p, t: F.mse_loss(p, t, "none"),
+         lambda p, t: tf.mse_loss(p, t, reduction="none"), {}),
+        ("bce-none", lambda p, t: F.binary_cross_entropy(p, t, "none"),
+         lambda p, t: tf.binary_cross_entropy(p, t, reduction="none"), {}),
     ]
 
 
@@ -461,12 +465,13 @@ def test_losses_match_torch_values_and_both_gradients(rng):
     for name, ours, theirs, _ in _torch_cases(torch):
         tp, tt = Tensor(p, requires_grad=True), Tensor(t, requires_grad=True)
         out = ours(tp, tt)
-        out.backward()
+        w = rng.standard_normal(out.shape)  # a cotangent, for the unreduced ("none") losses
+        out.backward(w)
         qp = torch.tensor(p, requires_grad=True)
         qt = torch.tensor(t, requires_grad=True)
         ref = theirs(qp, qt)
-        ref.backward()
-        assert_close(out, ref.item(), **TIGHT, what=name)
+        ref.backward(torch.tensor(w))
+        assert_close(out, ref.detach().numpy(), **TIGHT, what=name)
         assert_close(tp.grad, qp.grad.numpy(), **TIGHT, what=name)
         assert_close(tt.grad, qt.grad.numpy(), **TIGHT, what=name)
 
@@ -486,6 +491,41 @@ def test_cross_entropy_matches_torch_including_second_derivatives(rng):
         lambda q: torch.nn.functional.cross_entropy(q.reshape(6, 4), torch.tensor(classes)),
         torch.tensor(z.ravel()))
     assert_close(hess, ref_hess.numpy(), **TIGHT)
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "cross_entropy"])
+def test_unreduced_losses_against_the_sums_and_central_differences(name, rng):
+    """reduction="none": one loss per element (per sample for cross-entropy) whose sum is the
+    "sum" reduction; gradients checked against central differences."""
+    if name == "cross_entropy":
+        x, classes = rng.standard_normal((5, 3)) * 3, rng.integers(0, 3, 5)
+        each = lambda q: F.cross_entropy(q, classes, "none")  # noqa: E731
+        total = F.cross_entropy(Tensor(x), classes, "sum")
+        by_hand = np.log(np.exp(x).sum(axis=1)) - x[np.arange(5), classes]
+        arrays = (x,)
+    else:
+        p, t = rng.uniform(0.05, 0.95, (4, 3)), rng.uniform(0, 1, (4, 3))
+        fn = F.mse_loss if name == "mse" else F.binary_cross_entropy
+        each = lambda q, u: fn(q, u, "none")  # noqa: E731
+        total = fn(Tensor(p), Tensor(t), "sum")
+        by_hand = ((p - t) ** 2 if name == "mse"
+                   else -(t * np.log(p) + (1 - t) * np.log(1 - p)))
+        arrays = (p, t)
+    out, _ = check_gradients(each, *arrays)
+    assert_close(out, by_hand, **TIGHT)
+    assert_close(out.data.sum(), total.item(), **TIGHT)
+
+
+def test_cross_entropy_reads_a_tensor_of_whole_numbers_as_classes(rng):
+    # tg.tensor([0, 2, 1]) is float64 by the contract's data rule; PyTorch users write targets so
+    z = rng.standard_normal((3, 4))
+    loss = nn.CrossEntropyLoss()
+    from_tensor = loss(Tensor(z), tg.tensor([0, 2, 1])).item()
+    assert from_tensor == loss(Tensor(z), np.array([0, 2, 1])).item()
+    with pytest.raises(TypeError, match="integer class indices"):
+        loss(Tensor(z), tg.tensor([0.5, 2, 1]))
+    with pytest.raises(TypeError, match="integer class indices"):
+        loss(Tensor(z), np.array([0.0, 2.0, 1.0]))  # a float array stays refused
 
 
 # --- loss errors ----------------------------------------------------------------------------------
@@ -531,7 +571,7 @@ def test_chi_squared_differentiates_through_a_fitted_sigma():
 
 @pytest.mark.parametrize("target, error, words", [
     (np.array([0.0, 1.0, 2.0]), TypeError, ["integer", "float64", "astype"]),
-    (Tensor([0, 1, 2]), TypeError, ["integer"]),  # Tensors hold floats
+    (Tensor([0, 1.5, 2]), TypeError, ["integer"]),  # whole numbers only
     (np.array([True, False, True]), TypeError, ["bool"]),
     (np.array([0, 3, 1]), ValueError, ["target[1] = 3", "[0, 3)"]),
     (np.array([0, -1, 1]), ValueError, ["target[1] = -1"]),

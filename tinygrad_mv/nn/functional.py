@@ -21,12 +21,13 @@ from ..tensor import Tensor
 
 __all__ = ["mse_loss", "sse_loss", "chi_squared_loss", "binary_cross_entropy", "cross_entropy"]
 
-_REDUCTIONS = ("mean", "sum")
+_REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(reduction: str, name: str) -> None:
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -83,9 +84,12 @@ def sse_loss(prediction: Any, target: Any) -> Tensor:
 
 
 def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean (``reduction="mean"``, over all elements, as PyTorch) or sum of squared errors."""
+    """Mean (``reduction="mean"``, over all elements, as PyTorch) or sum of squared errors, or
+    each element's (``"none"``)."""
     _check_reduction(reduction, "mse_loss")
     prediction, target = _pair(prediction, target, "mse_loss")
+    if reduction == "none":  # one loss per element, from the elementary operations
+        return ops.square(prediction - target)
     size = prediction.data.size
     if reduction == "mean" and size == 0:
         raise ValueError("mse_loss: the mean of an empty prediction is undefined")
@@ -159,6 +163,10 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") 
                              f"in [0, 1], found {bad!r}"
                              + (" (apply a sigmoid to the model's output first)"
                                 if what == "prediction" else ""))
+    if reduction == "none":  # each element's, clamped as PyTorch; from elementary operations
+        log_p = ops.maximum(ops.log(ops.maximum(prediction, 0.0)), -100.0)
+        log_q = ops.maximum(ops.log(ops.maximum(1.0 - prediction, 0.0)), -100.0)
+        return -(target * log_p + (1.0 - target) * log_q)
     size = prediction.data.size
     if reduction == "mean" and size == 0:
         raise ValueError("binary_cross_entropy: the mean of an empty prediction is undefined")
@@ -194,7 +202,12 @@ _cross_entropy_op = primitive("cross_entropy", _cross_entropy, _cross_entropy_dx
 
 def _class_array(target: Any) -> np.ndarray:
     if isinstance(target, Tensor):
-        target = target.data
+        # tg.tensor([0, 2, 1]) holds float64 (the contract's rule for data): whole numbers
+        # in a Tensor are read as classes, as a PyTorch user's integer tensor would be
+        data = target.data
+        if data.dtype.kind == "f" and np.all(np.isfinite(data)) and np.all(data == np.round(data)):
+            return data.astype(np.intp)
+        target = data
     classes = np.asarray(target)
     if classes.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold integer class indices (an integer "
@@ -229,6 +242,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         i = int(np.flatnonzero(out_of_range)[0])
         raise ValueError(f"cross_entropy: target[{i}] = {int(classes[i])} is not a class index "
                          f"in [0, {c}) for logits with {c} classes")
+    if reduction == "none":  # each sample's, from the (stable) log_softmax
+        return -ops.log_softmax(logits, axis=1)[np.arange(n), classes]
     scale = 1.0 / n if reduction == "mean" else 1.0
     return _cross_entropy_op(logits, classes=np.ascontiguousarray(classes, dtype=np.intp),
                              scale=scale)
