@@ -247,6 +247,40 @@ def test_newton_fits_a_linear_model_like_least_squares(rng):
     assert_close(np.r_[model.weight.data.ravel(), model.bias.data], coef, **TIGHT)
 
 
+def test_newton_takes_a_pytorch_style_closure_that_calls_backward(rng):
+    # the closure torch.optim.LBFGS users write: zero_grad, loss, backward, return the loss
+    x = rng.uniform(-1, 1, (30, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]]) + 0.3 + 0.01 * rng.standard_normal((30, 1))
+    fits = []
+    for torch_style in (False, True):
+        model = nn.Linear(3, 1, rng=0)
+        opt = tg.optim.Newton(model.parameters())
+
+        def closure(model=model, opt=opt, torch_style=torch_style):
+            loss = nn.SSELoss()(model(x), y)
+            if torch_style:
+                opt.zero_grad()
+                loss.backward()
+            return loss
+        before = opt.step(closure)
+        fits.append(np.r_[model.weight.data.ravel(), model.bias.data])
+        if torch_style:  # the closure's backward filled .grad, at the point before the step
+            design = np.c_[x, np.ones(30)]
+            start = nn.Linear(3, 1, rng=0)
+            w0 = np.r_[start.weight.data.ravel(), start.bias.data]
+            grad = 2 * design.T @ (design @ w0 - y.ravel())
+            assert_close(np.r_[model.weight.grad.data.ravel(), model.bias.grad.data], grad,
+                         **TIGHT)
+            assert before.item() == pytest.approx(np.sum((design @ w0 - y.ravel()) ** 2))
+    assert_close(fits[1], fits[0], 0, 0)
+    # outside the closure, backward frees the graph as usual
+    w = Tensor([1.0], requires_grad=True)
+    loss = w * 3.0
+    loss.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        loss.backward()
+
+
 def test_newton_hessian_matches_finite_differences_for_a_small_network(rng):
     x = rng.uniform(0, 1, (8, 1))
     y = rng.uniform(0, 1, (8, 1))
@@ -311,12 +345,12 @@ def test_newton_refuses_bad_closures_and_big_models():
     with pytest.raises(TypeError, match="one-element"):
         opt.step(lambda: w * w)
 
-    def calls_backward():
+    def frees_the_graph():
         loss = (w ** 3).sum()
-        loss.backward()
+        loss.backward(retain_graph=False)  # asked for explicitly: nothing to differentiate
         return loss
     with pytest.raises(RuntimeError, match="backward"):
-        opt.step(calls_backward)
+        opt.step(frees_the_graph)
     with pytest.raises(ValueError, match="Hessian"):
         tg.optim.Newton([Tensor(np.zeros(3000), requires_grad=True)])
 

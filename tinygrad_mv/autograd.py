@@ -38,6 +38,9 @@ _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("anomaly", defau
 _sequence = itertools.count()
 # The tokens of the grad-mode blocks entered in this thread/task, innermost last.
 _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_tokens", default=())
+# Inside an optimizer's closure (optim.Newton): backward() keeps the graph unless told otherwise,
+# so a PyTorch-style closure that calls loss.backward() leaves the loss differentiable again.
+keep_graphs: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_graphs", default=False)
 # While tg.jit records a function: its tracer (tracing.py), told of every operation.
 _tracer: Any = None
 

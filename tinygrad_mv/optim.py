@@ -176,9 +176,10 @@ class Newton(Optimizer):
     into one vector, for models with few parameters (the Hessian has n^2 entries and costs n
     reverse passes).
 
-    ``step(closure)``: ``closure()`` evaluates the loss (a one-element Tensor) with grad enabled
-    and must not call ``backward()``; the gradient and the Hessian are taken from it here, with
-    ``create_graph``, and ``.grad`` is left untouched.
+    ``step(closure)``: ``closure()`` evaluates the loss (a one-element Tensor) with grad enabled;
+    the gradient and the Hessian are taken from it here, with ``create_graph``. A closure
+    written for PyTorch's LBFGS, which calls ``zero_grad()`` and ``loss.backward()`` itself,
+    works too: inside it backward keeps the graph. Newton itself leaves ``.grad`` untouched.
 
     When ``H + damping I`` is not positive definite (a saddle or a maximum, where the Newton
     direction would climb) or the step is not finite, a plain gradient step
@@ -207,8 +208,12 @@ class Newton(Optimizer):
                                                                          np.ndarray]:
         """(loss, gradient g of shape (n,), Hessian H of shape (n, n)) over the flattened
         parameters, at their current values."""
-        with autograd.enable_grad():
-            loss = closure()
+        token = autograd.keep_graphs.set(True)
+        try:
+            with autograd.enable_grad():
+                loss = closure()
+        finally:
+            autograd.keep_graphs.reset(token)
         if not isinstance(loss, Tensor) or loss.size != 1:
             raise TypeError("Newton.step: closure() must return the loss as a one-element Tensor, "
                             f"got {type(loss).__name__}"
@@ -221,8 +226,9 @@ class Newton(Optimizer):
                 grads = autograd.grad(loss, self.params, create_graph=True, allow_unused=True)
         except RuntimeError as exc:
             if "retain_graph" in str(exc):
-                raise RuntimeError("Newton.step: the loss graph was already freed; closure() "
-                                   "must return the loss without calling backward()") from exc
+                raise RuntimeError("Newton.step: the loss graph was already freed (by a "
+                                   "backward(retain_graph=False) in closure()); return the loss "
+                                   "without freeing its graph") from exc
             raise
         flat_grad = np.concatenate([
             np.zeros(p.size) if g is None else np.asarray(g.data, dtype=np.float64).ravel()

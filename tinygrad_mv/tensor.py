@@ -190,7 +190,7 @@ class Tensor:
             raise RuntimeError("backward(): this tensor does not require grad and has no graph: "
                                "no input it was computed from has requires_grad=True")
         if retain_graph is None:
-            retain_graph = create_graph
+            retain_graph = create_graph or autograd.keep_graphs.get()
         seed = autograd._seed(self, gradient, create_graph, "backward()")
         autograd.backward([self], [seed], retain_graph, create_graph)
 
