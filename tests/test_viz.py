@@ -197,7 +197,7 @@ def test_styles_dtype_and_constants():
     x_node = next(n for n in nodes.values() if n["label"].startswith("x\n"))
     assert "#cfe2ff" in x_node["attrs"]                         # leaf requiring grad: blue
     assert "shape (3,) float32" in x_node["label"]
-    assert "value min 1, mean 2, max 3" in x_node["label"]
+    assert "value [1, 2, 3]" in x_node["label"]  # up to four elements: every value
     output = [n for n in nodes.values() if "#d4edda" in n["attrs"]]
     assert len(output) == 1
     assert number_after(output[0]["label"], "value") == pytest.approx(
@@ -393,8 +393,9 @@ def test_graph_text_shared_nodes_scopes_and_options():
     assert "exp -> shape (2,)  [features]  #1" in text
     assert "exp (see #1 above)" in text
     leaf_only = tg.graph_text(x)
-    assert leaf_only == "x: leaf, requires grad, output -> shape (2,)  value min 1, mean 1.5, " \
-                        "max 2"
+    assert leaf_only == "x: leaf, requires grad, output -> shape (2,)  value [1, 2]"
+    big = tg.graph_text(Tensor(np.arange(5.0), requires_grad=True))
+    assert big.endswith("value min 0, mean 2, max 4")  # more than four: a summary
 
 
 # --- rendering with the real dot, and without it --------------------------------------------------

@@ -286,13 +286,18 @@ def _num(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
+_LISTED = 4  # data with at most this many elements is shown in full, larger as min/mean/max
+
+
 def _summary(data: Any) -> str:
-    """The value for one-element data, else min / mean / max."""
+    """The values of data with up to four elements (flattened), else min / mean / max."""
     a = np.asarray(data)
     if a.size == 0:
         return "empty"
     if a.size == 1:
         return _num(a.reshape(-1)[0])
+    if a.size <= _LISTED:
+        return "[" + ", ".join(_num(v) for v in a.reshape(-1)) + "]"
     if a.dtype.kind == "b":
         return f"{int(a.sum())} of {a.size} true"
     if a.size <= 64:  # small arrays: plain Python floats are several times faster than ufuncs
