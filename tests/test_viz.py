@@ -582,3 +582,24 @@ def test_backward_view_gradients_match_torch():
     for p, t in zip(params, tp):
         np.testing.assert_allclose(leaf_grads[id(p)], t.grad.numpy(), rtol=1e-10, atol=1e-14)
     assert all(p.grad is None for p in params)      # recomputed, not stored
+
+
+def test_params_name_a_models_parameters_as_torchviz():
+    model = tg.nn.Sequential(tg.nn.Linear(2, 3, rng=0), tg.nn.Sigmoid(), tg.nn.Linear(3, 1, rng=1))
+    loss = model(np.ones((4, 2))).sum()
+    for params in (model, dict(model.named_parameters())):
+        text = tg.graph_text(loss, params=params)
+        for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+            assert f"{name}: leaf, requires grad" in text
+        labels = [n["label"] for n in parse_dot(tg.draw_graph(loss, params=params).source)[0]
+                  .values()]
+        assert sum(label.startswith("0.weight\n") for label in labels) == 1
+        backward = tg.draw_graph(loss, params=params, backward=True).source
+        assert "0.weight" in backward
+    assert "0.weight" not in tg.graph_text(loss)  # unnamed without params=
+    named = Tensor(np.ones(3), requires_grad=True, name="mine")
+    assert "mine: leaf" in tg.graph_text((named * 2).sum(), params={"other": named})
+    with pytest.raises(TypeError, match="params= takes a Module or a dict"):
+        tg.graph_text(loss, params=[1, 2])
+    with pytest.raises(TypeError, match="params=: 'w' is a ndarray, not a Tensor"):
+        tg.graph_text(loss, params={"w": np.ones(2)})

@@ -211,15 +211,36 @@ def _common_scope(records: list[_ScopeRecord | None]) -> _ScopeRecord | None:
 # Walking the tape
 # ---------------------------------------------------------------------------------------------
 
+def _param_names(params: Any) -> dict[int, str]:
+    """``params=``: a Module (its named_parameters()) or a mapping of names to Tensors, as
+    torchviz's ``make_dot(params=dict(model.named_parameters()))``."""
+    from .tensor import Tensor
+    if params is None:
+        return {}
+    if hasattr(params, "named_parameters"):
+        params = dict(params.named_parameters())
+    if not hasattr(params, "items"):
+        raise TypeError(f"params= takes a Module or a dict of names to Tensors, got "
+                        f"{type(params).__name__}")
+    names = {}
+    for name, tensor in params.items():
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"params=: '{name}' is a {type(tensor).__name__}, not a Tensor")
+        names[id(tensor)] = str(name)
+    return names
+
+
 class _Tape:
     """The part of the tape that ends at ``root``: nodes by creation order, and the leaves."""
 
-    def __init__(self, root: Any, limit: int | None, constants: Iterable[Any] = ()) -> None:
+    def __init__(self, root: Any, limit: int | None, constants: Iterable[Any] = (),
+                 params: Any = None) -> None:
         from .tensor import Tensor
         if not isinstance(root, Tensor):
             raise TypeError(f"expected a Tensor to draw the graph that produced it, got "
                             f"{type(root).__name__}")
         self.root = root
+        self.param_names = _param_names(params)
         # A constant input is saved as the very array of the Tensor it came from: identity
         # finds its name (the Tensors are alive, so no other array can share the id).
         self.constant_names: dict[int, str] = {}
@@ -256,6 +277,10 @@ class _Tape:
         self.leaves = list(leaves.values()) if start is not None else [root]
         self.leaf_consumers = consumers
         self.released = any(n.saved is None for n in nodes)
+
+    def leaf_name(self, leaf: Any) -> str | None:
+        """The leaf's own name, else the one ``params=`` gives it (``"0.weight"``)."""
+        return leaf.name or self.param_names.get(id(leaf))
 
     def value(self, node: Node) -> np.ndarray | None:
         if node is self.root._node:
@@ -470,12 +495,13 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         key = id(leaf)
         is_root = leaf is root
         style = "output" if is_root else "leaf" if leaf.requires_grad else "const"
-        title = _short_name(leaf.name) or ("output" if is_root else None)
+        name = tape.leaf_name(leaf)
+        title = _short_name(name) or ("output" if is_root else None)
         pic.add(leaf_ids[key], _tensor_lines(title, leaf.shape, leaf.dtype, leaf.data, leaf.grad,
                                              show_values, show_grads),
                 style, leaf_scopes.get(key))
-        if leaf.name:
-            pic.leaf_names[leaf_ids[key]] = str(leaf.name)
+        if name:
+            pic.leaf_names[leaf_ids[key]] = str(name)
     freed = False
     for node in tape.nodes:
         seq = node.seq
@@ -627,7 +653,7 @@ def _display_names(tape: _Tape) -> dict[Any, str]:
     computed it when that is short ("sin(x·y)"), else "<op> output"."""
     names: dict[Any, str] = {}
     for k, leaf in enumerate(tape.leaves):
-        names[id(leaf)] = _short_name(leaf.name, 16) or f"leaf {k}"
+        names[id(leaf)] = _short_name(tape.leaf_name(leaf), 16) or f"leaf {k}"
     for node in tape.nodes:
         tensor = tape.tensor(node)
         if tensor is not None and tensor.name:
@@ -897,12 +923,12 @@ def _dot_body(pic: _Picture) -> list[str]:
 def draw_graph(root: Any, show_values: bool = True, show_grads: bool = True,
                rankdir: str = "LR", *, backward: bool = False, collapse: Any = False,
                max_nodes: int | None = DEFAULT_MAX_NODES, title: str | None = None,
-               legend: bool = True, constants: Iterable[Any] = ()) -> Any:
+               legend: bool = True, constants: Iterable[Any] = (), params: Any = None) -> Any:
     """The recorded computation that ends at ``root`` as a ``graphviz.Digraph``.
 
-    One box per tensor (name, shape, dtype when not float64, value: the number for one element,
-    else min/mean/max; its gradient after backward) and one ellipse per operation. Leaves that
-    require grad are blue, constants dashed grey, the output green.
+    One box per tensor (name, shape, dtype when not float64, value: every value for up to four
+    elements, else min/mean/max; its gradient after backward) and one ellipse per operation.
+    Leaves that require grad are blue, constants dashed grey, the output green.
 
     - ``backward=True`` draws the reverse pass: for each operation, the gradient ``g`` arriving at
       it and, on each edge, the local derivative it sends to one input (with the value while the
@@ -914,6 +940,8 @@ def draw_graph(root: Any, show_values: bool = True, show_grads: bool = True,
       this; ``None`` for no limit.
     - ``constants``: Tensors that do not require grad (data, targets) whose names should label
       the constant inputs they provide (the tape keeps only their arrays).
+    - ``params``: a Module, or a dict of names to Tensors (``dict(model.named_parameters())``,
+      as torchviz's ``make_dot``), naming the leaves that have no name of their own.
     - ``title``: a caption; ``legend=False`` leaves out the colour legend.
 
     Render with ``.render(...)``, ``.pipe(format="svg")`` (needs the Graphviz ``dot`` program;
@@ -940,7 +968,7 @@ def draw_graph(root: Any, show_values: bool = True, show_grads: bool = True,
     # Each operation draws at least two nodes, so a walk past max_nodes operations can stop:
     # without collapsing, that graph is too large anyway.
     limit = None if max_nodes is None or collapse else max_nodes
-    tape = _Tape(root, limit, constants)
+    tape = _Tape(root, limit, constants, params)
     if tape.truncated:
         raise _too_large(f"more than {max_nodes} operations", max_nodes)
     builder = _backward_picture if backward else _forward_picture
@@ -984,7 +1012,8 @@ _MAX_INDENT = 120
 
 
 def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
-               max_nodes: int | None = 500, constants: Iterable[Any] = ()) -> str:
+               max_nodes: int | None = 500, constants: Iterable[Any] = (),
+               params: Any = None) -> str:
     """The graph that ends at ``root`` as an indented tree, the output at the top::
 
         f = add -> scalar  value 2.683  grad 1
@@ -996,9 +1025,10 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
     Each line is one tensor and the operation that made it. An operation used more than once is
     written out the first time and referred to as ``(see #n above)`` afterwards. After
     ``max_nodes`` lines the tree stops with a note (``None`` for no limit). ``constants`` names
-    constant inputs, as in :func:`draw_graph`.
+    constant inputs and ``params`` unnamed leaves (a Module's parameters), as in
+    :func:`draw_graph`.
     """
-    tape = _Tape(root, None, constants)
+    tape = _Tape(root, None, constants, params)
     scopes = _assign_scopes(tape.nodes)
     uses: collections.Counter = collections.Counter()
     for node in tape.nodes:
@@ -1020,7 +1050,8 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
                 return text + (f"  value {_summary(data)}" if show_values else "")
             return "constant"
         if type(item) is not Node:
-            name = f"{item.name}: " if item.name else ""
+            leaf_name = tape.leaf_name(item)
+            name = f"{leaf_name}: " if leaf_name else ""
             kind = "leaf, requires grad" if item.requires_grad else "leaf"
             if item is root:
                 kind += ", output"
