@@ -170,6 +170,39 @@ def test_other_ufuncs_refuse_tensors_that_require_grad(ufunc, hint):
     np.testing.assert_allclose(np.asarray(r), ufunc(0.5))
 
 
+_FLOAT_UFUNCS = sorted({u for u in vars(np).values() if isinstance(u, np.ufunc)
+                        and any(t.startswith("d" * u.nin) for t in u.types)},
+                       key=lambda u: u.__name__)
+
+
+@pytest.mark.parametrize("ufunc", _FLOAT_UFUNCS, ids=lambda u: u.__name__)
+def test_every_numpy_ufunc_is_recorded_or_names_the_tg_function_to_use(ufunc):
+    from tinygrad_mv.ops.numpy_interop import _UFUNCS, _bool_valued
+    x = Tensor([0.7, 1.3], requires_grad=True)
+    args = [x, Tensor([0.4, 0.9], requires_grad=True)][:ufunc.nin]
+    if ufunc in _UFUNCS or _bool_valued(ufunc):
+        assert isinstance(ufunc(*args), Tensor)
+        return
+    with pytest.raises(TypeError, match=rf"np\.{ufunc.__name__}\b.*\btg\.\w"):
+        ufunc(*args)
+
+
+def test_the_suggested_replacements_compute_the_ufuncs():
+    from tinygrad_mv.ops.numpy_interop import _SUGGESTIONS
+    x = Tensor([0.7, -1.3, 2.2], requires_grad=True)
+    y = Tensor([0.4, 0.9, -1.5], requires_grad=True)
+    a, b = x, y  # noqa: F841 - names used by the logaddexp hint
+    for name, hint in _SUGGESTIONS.items():
+        code = hint.split("  # ")[0]
+        code = code + "(x, y)" if code in ("tg.maximum", "tg.minimum") else code
+        with np.errstate(invalid="ignore"):
+            got = eval(code)
+            want = getattr(np, name)(*[x.data, y.data][:getattr(np, name).nin])
+        np.testing.assert_allclose(np.asarray(got), want, equal_nan=True, err_msg=name)
+        if isinstance(got, Tensor) and name != "conjugate":
+            assert got.requires_grad, f"the hint for np.{name} leaves the graph: {hint}"
+
+
 def test_bool_valued_ufuncs_and_inspection_functions_work():
     x = Tensor([1.0, np.nan], requires_grad=True)
     assert np.isnan(x).data.tolist() == [False, True]

@@ -21,14 +21,25 @@ _UFUNCS: dict[np.ufunc, Callable] = {
     np.minimum: ew.minimum, np.matmul: linalg.matmul,
 }
 
-# What to use instead, for ufuncs with no differentiable counterpart here.
+# What to use instead, for ufuncs with no differentiable counterpart here (Python expressions
+# in x and y, checked by the tests; a remark follows "  # ").
 _SUGGESTIONS = {
     "log1p": "tg.log(1 + x)", "expm1": "tg.exp(x) - 1", "log2": "tg.log(x) / np.log(2)",
-    "log10": "tg.log(x) / np.log(10)", "exp2": "2 ** x", "reciprocal": "1 / x",
-    "float_power": "x ** y", "sinh": "(tg.exp(x) - tg.exp(-x)) / 2",
+    "log10": "tg.log(x) / np.log(10)", "exp2": "tg.power(2, x)", "reciprocal": "tg.div(1, x)",
+    "float_power": "tg.power(x, y)", "sinh": "(tg.exp(x) - tg.exp(-x)) / 2",
     "cosh": "(tg.exp(x) + tg.exp(-x)) / 2", "fmax": "tg.maximum", "fmin": "tg.minimum",
-    "cbrt": "x ** (1 / 3)", "logaddexp": "tg.logsumexp(tg.stack([a, b]), axis=0)",
+    "cbrt": "tg.where(x < 0, -1.0, 1.0) * tg.abs(x) ** (1 / 3)", "fabs": "tg.abs(x)",
+    "logaddexp": "tg.logsumexp(tg.stack([a, b]), axis=0)", "hypot": "tg.sqrt(x**2 + y**2)",
+    "deg2rad": "tg.mul(x, np.pi / 180)", "radians": "tg.mul(x, np.pi / 180)",
+    "rad2deg": "tg.mul(x, 180 / np.pi)", "degrees": "tg.mul(x, 180 / np.pi)",
+    "conjugate": "x  # tg.Tensor data is real",
+    "fmod": "x - y * tg.tensor(np.trunc((x / y).data))",
+    "remainder": "x - y * tg.tensor(np.floor((x / y).data))",
 }
+# Piecewise-constant ufuncs: their derivative is zero wherever it exists.
+_STEPS = {"floor", "ceil", "trunc", "rint", "sign", "heaviside", "floor_divide", "signbit"}
+_GENERIC = ("compose it from tg functions (tg.exp, tg.log, tg.sqrt, tg.where, tg.power, ...), "
+            "or apply it to t.detach() to leave the graph on purpose")
 
 # Array functions that only inspect values: they return the same as on the data.
 _INSPECTION = {
@@ -90,9 +101,14 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     if op is not None:
         raise TypeError(f"np.{name}.{method} with {sorted(kwargs)} is not differentiable in "
                         f"tinygrad_mv; call np.{name}(...) plainly or use the Tensor methods")
-    hint = _SUGGESTIONS.get(name)
-    use = f"; use {hint} instead" if hint else (
-        "; compose it from tg functions, or apply it to t.detach() to leave the graph on purpose")
+    if name in _STEPS:
+        use = (f"; its slope is 0 wherever it exists: apply it to t.detach() (np.{name}"
+               "(t.detach())) or build the piecewise function with tg.where")
+    else:
+        hint = _SUGGESTIONS.get(name)
+        code, _, remark = (hint or "").partition("  # ")
+        use = f"; use {code} instead" + (f" ({remark})" if remark else "") if hint else \
+            f"; {_GENERIC}"
     raise TypeError(f"np.{name} has no differentiable counterpart in tinygrad_mv and would drop "
                     f"the graph of a Tensor that requires grad{use}")
 
