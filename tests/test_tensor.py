@@ -232,6 +232,17 @@ def test_float32_stays_float32():
     assert x.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("lo, hi", [(np.float64(0.2), None), (None, np.array(0.5)),
+                                    (0, np.float64(1.5)), (np.float16(0.1), 2)])
+def test_float32_stays_float32_under_scalar_clip_bounds(lo, hi):
+    x = Tensor(np.array([0.0, 1.0, 2.0], dtype=np.float32), requires_grad=True)
+    y = x.clip(lo, hi)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, np.clip(x.data, lo, hi).astype(np.float32))
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
 def test_mixed_float32_and_float64_gradient_keeps_leaf_dtype():
     x = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     (x * np.array([1.0, 2.0])).sum().backward()  # float64 operand promotes the result

@@ -142,6 +142,9 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
                             f"{type(bound).__name__} (tg.maximum/tg.minimum take Tensor bounds)")
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
+    # Scalar bounds (np.float64(1.0) too) are weak, like Python numbers: float32 stays float32.
+    lo, hi = (b.item() if isinstance(b, (np.number, np.ndarray)) and np.ndim(b) == 0 else b
+              for b in (lo, hi))
     return _clip(x, lo=lo, hi=hi)
 
 
