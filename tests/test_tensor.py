@@ -262,3 +262,74 @@ def test_python_numbers_accepted_as_operands():
 def test_unsupported_operand_type():
     with pytest.raises(TypeError, match="str"):
         Tensor([1.0]) + "a"
+
+
+def test_format_spec_formats_a_zero_d_tensor():
+    loss = Tensor(3.14159, requires_grad=True) * 1.0
+    assert f"{loss:.2f}" == "3.14" and f"{Tensor(2.5):>6}" == "   2.5"
+    vector = Tensor([1.0, 2.0])
+    assert f"{vector}" == str(vector)
+    with pytest.raises(TypeError, match=r"'\.2f'.*\(2,\)"):
+        f"{vector:.2f}"
+
+
+def test_one_element_integer_tensor_is_an_index():
+    three = Tensor(3, dtype=np.int64)
+    assert list(range(three)) == [0, 1, 2]
+    assert ["a", "b", "c", "d"][Tensor([2], dtype=np.int64)] == "c"
+    assert np.arange(10.0)[three] == 3.0
+    with pytest.raises(TypeError, match=r"float64.*int\(t\)"):
+        range(Tensor(3.0))
+    with pytest.raises(TypeError, match=r"\(2,\).*int64"):
+        range(Tensor([1, 2], dtype=np.int64))
+
+
+def test_comparing_with_what_is_not_a_number():
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    assert (t == "a") is False and (t != "a") is True
+    assert (t == None) is False and (t != None) is True  # noqa: E711
+    assert t not in ["a", None] and t in [None, t]
+    with pytest.raises(TypeError, match="'<' not supported.*'Tensor' and 'str'"):
+        _ = t < "a"
+    with pytest.raises(TypeError, match="'>=' not supported"):
+        _ = t >= None
+    # Numbers in lists and tuples still compare elementwise.
+    assert (t == [1, 3]).data.tolist() == [True, False]
+    assert (t < (2, 2.0)).data.tolist() == [True, False]
+
+
+def test_creation_helpers_take_shape_as_a_keyword():
+    for make in (tg.zeros, tg.ones, tg.rand, tg.randn):
+        assert make(shape=(2, 3)).shape == (2, 3) and make(shape=[4]).shape == (4,)
+        assert make(shape=5).shape == (5,) and make(shape=()).shape == ()
+        with pytest.raises(TypeError, match=f"{make.__name__}: .*not both"):
+            make(2, shape=(2,))
+        with pytest.raises(TypeError, match="keyword argument 'size'"):
+            make(size=3)
+    np.testing.assert_array_equal(tg.randn(shape=(2,), rng=7).data, tg.randn(2, rng=7).data)
+    assert tg.ones(shape=(2,), requires_grad=True).requires_grad
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda: tg.arange(end=4), [0.0, 1.0, 2.0, 3.0]),
+    (lambda: tg.arange(1, end=4), [1.0, 2.0, 3.0]),
+    (lambda: tg.arange(start=1, stop=7, step=2), [1.0, 3.0, 5.0]),
+    (lambda: tg.arange(5, step=2), [0.0, 2.0, 4.0]),
+    (lambda: tg.arange(0, 1, step=0.25), [0.0, 0.25, 0.5, 0.75]),
+    (lambda: tg.arange(5, end=3), []),
+])
+def test_arange_takes_its_bounds_as_keywords(call, expected):
+    assert call().data.tolist() == expected
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: tg.arange(end=3, stop=3), "end= or stop="),
+    (lambda: tg.arange(1, 4, end=3), "end given both"),
+    (lambda: tg.arange(1, 4, 1, step=2), "step given both"),
+    (lambda: tg.arange(start=2), "end of the range is missing"),
+    (lambda: tg.arange(num=3), "keyword argument 'num'"),
+    (lambda: tg.arange(1, 2, 3, 4), "at most 3 bounds"),
+])
+def test_arange_keyword_mistakes_are_named(call, words):
+    with pytest.raises(TypeError, match=words):
+        call()

@@ -155,6 +155,24 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """A one-element integer tensor is an index (``range(t)``, ``a[t]``), as in PyTorch."""
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            hint = (" (numbers become float64 here: use int(t), or dtype=np.int64 when "
+                    "creating)" if self.data.dtype.kind == "f" and self.data.size == 1 else "")
+            raise TypeError(f"only integer tensors of one element can be used as an index, this "
+                            f"one has shape {self.shape} and dtype {self.data.dtype}{hint}")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch."""
+        if self.data.ndim == 0:
+            return format(self.item(), spec)
+        if not spec:
+            return str(self)
+        raise TypeError(f"format spec {spec!r} needs a 0-d tensor, this one has shape "
+                        f"{self.shape}; format t.item() or t.tolist() instead")
+
     def __bool__(self) -> bool:
         _refuse_while_recording("bool()")
         if self.data.size != 1:
@@ -280,6 +298,8 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return absolute(self)
 
+    # Comparisons with what is not a number (a string, None, ...) return NotImplemented: Python
+    # then answers == with False and != with True, and refuses < with a TypeError, as in PyTorch.
     def __lt__(self, other: Any) -> Tensor:
         return _compare(np.less, self, other)
 
@@ -400,10 +420,28 @@ def _refuse_while_recording(what: str) -> None:
         tracer.refuse(what)
 
 
+def _comparand(value: Any) -> Any:
+    """A comparison's operand as an array, or None when it is not numbers (strings, None)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value if value.dtype.kind in "biuf" else None
+    if isinstance(value, (list, tuple)):
+        try:
+            array = np.asarray(value)
+        except ValueError:  # ragged
+            return None
+        return array if array.dtype.kind in "biuf" else None
+    return None
+
+
 def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     """Comparisons give bool Tensors that never require grad."""
-    a = a.data if isinstance(a, Tensor) else a
-    b = b.data if isinstance(b, Tensor) else b
+    a, b = _comparand(a), _comparand(b)
+    if a is None or b is None:
+        return NotImplemented
     try:
         result = np.asarray(ufunc(a, b))
     except ValueError as exc:
@@ -439,12 +477,26 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return _creation(np.zeros(_shape_arg(shape)), requires_grad, dtype)
+def _shape_of(name: str, positional: tuple, keywords: dict) -> tuple[int, ...]:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(shape=(2, 3))``."""
+    unknown = set(keywords) - {"shape"}
+    if unknown:
+        raise TypeError(f"{name}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    if "shape" not in keywords:
+        return _shape_arg(positional)
+    if positional:
+        raise TypeError(f"{name}: give the shape either positionally or as shape=, not both")
+    shape = keywords["shape"]
+    return _shape_arg((tuple(shape),) if isinstance(shape, (tuple, list)) else (shape,))
 
 
-def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    return _creation(np.ones(_shape_arg(shape)), requires_grad, dtype)
+def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None,
+          **keywords: Any) -> Tensor:
+    return _creation(np.zeros(_shape_of("zeros", shape, keywords)), requires_grad, dtype)
+
+
+def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None, **keywords: Any) -> Tensor:
+    return _creation(np.ones(_shape_of("ones", shape, keywords)), requires_grad, dtype)
 
 
 def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -476,10 +528,35 @@ def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = 
     return _creation(_numpy_helper("eye", np.eye, n, m), requires_grad, dtype)
 
 
-def arange(*args: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """As ``np.arange(start, stop, step)``, in float64 unless ``dtype`` says otherwise."""
+def arange(*args: float, requires_grad: bool = False, dtype: Any = None,
+           **bounds: float) -> Tensor:
+    """As ``np.arange(start, stop, step)``, in float64 unless ``dtype`` says otherwise. The bounds
+    may also be keywords: ``start=``, ``end=`` (PyTorch) or ``stop=`` (NumPy), ``step=``."""
+    if len(args) > 3:
+        raise TypeError(f"arange takes at most 3 bounds (start, end, step), got {len(args)}")
+    if bounds:
+        args = _arange_bounds(args, bounds)
     return _creation(_numpy_helper("arange", lambda *a: np.arange(*a, dtype=np.float64), *args),
                      requires_grad, dtype)
+
+
+def _arange_bounds(args: tuple, bounds: dict) -> tuple:
+    unknown = set(bounds) - {"start", "end", "stop", "step"}
+    if unknown:
+        raise TypeError(f"arange() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    if "end" in bounds and "stop" in bounds:
+        raise TypeError("arange: give end= or stop=, not both")
+    bounds = {("end" if key == "stop" else key): value for key, value in bounds.items()}
+    # As in PyTorch, a lone positional bound is the end, unless the end is a keyword.
+    alone_is_end = len(args) == 1 and "end" not in bounds
+    given = {"end": args[0]} if alone_is_end else dict(zip(("start", "end", "step"), args))
+    twice = set(given) & set(bounds)
+    if twice:
+        raise TypeError(f"arange: {sorted(twice)[0]} given both positionally and as a keyword")
+    given.update(bounds)
+    if "end" not in given:
+        raise TypeError("arange: the end of the range is missing (end= or stop=)")
+    return (given.get("start", 0), given["end"], given.get("step", 1))
 
 
 def linspace(start: float, stop: float, num: int = 50, requires_grad: bool = False,
@@ -497,14 +574,18 @@ def _generator(rng: Any) -> np.random.Generator:
                     f"{type(rng).__name__}")
 
 
-def randn(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def randn(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None,
+          **keywords: Any) -> Tensor:
     """Standard normal samples; ``rng`` a ``np.random.Generator`` or an int seed."""
-    return _creation(_generator(rng).standard_normal(_shape_arg(shape)), requires_grad, dtype)
+    dims = _shape_of("randn", shape, keywords)
+    return _creation(_generator(rng).standard_normal(dims), requires_grad, dtype)
 
 
-def rand(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+def rand(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None,
+         **keywords: Any) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` a ``np.random.Generator`` or an int seed."""
-    return _creation(_generator(rng).random(_shape_arg(shape)), requires_grad, dtype)
+    return _creation(_generator(rng).random(_shape_of("rand", shape, keywords)), requires_grad,
+                     dtype)
 
 
 def _weakref(t: Tensor) -> Any:
