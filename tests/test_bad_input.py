@@ -157,6 +157,8 @@ ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
     ("reshape empty (0,-1)", lambda: E().reshape(0, -1), ValueError, r"reshape: .*\(0, 3\)"),
     ("transpose (0,5)", lambda: X().transpose(0, 5), ValueError,
      r"transpose: axes \(0, 5\) are not a permutation"),
+    ("transpose (0,2) of 3-D", lambda: tg.zeros((2, 3, 4)).transpose(0, 2), ValueError,
+     r"transpose: .*\(2, 3, 4\); to swap two axes, as torch.transpose does, use swapaxes\(0, 2\)"),
     ("transpose (0,0)", lambda: X().transpose(0, 0), ValueError, r"transpose: .*permutation"),
     ("transpose 'a'", lambda: X().transpose("a"), TypeError, r"transpose: axes must be integers"),
     ("swapaxes(0,5)", lambda: X().swapaxes(0, 5), ValueError, r"swapaxes: axis 5 is out of range"),

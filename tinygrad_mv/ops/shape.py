@@ -47,8 +47,12 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
         raise TypeError(f"transpose: axes must be integers, got {axes!r}")
     axes = tuple(int(a) % max(ndim, 1) if -ndim <= a < ndim else a for a in axes)
     if sorted(axes) != list(range(ndim)):
+        # PyTorch's transpose(dim0, dim1) swaps two axes; here (as in NumPy) it permutes them all
+        hint = (f"; to swap two axes, as torch.transpose does, use swapaxes{axes}"
+                if len(axes) == 2 and len(set(axes)) == 2 and all(0 <= a < ndim for a in axes)
+                else "")
         raise ValueError(f"transpose: axes {axes} are not a permutation of the "
-                         f"{ndim} axes of shape {np.shape(x)}")
+                         f"{ndim} axes of shape {np.shape(x)}{hint}")
     return _transpose(x, axes=axes)
 
 
