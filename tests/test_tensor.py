@@ -333,3 +333,16 @@ def test_arange_takes_its_bounds_as_keywords(call, expected):
 def test_arange_keyword_mistakes_are_named(call, words):
     with pytest.raises(TypeError, match=words):
         call()
+
+
+def test_a_0d_float64_tensor_promotes_float32_as_numpy_does():
+    # the README's documented difference from PyTorch; Python numbers and float32 scalars stay weak
+    x = tg.Tensor(np.arange(3.0, dtype=np.float32), requires_grad=True)
+    scale = tg.tensor(2.0, requires_grad=True)
+    y = x * scale
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and scale.grad.dtype == np.float64
+    assert scale.grad.item() == 3.0 and x.grad.data.tolist() == [2.0, 2.0, 2.0]
+    assert (x * 2.0).dtype == np.float32
+    assert (x * tg.tensor(2.0, dtype=np.float32)).dtype == np.float32
