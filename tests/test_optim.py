@@ -137,11 +137,12 @@ def test_step_never_mutates_gradients_and_skips_params_without_one(rng):
             (w * w).sum().backward()
             grad_array = w.grad.data
             grad_copy = grad_array.copy()
-            old = w.data
+            old, old_values = w.data, w.data.copy()
             opt.step()
             assert w.grad.data is grad_array
             np.testing.assert_array_equal(grad_array, grad_copy)
-            assert w.data is not old  # replaced, not written into
+            assert w.data is old  # written into, as PyTorch's: a held reference stays current
+            assert not np.array_equal(old, old_values)
         np.testing.assert_array_equal(unused.data, before_unused)
         np.testing.assert_array_equal(frozen.data, np.ones(2))
         assert unused.grad is None

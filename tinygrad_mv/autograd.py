@@ -20,12 +20,13 @@ import contextlib
 import contextvars
 import functools
 import heapq
-import itertools
 import traceback
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+
+from . import versions
 
 __all__ = [
     "Node", "primitive", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
@@ -35,7 +36,7 @@ __all__ = [
 # Per thread (and per asyncio task): a no_grad block in one thread never affects another.
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
 _anomaly: contextvars.ContextVar[bool] = contextvars.ContextVar("anomaly", default=False)
-_sequence = itertools.count()
+_sequence = versions.sequence  # shared with in-place writes: "recorded before a write" is a <
 # The tokens of the grad-mode blocks entered in this thread/task, innermost last.
 _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_tokens", default=())
 # Inside an optimizer's closure (optim.Newton): backward() keeps the graph unless told otherwise,
@@ -324,6 +325,34 @@ def _released_error(node: Node) -> RuntimeError:
         "the first backward() or tg.autograd.grad() if you need to backward through it again.")
 
 
+def check_versions(node: Node) -> None:
+    """Refuse to run ``node``'s rules when a value they read was written in place after the node
+    was recorded (call only for nodes older than ``versions.last_write``)."""
+    datas, out = node.saved
+    stale = None
+    if out.base is not None and versions.written_since(out, node.seq):
+        stale = "its output (a view of a tensor written since)"
+    for i, parent in enumerate(node.parents):
+        if parent is None or stale:
+            continue
+        reads = versions.rule_reads(node.vjps[i], len(datas))
+        if reads[0] and versions.written_since(out, node.seq):
+            stale = "its output"
+        for k, data in enumerate(datas):
+            if reads[k + 1] and versions.written_since(data, node.seq):
+                stale = f"its input {k} (shape {np.shape(data)})"
+                break
+    if stale is None:
+        return
+    where = f"\nThe operation was created at:\n{node.trace}" if node.trace else (
+        "\nWith tg.detect_anomaly() on, this message also says where the operation was created.")
+    raise RuntimeError(
+        f"one of the values needed for gradient computation has been modified by an in-place "
+        f"operation: '{node.op}' (output shape {node.shape}) saved {stale}, which was changed in "
+        f"place after '{node.op}' was recorded, so its gradient would be computed from the new "
+        f"values. Write out of place (y = y + 1) or clone the tensor before changing it.{where}")
+
+
 def _check_finite_grad(node: Node, index: int, grad: Any, shape: tuple) -> None:
     data = grad.data if isinstance(grad, Tensor) else grad
     if np.isfinite(data).all():
@@ -391,6 +420,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     if inputs is not None:
         capture_ids = {id(t._node) if t._node is not None else id(t) for t in inputs}
     anomaly = _anomaly.get()
+    last_write = versions.last_write
     push = heapq.heappush
     pop = heapq.heappop
 
@@ -430,6 +460,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 saved = node.saved
                 if saved is None:
                     raise _released_error(node)
+                if node.seq < last_write:
+                    check_versions(node)
                 datas, out = saved
                 parents = node.parents
                 if create_graph:

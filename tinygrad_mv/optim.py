@@ -1,9 +1,10 @@
 """Optimizers: SGD (momentum, Nesterov, weight decay), Adam and a Newton-Raphson step.
 
 SGD and Adam follow ``torch.optim``'s update rules exactly (same order of operations, same
-defaults). Updates replace ``p.data`` with a new array rather than writing into it: arrays saved
-by a graph that is still alive keep the values they were computed with, so a retained graph never
-silently mixes old and new weights. Gradients (``p.grad``) are read, never modified.
+defaults). Updates are written into ``p.data`` in place, as PyTorch's, so an array held elsewhere
+(``w = p.data``) stays current; each write is noted in the version log, so a retained graph that
+saved the old values refuses a second backward instead of mixing old and new weights. Gradients
+(``p.grad``) are read, never modified.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import autograd
+from . import autograd, versions
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam", "Newton"]
@@ -29,6 +30,12 @@ def _check_number(name: str, value: Any, what: str, low: float = 0.0,
             f"> {low}" if low_open else f">= {low}")
         raise ValueError(f"{what}: {name} must be {bound}, got {value}")
     return value
+
+
+def _subtract_in_place(p: Tensor, update: np.ndarray) -> None:
+    """``p.data -= update``, written into the parameter's own array."""
+    np.subtract(p.data, update, out=p.data, casting="same_kind")
+    versions.note_write(p.data)
 
 
 class Optimizer:
@@ -100,8 +107,7 @@ class SGD(Optimizer):
             for p in self.params:
                 grad = p.grad
                 if grad is not None:
-                    update = grad.data * lr
-                    p.data = np.subtract(p.data, update, out=update)
+                    _subtract_in_place(p, grad.data * lr)
             return loss
         for p, state in zip(self.params, self.state):
             if p.grad is None:
@@ -118,7 +124,7 @@ class SGD(Optimizer):
                     buf += (1 - self.dampening) * g
                 state["momentum_buffer"] = buf
                 g = g + momentum * buf if self.nesterov else buf
-            p.data = p.data - lr * g
+            _subtract_in_place(p, lr * g)
         return loss
 
 
@@ -167,7 +173,7 @@ class Adam(Optimizer):
             step_size = self.lr / (1 - beta1 ** t)
             denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
             denom += self.eps
-            p.data = p.data - step_size * (m / denom)
+            _subtract_in_place(p, step_size * (m / denom))
         return loss
 
 
@@ -277,6 +283,6 @@ class Newton(Optimizer):
         start = 0
         for p, size in zip(self.params, self.sizes):
             piece = update[start:start + size].reshape(p.shape)
-            p.data = (p.data - piece).astype(p.data.dtype, copy=False)
+            _subtract_in_place(p, piece)
             start += size
         return loss

@@ -595,9 +595,9 @@ def _weakref(t: Tensor) -> Any:
 
 # The operations are bound last: the ops modules import this one.
 from .ops import (  # noqa: E402
-    absolute, add, astype, broadcast_to, clip, cos, div, dot, exp, flatten, getitem, log, matmul,
-    max, mean, min, mul, neg, power, relu, reshape, sigmoid, sin, sqrt, square, squeeze, sub, sum,
-    swapaxes, tan, tanh, transpose, unsqueeze,
+    absolute, add, astype, broadcast_to, clip, cos, div, dot, exp, flatten, getitem, iadd, imul,
+    ipow, isub, itruediv, log, matmul, max, mean, min, mul, neg, power, relu, reshape, setitem,
+    sigmoid, sin, sqrt, square, squeeze, sub, sum, swapaxes, tan, tanh, transpose, unsqueeze,
 )
 
 # Operators whose operand order matches the primitive's call the primitive directly: one Python
@@ -608,3 +608,10 @@ Tensor.__mul__ = mul  # type: ignore[method-assign,assignment]
 Tensor.__truediv__ = div  # type: ignore[method-assign,assignment]
 Tensor.__pow__ = power  # type: ignore[method-assign,assignment]
 Tensor.__neg__ = neg  # type: ignore[method-assign,assignment]
+# In-place operators write into .data (ops/inplace.py), as PyTorch's.
+Tensor.__iadd__ = iadd  # type: ignore[attr-defined]
+Tensor.__isub__ = isub  # type: ignore[attr-defined]
+Tensor.__imul__ = imul  # type: ignore[attr-defined]
+Tensor.__itruediv__ = itruediv  # type: ignore[attr-defined]
+Tensor.__ipow__ = ipow  # type: ignore[attr-defined]
+Tensor.__setitem__ = setitem  # type: ignore[attr-defined]

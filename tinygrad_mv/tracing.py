@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import autograd
+from . import autograd, versions
 from .autograd import Node, _sum_to_shape
 from .tensor import Tensor, _make
 
@@ -239,6 +239,8 @@ class _Tracer:
                 captured[id(node)] = slot
             if node.saved is None:
                 raise autograd._released_error(node)
+            if node.seq < versions.last_write:
+                autograd.check_versions(node)
             datas, out = node.saved
             ins = tuple(self.slot(d) for d in datas)
             out_slot = self.slot(out)

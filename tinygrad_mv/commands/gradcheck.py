@@ -36,6 +36,7 @@ def op_cases() -> list[OpCase]:
     import tinygrad_mv as tg
     from tinygrad_mv import ops as tg_ops
     from tinygrad_mv.ops import astype
+    from tinygrad_mv.ops.inplace import setitem_op
     from tinygrad_mv.ops.shape import _scatter_add
 
     rng = np.random.default_rng(7)
@@ -55,6 +56,13 @@ def op_cases() -> list[OpCase]:
         cases_for_newer_ops.append(OpCase("log_sigmoid", log_sigmoid, (normal(2, 3) * 3,)))
 
     distinct = rng.permutation(12).reshape(3, 4) * 0.25 - 1.3  # ties and kinks far apart
+
+    def written_in_place(a: Any, b: Any) -> Any:
+        h = a * 1.0  # a non-leaf: its in-place writes are recorded
+        h *= b
+        h[0] = b[0] ** 2
+        h -= a
+        return h ** 2
     repeated = np.array([0, 2, 2, 1])
     return [
         OpCase("add (broadcast)", lambda a, b: a + b, (normal(2, 3), normal(3))),
@@ -103,6 +111,9 @@ def op_cases() -> list[OpCase]:
         OpCase("getitem (mask)", lambda a: a[distinct > 0] ** 2, (normal(3, 4),)),
         OpCase("scatter_add", lambda g: _scatter_add(g, shape=(3,), index=repeated) ** 2,
                (normal(4),)),
+        OpCase("setitem (repeated indices)",
+               lambda a, b: setitem_op(a, b, index=repeated) ** 2, (normal(3), normal(4))),
+        OpCase("in-place mul_, setitem, sub_", written_in_place, (normal(2, 3), normal(2, 3))),
         *cases_for_newer_ops,
         OpCase("concatenate", lambda a, b: tg.concatenate([a, b], axis=1) ** 2,
                (normal(2, 2), normal(2, 3))),

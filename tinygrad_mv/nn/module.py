@@ -14,6 +14,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
+from .. import versions
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
@@ -209,7 +210,9 @@ class Module:
             raise StateDictError(f"load_state_dict for {type(self).__name__}: shape mismatch "
                                  f"for {'; '.join(bad)}; nothing was loaded")
         for name, p in params.items():
-            p.data = np.array(staged[name], dtype=p.data.dtype, copy=True)
+            # Written into the parameter's own array, as PyTorch's copy_: views stay current.
+            np.copyto(p.data, staged[name], casting="unsafe")
+            versions.note_write(p.data)
         return IncompatibleKeys(missing, unexpected)
 
     # --- display ------------------------------------------------------------------------------

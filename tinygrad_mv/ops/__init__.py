@@ -3,6 +3,7 @@ from .elementwise import (  # noqa: F401
     absolute, add, astype, clip, cos, div, exp, log, log_sigmoid, maximum, minimum, mul, neg,
     power, relu, sigmoid, sin, sqrt, square, sub, tan, tanh, where,
 )
+from .inplace import iadd, imul, ipow, isub, itruediv, setitem  # noqa: F401
 from .linalg import dot, linear, matmul, outer  # noqa: F401
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum  # noqa: F401
 from .shape import (  # noqa: F401
