@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from . import autograd
+from . import autograd, versions
 from .autograd import Node
 
 try:
@@ -286,7 +286,9 @@ class _Tape:
         if node is self.root._node:
             return self.root.data
         if node.saved is not None:
-            return node.saved[1]
+            out = node.saved[1]
+            # Overwritten by an in-place write since: the value it had is gone.
+            return None if versions.written_since(out, node.seq) else out
         tensor = node.out_ref() if node.out_ref is not None else None
         return None if tensor is None else tensor.data
 

@@ -198,4 +198,4 @@ def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 astype = primitive("astype", _astype,
-                   lambda g, out, x, dtype: g.astype(value(x).dtype))
+                   lambda g, out, x, dtype: g.astype(x.dtype))

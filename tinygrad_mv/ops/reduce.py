@@ -11,20 +11,22 @@ from ..tensor import Tensor
 from ._util import expand, keepdims_shape, normalize_axes, value
 
 
-def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    """The output gradient reshaped so it broadcasts against the input (reduced axes kept)."""
+def _spread(g: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
+    """The output gradient reshaped so it broadcasts against an input of ``shape`` (reduced axes
+    kept). Rules pass ``x.shape``, not ``x``: a rule that reads only shapes keeps working after
+    its input is changed in place (versions.py)."""
     if keepdims:
         return g
-    return g.reshape(keepdims_shape(x.shape, axis, "sum"))
+    return g.reshape(keepdims_shape(shape, axis, "sum"))
 
 
 def _sum_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return expand(_spread(g, x, axis, keepdims), x.shape)
+    return expand(_spread(g, x.shape, axis, keepdims), x.shape)
 
 
 def _mean_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     count = x.size // builtins.max(out.size, 1) if x.size else 1
-    return expand(_spread(g, x, axis, keepdims) / count, x.shape)
+    return expand(_spread(g, x.shape, axis, keepdims) / count, x.shape)
 
 
 def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -33,7 +35,7 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
     hit = xv == value(out).reshape(keepdims_shape(xv.shape, axis, "max"))
     with np.errstate(invalid="ignore"):  # a NaN maximum matches nothing: 0/0, a loud NaN
         share = hit / hit.sum(axis=axis, keepdims=True)
-    return _spread(g, x, axis, keepdims) * share
+    return _spread(g, xv.shape, axis, keepdims) * share
 
 
 def _reduction(name: str, fn: Any, rule: Any) -> Any:
