@@ -332,9 +332,16 @@ def _plain_tensor(data: np.ndarray) -> Tensor:
     return _make(data, None)
 
 
-def _own(array: np.ndarray) -> np.ndarray:
-    """``array``, copied if it is a view of another array."""
+def _own(array: Any) -> np.ndarray:
+    """``array``, copied if it is a view of another array; a NumPy scalar (what arithmetic on
+    0-d arrays returns) as a 0-d array, as eager results always are."""
+    if type(array) is not np.ndarray:
+        return np.array(array)
     return array if array.base is None else array.copy()
+
+
+def _copy(array: Any) -> np.ndarray:
+    return np.array(array, copy=True)
 
 
 class _Program:
@@ -393,14 +400,14 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
         # (of an input, say: a reshape)
         text = name(slot)
         if slot in shared or slot in returned:
-            text += ".copy()"
+            text = f"_copy({text})"
         else:
             text = f"_own({text})"
         returned.append(slot)
         outputs.append(text)
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
-    namespace.update(constants, _tensor=_plain_tensor, _own=_own)
+    namespace.update(constants, _tensor=_plain_tensor, _own=_own, _copy=_copy)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]
 

@@ -1,0 +1,97 @@
+"""Every Tensor's ``.data`` is an ``np.ndarray`` (a 0-d array for scalars, never a NumPy scalar),
+eager or replayed by ``tg.jit``: arithmetic on 0-d arrays returns NumPy scalars, and
+``np.asarray(t)`` on a Tensor holding one fails."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_mv as tg
+from tinygrad_mv import Tensor
+from tinygrad_mv.commands.gradcheck import op_cases
+
+CASES = {case.label: case for case in op_cases()}
+
+
+def _scalar_inputs(case):
+    """The case's inputs as 0-d arrays, or None when the operation needs more dimensions."""
+    inputs = tuple(np.array(np.ravel(x)[0]) for x in case.inputs)
+    try:
+        case.fn(*(Tensor(x) for x in inputs))
+    except (ValueError, IndexError, TypeError, np.exceptions.AxisError):
+        return None
+    return inputs
+
+
+def _assert_arrays(values, what):
+    for value in values:
+        if value is None:
+            continue
+        assert isinstance(value, Tensor), f"{what}: {type(value).__name__} is not a Tensor"
+        assert type(value.data) is np.ndarray, (
+            f"{what}: .data is {type(value.data).__name__}, not an np.ndarray")
+        np.asarray(value)  # the failure users met: __array__ not producing an array
+
+
+def _loss(fn):
+    return lambda *xs: fn(*xs).sum()
+
+
+@pytest.mark.parametrize("label", list(CASES))
+@pytest.mark.parametrize("scalars", [False, True], ids=["arrays", "0-d"])
+def test_results_and_gradients_hold_ndarrays_eager_and_replayed(label, scalars):
+    case = CASES[label]
+    inputs = _scalar_inputs(case) if scalars else case.inputs
+    if inputs is None:
+        pytest.skip("the operation needs more than 0-d inputs")
+    argnums = tuple(range(len(inputs)))
+    tensors = [Tensor(x, requires_grad=True) for x in inputs]
+    out = case.fn(*tensors)
+    out.sum().backward()
+    _assert_arrays([out, *(t.grad for t in tensors)], f"{label} eager")
+    value_and_grad = tg.value_and_grad(_loss(case.fn), argnums=argnums)
+    value, grads = value_and_grad(*inputs)
+    _assert_arrays([value, *grads], f"{label} value_and_grad")
+    jitted = tg.jit(value_and_grad)
+    if "in-place" in label:
+        with pytest.raises(tg.JitError, match="in-place"):  # refused, never replayed stale
+            jitted(*inputs)
+        return
+    for _ in range(2):  # the recording call, then a replay
+        value, grads = jitted(*inputs)
+        _assert_arrays([value, *grads], f"{label} jit(value_and_grad)")
+
+
+@pytest.mark.parametrize("x0", [np.array(0.7), np.array([0.7, -0.3])], ids=["0-d", "1-d"])
+def test_transforms_hold_ndarrays(x0):
+    def f(x):
+        return (tg.sin(x) * x).sum() / 2.0
+
+    results = [tg.grad(f)(x0), tg.jacobian(lambda x: tg.sin(x) * 2.0)(x0), tg.hessian(f)(x0),
+               *tg.jvp(f, (x0,), (np.ones_like(x0),)), tg.hvp(f, (x0,), (np.ones_like(x0),)),
+               tg.vjp(f, x0)[1](np.array(1.0))[0], tg.jit(tg.grad(f))(x0),
+               tg.jit(tg.grad(f))(x0), tg.jit(tg.hessian(f))(x0)]
+    _assert_arrays(results, "transforms")
+
+
+def test_the_gaussian_chi2_gradient_replayed_with_0d_parameters():
+    x = np.linspace(140.0, 200.0, 30)
+    y = np.exp(-((x - 170.0) ** 2) / 128.0) / 20.0
+    xt, yt = Tensor(x), Tensor(y)
+    c = float(np.sqrt(2 * np.pi))
+
+    def chi2(mu, sig):
+        f = tg.exp(-((xt - mu) ** 2) / (2 * sig ** 2)) / (c * sig)
+        return ((yt - f) ** 2).sum()
+
+    eager = tg.value_and_grad(chi2, argnums=(0, 1))
+    jitted = tg.jit(eager)
+    p = [np.array(155.0), np.array(6.0)]
+    for _ in range(3):
+        value, grads = jitted(*p)
+        expected_value, expected_grads = eager(*p)
+        _assert_arrays([value, *grads], "jit(value_and_grad(chi2))")
+        assert value.data == expected_value.data
+        for g, e in zip(grads, expected_grads):
+            assert g.data == e.data
+        p = [p[0] - 1e3 * np.asarray(grads[0]), p[1] - 1e3 * np.asarray(grads[1])]
