@@ -37,13 +37,17 @@ def _loss(fn):
     return lambda *xs: fn(*xs).sum()
 
 
-@pytest.mark.parametrize("label", list(CASES))
-@pytest.mark.parametrize("scalars", [False, True], ids=["arrays", "0-d"])
-def test_results_and_gradients_hold_ndarrays_eager_and_replayed(label, scalars):
+# Every case with its own inputs, and again with 0-d inputs where the operation takes them.
+INPUTS = [pytest.param(case.inputs, id=f"{label}-arrays") for label, case in CASES.items()] + [
+    pytest.param(_scalar_inputs(case), id=f"{label}-0d") for label, case in CASES.items()
+    if _scalar_inputs(case) is not None]
+LABELS = [param.id.rsplit("-", 1)[0] for param in INPUTS]
+
+
+@pytest.mark.parametrize("label, inputs", [
+    pytest.param(label, param.values[0], id=param.id) for label, param in zip(LABELS, INPUTS)])
+def test_results_and_gradients_hold_ndarrays_eager_and_replayed(label, inputs):
     case = CASES[label]
-    inputs = _scalar_inputs(case) if scalars else case.inputs
-    if inputs is None:
-        pytest.skip("the operation needs more than 0-d inputs")
     argnums = tuple(range(len(inputs)))
     tensors = [Tensor(x, requires_grad=True) for x in inputs]
     out = case.fn(*tensors)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_mv as tg
-from tinygrad_mv import Tensor, versions
+from tinygrad_mv import Tensor, rules, versions
 
 from conftest import assert_close, fd_grads
 
@@ -304,15 +304,16 @@ def test_a_view_of_a_changed_tensor_is_not_differentiated_with_a_stale_graph(rng
 
 
 def test_the_version_check_reads_rules_precisely():
-    assert versions.rule_reads(lambda g, out, x, y: g * y, 2) == (False, False, True)
-    assert versions.rule_reads(lambda g, out, x: g * out, 1) == (True, False)
-    assert versions.rule_reads(lambda g, out, x: g.reshape(x.shape), 1) == (False, False)
+    assert rules.rule_reads(lambda g, out, x, y: g * y, 2) == (False, False, True)
+    assert rules.rule_reads(lambda g, out, x: g * out, 1) == (True, False)
+    assert rules.rule_reads(lambda g, out, x: g.reshape(x.shape), 1) == (False, False)
+    assert rules.rule_uses(lambda g, out, x: g.reshape(x.shape), 1) == (rules.UNUSED, rules.META)
 
     def variadic(i, g, out, *xs, axis):
         return g * xs[i]
 
-    assert versions.rule_reads(functools.partial(variadic, 0), 2) == (False, True, True)
-    assert versions.rule_reads(np.negative, 1) == (True, True)  # unreadable: everything
+    assert rules.rule_reads(functools.partial(variadic, 0), 2) == (False, True, True)
+    assert rules.rule_reads(np.negative, 1) == (True, True)  # unreadable: everything
 
 
 def test_the_version_log_forgets_arrays_that_are_gone():

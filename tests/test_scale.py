@@ -124,7 +124,8 @@ def traced() -> Iterator[Callable[[], int]]:
 
 
 N = 500_000  # 4 MB per float64 array
-STEPS = 14     # 28 operations keep 28 arrays: about 107 MB
+STEPS = 14     # 28 operations; their rules read 20 of the arrays (tanh its output, sin its
+#                input, ...), which the graph keeps: about 80 MB
 
 
 def _big_graph(x: Tensor) -> Tensor:
@@ -139,7 +140,7 @@ def test_backward_releases_saved_intermediates(traced: Callable[[], int]) -> Non
     base = traced()
     loss = _big_graph(x)
     held = traced() - base
-    assert held >= 100 * MB, f"the test graph should hold 100 MB+, holds {held / MB:.1f} MB"
+    assert held >= 75 * MB, f"the test graph should hold 75 MB+, holds {held / MB:.1f} MB"
     tracemalloc.reset_peak()
     loss.backward()
     peak = tracemalloc.get_traced_memory()[1] - base

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from . import versions
+from . import rules, versions
 
 __all__ = [
     "Node", "primitive", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
@@ -224,17 +224,20 @@ def _check_finite_forward(name: str, datas: Sequence[Any], out: np.ndarray) -> N
 
 
 def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
-              variadic: Callable | None = None) -> Callable[..., Any]:
+              variadic: Callable | None = None, views: bool = False) -> Callable[..., Any]:
     """Make a differentiable operation.
 
     ``forward(*arrays, **params)`` computes the value with NumPy. ``vjps[i](g, out, *inputs,
     **params)`` returns the gradient for input i given the gradient ``g`` of the output; it may
     return it in the broadcast (output) shape, the engine sums it back to the input's shape.
     A ``variadic`` rule ``variadic(i, g, out, *inputs, **params)`` serves any number of inputs.
-    Positional arguments are the differentiable operands; keyword arguments are static params.
+    ``views=True``: the forward may return a view of an input (reshape, slicing), which the
+    in-place machinery must know of. Positional arguments are the differentiable operands;
+    keyword arguments are static params.
     """
     if variadic is not None:
         vjps = _VariadicRules(variadic)  # type: ignore[assignment]
+    plans: dict[int, rules.Reads] = {}  # what a node saves, per number of inputs
 
     def apply(*args: Any, **params: Any) -> Any:
         datas = []
@@ -273,9 +276,18 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         if anomaly:
             _check_finite_forward(name, datas, out)
         if tracked and out.dtype.kind == "f" and _grad_enabled.get():
-            node = Node(name, vjps, tuple(parents), (datas, out), params, out)
+            plan = plans.get(len(datas))
+            if plan is None:
+                plan = plans[len(datas)] = rules.save_plan(vjps, len(datas))
+            if plan.everything:
+                saved = (datas, out)
+            else:  # keep only what the rules read: unread intermediates are freed early
+                saved = (rules.thin(datas, parents, plan), rules.thin_out(out, plan))
+            node = Node(name, vjps, tuple(parents), saved, params, out)
             result = _make(out, node)
             node.out_ref = weakref.ref(result)  # values of tensors the user still holds
+            if views and out.base is not None:
+                versions.note_view(result)  # an in-place write to its base makes it stale
             if anomaly:
                 node.trace = "".join(traceback.format_stack(limit=12)[:-1])
             return result
@@ -330,12 +342,10 @@ def check_versions(node: Node) -> None:
     was recorded (call only for nodes older than ``versions.last_write``)."""
     datas, out = node.saved
     stale = None
-    if out.base is not None and versions.written_since(out, node.seq):
-        stale = "its output (a view of a tensor written since)"
     for i, parent in enumerate(node.parents):
         if parent is None or stale:
             continue
-        reads = versions.rule_reads(node.vjps[i], len(datas))
+        reads = rules.rule_reads(node.vjps[i], len(datas))
         if reads[0] and versions.written_since(out, node.seq):
             stale = "its output"
         for k, data in enumerate(datas):
@@ -391,8 +401,8 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
 
 def _as_input(data: Any, parent: Any) -> Any:
     """A saved input as a Tensor attached to the graph (for ``create_graph``)."""
-    if parent is None:
-        return data
+    if parent is None or type(data) is not np.ndarray:
+        return data  # a constant, or a value no rule reads (None, an ArrayMeta)
     if type(parent) is Node:
         return _make(data, parent)
     return parent  # a leaf Tensor
@@ -466,7 +476,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 parents = node.parents
                 if create_graph:
                     datas = [_as_input(d, p) for d, p in zip(datas, parents)]
-                    out = _make(out, node)
+                    if type(out) is np.ndarray:
+                        out = _make(out, node)
                 params = node.params
                 vjps = node.vjps
                 for i, parent in enumerate(parents):

@@ -285,8 +285,8 @@ class _Tape:
     def value(self, node: Node) -> np.ndarray | None:
         if node is self.root._node:
             return self.root.data
-        if node.saved is not None:
-            out = node.saved[1]
+        out = node.saved[1] if node.saved is not None else None
+        if type(out) is np.ndarray:
             # Overwritten by an in-place write since: the value it had is gone.
             return None if versions.written_since(out, node.seq) else out
         tensor = node.out_ref() if node.out_ref is not None else None

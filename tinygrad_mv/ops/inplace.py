@@ -122,7 +122,28 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
     node.out_ref = weakref.ref(t)
     t._node = node
     t._requires_grad = True
+    for view in versions.views_of(t.data):
+        _mark_stale(view, name)
     return t
+
+
+def _mark_stale(view: Tensor, write: str) -> None:
+    """``view`` shows memory that a recorded write just changed, but its graph still describes the
+    values before the write: an operation that uses it from now on gets a gradient only through a
+    node that refuses (operations that used it before the write are unaffected)."""
+    taken = view._node
+    if taken is None:
+        return
+    message = (f"a view (from '{taken.op}', shape {view.shape}) was used after the tensor it "
+               f"views was written in place ('{write}'): the view's graph describes the values "
+               "before the write. Take the view again after the write (v = h[...]).")
+
+    def refuse(g: Any, out: Any, x: Any) -> Any:
+        raise RuntimeError(message)
+
+    stale = autograd.Node("stale view", (refuse,), (taken,), ([None], None), {}, view.data)
+    stale.out_ref = weakref.ref(view)
+    view._node = stale
 
 
 def _plain_value(value: Any) -> Any:

@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from ._util import normalize_axes
 
 _reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
-                     lambda g, out, x, shape: g.reshape(x.shape))
+                     lambda g, out, x, shape: g.reshape(x.shape), views=True)
 
 
 def reshape(x: Any, *shape: Any) -> Tensor:
@@ -35,7 +35,8 @@ def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
     return g.transpose(tuple(np.argsort(axes)))
 
 
-_transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_rule)
+_transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_rule,
+                       views=True)
 
 
 def transpose(x: Any, axes: Any = None) -> Tensor:
@@ -83,7 +84,8 @@ def unsqueeze(x: Any, axis: int) -> Tensor:
 
 
 _broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
-                          lambda g, out, x, shape: g)  # the engine sums g back to x's shape
+                          lambda g, out, x, shape: g,  # the engine sums g back to x's shape
+                          views=True)
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
@@ -140,7 +142,7 @@ def _getitem_rule(g: Any, out: Any, x: Any, index: Any) -> Any:
     return _scatter_forward(g, x.shape, index)
 
 
-_getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule)
+_getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule, views=True)
 
 
 def getitem(x: Any, index: Any) -> Tensor:
