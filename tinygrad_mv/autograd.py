@@ -276,13 +276,15 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         if anomaly:
             _check_finite_forward(name, datas, out)
         if tracked and out.dtype.kind == "f" and _grad_enabled.get():
-            plan = plans.get(len(datas))
-            if plan is None:
-                plan = plans[len(datas)] = rules.save_plan(vjps, len(datas))
-            if plan.everything:
+            # Large values no rule reads are not kept. (Only a one-input operation, such as a
+            # reduction, has inputs larger than its output.)
+            if out.size > _SMALL or len(datas) == 1 and datas[0].size > _SMALL:
+                plan = plans.get(len(datas))
+                if plan is None:
+                    plan = plans[len(datas)] = rules.save_plan(vjps, len(datas))
+                saved = rules.thin(datas, parents, out, plan)
+            else:
                 saved = (datas, out)
-            else:  # keep only what the rules read: unread intermediates are freed early
-                saved = (rules.thin(datas, parents, plan), rules.thin_out(out, plan))
             node = Node(name, vjps, tuple(parents), saved, params, out)
             result = _make(out, node)
             node.out_ref = weakref.ref(result)  # values of tensors the user still holds
@@ -298,6 +300,9 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
     apply.forward = forward  # type: ignore[attr-defined]
     apply.vjps = vjps  # type: ignore[attr-defined]
     return apply
+
+
+_SMALL = rules.KEEP_UNREAD_UP_TO
 
 
 class _VariadicRules:

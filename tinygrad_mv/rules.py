@@ -97,8 +97,8 @@ class Reads(NamedTuple):
 
     out: int
     inputs: tuple[int, ...]
-    # True when every value is read: the node saves its inputs as they are.
-    everything: bool
+    # The inputs some rule does not read (their values may be dropped when large).
+    unread: tuple[int, ...]
 
 
 def save_plan(rules: Any, n_inputs: int) -> Reads:
@@ -109,7 +109,7 @@ def save_plan(rules: Any, n_inputs: int) -> Reads:
         uses = rule_uses(rules[i], n_inputs)
         out = max(out, uses[0])
         inputs = [max(a, b) for a, b in zip(inputs, uses[1:])]
-    return Reads(out, tuple(inputs), out == READ and all(u == READ for u in inputs))
+    return Reads(out, tuple(inputs), tuple(i for i, u in enumerate(inputs) if u != READ))
 
 
 # Values no rule reads are still kept while small, so that graph pictures can show them after
@@ -117,16 +117,14 @@ def save_plan(rules: Any, n_inputs: int) -> Reads:
 KEEP_UNREAD_UP_TO = 65_536  # elements
 
 
-def thin(datas: list, parents: tuple, plan: Reads) -> list:
-    """``datas`` with the large values of tracked inputs that no rule reads dropped (None) or
-    reduced to their metadata; constants stay (pictures show them; they cost no memory here)."""
-    for i, use in enumerate(plan.inputs):
-        if use != READ and parents[i] is not None and datas[i].size > KEEP_UNREAD_UP_TO:
-            datas[i] = ArrayMeta(datas[i]) if use == META else None
-    return datas
-
-
-def thin_out(out: np.ndarray, plan: Reads) -> Any:
-    if plan.out == READ or out.size <= KEEP_UNREAD_UP_TO:
-        return out
-    return ArrayMeta(out) if plan.out == META else None
+def thin(datas: list, parents: tuple, out: np.ndarray, plan: Reads) -> tuple[list, Any]:
+    """What a node saves: ``(datas, out)`` without the large values no rule reads (None, or an
+    ArrayMeta where a rule reads the shape); constants stay (pictures show them, and they cost
+    no memory here)."""
+    for i in plan.unread:
+        data = datas[i]
+        if parents[i] is not None and data.size > KEEP_UNREAD_UP_TO:
+            datas[i] = ArrayMeta(data) if plan.inputs[i] == META else None
+    if plan.out != READ and out.size > KEEP_UNREAD_UP_TO:
+        out = ArrayMeta(out) if plan.out == META else None
+    return datas, out
