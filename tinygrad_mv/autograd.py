@@ -321,6 +321,40 @@ class _VariadicRules:
 # The engine
 # ---------------------------------------------------------------------------------------------
 
+class IndexedGrad:
+    """A gradient that is zero except at ``index``, where it is ``values`` (repeated positions
+    add up): what indexing's rule returns on arrays, so the engine can add it into a gradient
+    buffer it owns instead of materialising a zero-filled array per slice."""
+
+    __slots__ = ("values", "index", "full_shape", "unique")
+    shape = None  # never equal to a real shape: the engine takes the slow path for it
+
+    def __init__(self, values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> None:
+        self.values = values
+        self.index = index
+        self.full_shape = full_shape
+        self.unique = unique
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if self.unique:
+            buffer[self.index] += self.values
+        else:
+            np.add.at(buffer, self.index, self.values)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = np.zeros(self.full_shape, dtype=dtype or self.values.dtype)
+        if self.unique:
+            full[self.index] = self.values
+        else:
+            np.add.at(full, self.index, self.values)
+        return full
+
+
+def scatter(values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> np.ndarray:
+    """An :class:`IndexedGrad` as a full array (zeros elsewhere)."""
+    return IndexedGrad(values, index, full_shape, unique).__array__()
+
+
 def _sum_to_shape(g: Any, shape: tuple) -> Any:
     """Undo NumPy broadcasting: sum ``g`` over the axes along which ``shape`` was broadcast."""
     if g.shape == shape:
@@ -436,6 +470,9 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
         capture_ids = {id(t._node) if t._node is not None else id(t) for t in inputs}
     anomaly = _anomaly.get()
     last_write = versions.last_write
+    # ids of the gradient arrays that this pass allocated and nothing else holds: contributions
+    # are added into them in place (first-order only; popped gradients are handed to rules).
+    owned: set[int] | None = None if create_graph else set()
     push = heapq.heappush
     pop = heapq.heappop
 
@@ -463,6 +500,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             while heap:
                 node = pop(heap)[1]
                 grad = grads.pop(node)
+                if owned:
+                    owned.discard(id(grad))
                 if node.hooks:
                     grad = _run_hooks(node.hooks, grad, create_graph)
                 if capture_ids is not None:
@@ -495,6 +534,21 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                     else:
                         shape, dtype = parent.data.shape, parent.data.dtype
                     if input_grad.shape != shape:
+                        if type(input_grad) is IndexedGrad:
+                            if anomaly:
+                                _check_finite_grad(node, i, input_grad.values, shape)
+                            if is_node:
+                                if parent not in grads:
+                                    push(heap, (-parent.seq, parent))
+                                grads[parent] = _add_indexed(grads.get(parent), input_grad,
+                                                             shape, dtype, owned)
+                            else:
+                                entry = leaf_grads.get(id(parent))
+                                if entry is None:
+                                    entry = leaf_grads[id(parent)] = [parent, None]
+                                entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
+                                                        owned)
+                            continue
                         input_grad = _sum_to_shape(input_grad, shape)
                     if input_grad.dtype is not dtype and input_grad.dtype != dtype:
                         input_grad = input_grad.astype(dtype)
@@ -502,7 +556,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         _check_finite_grad(node, i, input_grad, shape)
                     if is_node:
                         if parent in grads:
-                            grads[parent] = grads[parent] + input_grad
+                            grads[parent] = _add(grads[parent], input_grad, owned)
                         else:
                             grads[parent] = input_grad
                             push(heap, (-parent.seq, parent))
@@ -511,7 +565,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         if entry is None:
                             leaf_grads[id(parent)] = [parent, input_grad]
                         else:
-                            entry[1] = entry[1] + input_grad
+                            entry[1] = _add(entry[1], input_grad, owned)
                 if not retain_graph:
                     node.saved = None
 
@@ -521,7 +575,10 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 if capture_ids is not None:
                     captured[id(leaf)] = grad
                 else:
-                    _accumulate(leaf, grad, create_graph)
+                    # A gradient this pass allocated becomes .grad without a copy (unless a hook
+                    # has seen it and may hold it).
+                    fresh = bool(owned) and id(grad) in owned and not leaf._hooks
+                    _accumulate(leaf, grad, create_graph, fresh)
     finally:
         _grad_enabled.reset(mode)
 
@@ -534,8 +591,36 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     return results
 
 
-def _accumulate(tensor: Any, grad: Any, create_graph: bool) -> None:
-    """Add ``grad`` into ``tensor.grad`` (a fresh array: never aliased with another gradient)."""
+def _add(total: Any, contribution: Any, owned: set[int] | None) -> Any:
+    """``total + contribution``, written into ``total`` when this pass owns it."""
+    if owned is None:
+        return total + contribution
+    if id(total) in owned:
+        total += contribution
+        return total
+    total = total + contribution
+    owned.add(id(total))
+    return total
+
+
+def _add_indexed(total: Any, indexed: IndexedGrad, shape: tuple, dtype: np.dtype,
+                 owned: set[int] | None) -> np.ndarray:
+    """``total`` (None for zeros) plus an indexed gradient, in a buffer this pass owns."""
+    if total is not None and owned is not None and id(total) in owned:
+        indexed.add_into(total)
+        return total
+    buffer = np.zeros(shape, dtype=dtype)
+    indexed.add_into(buffer)
+    if total is not None:
+        buffer += total
+    if owned is not None:
+        owned.add(id(buffer))
+    return buffer
+
+
+def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False) -> None:
+    """Add ``grad`` into ``tensor.grad`` (a fresh array: never aliased with another gradient;
+    ``fresh`` says ``grad`` is one already)."""
     if create_graph:
         grad = grad if isinstance(grad, Tensor) else Tensor(grad)
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
@@ -544,7 +629,10 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool) -> None:
         grad = grad.data
     dtype = tensor.data.dtype
     if tensor.grad is None:
-        tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
+        if fresh and grad.dtype == dtype and type(grad) is np.ndarray:
+            tensor.grad = _make(grad, None)
+        else:
+            tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
     else:
         tensor.grad = _make(np.asarray(tensor.grad.data + grad, dtype=dtype), None)
 

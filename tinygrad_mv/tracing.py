@@ -194,6 +194,19 @@ class _Tracer:
             return  # on constants only: its result is a constant too
         self.emit(fn, tuple(self.slot(a) for a in args), result)
 
+    def _scatter(self, result: int, g_slot: int) -> int:
+        """The slot of an :class:`IndexedGrad` (the result of the last step) as a full array."""
+        indexed = self.values[result]
+        if indexed.values is not self.values[g_slot]:
+            return self.execute(np.asarray, (result,))
+        # The rule handed g on at an index: one step from g, its index a param (so a recorded
+        # mask stays an input of the step).
+        self.program.pop()
+        fn, ins = self.bind(autograd.scatter, {"index": indexed.index,
+                                               "full_shape": indexed.full_shape,
+                                               "unique": indexed.unique}, (g_slot,))
+        return self.execute(fn, ins)
+
     def refuse(self, what: str) -> None:
         if self.active():
             raise JitError(f"jit({self.name}): {what} reads a value while recording, so the "
@@ -249,6 +262,8 @@ class _Tracer:
                     continue
                 fn, rule_ins = self.bind(node.vjps[i], node.params, (slot, out_slot) + ins)
                 g = self.execute(fn, rule_ins)
+                if type(self.values[g]) is autograd.IndexedGrad:
+                    g = self._scatter(g, slot)
                 if type(parent) is Node:
                     shape, dtype = parent.shape, parent.dtype
                 else:

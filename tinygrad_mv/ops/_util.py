@@ -2,6 +2,7 @@
 (``create_graph=True``); these helpers read values without recording anything."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -48,9 +49,12 @@ def keepdims_shape(shape: tuple, axis: Any, op: str) -> tuple[int, ...]:
 
 
 def expand(g: Any, shape: tuple) -> Any:
-    """``g`` broadcast to ``shape``: a fresh array for NumPy (cheaper than np.broadcast_to at small
-    sizes, and writable), a recorded broadcast for Tensors."""
+    """``g`` broadcast to ``shape``: a fresh array for small NumPy arrays (cheaper than
+    np.broadcast_to there), a read-only broadcast view for large ones (no memory written: the
+    engine never writes into a gradient it did not allocate), a recorded broadcast for Tensors."""
     if isinstance(g, Tensor):
+        return np.broadcast_to(g, shape)
+    if math.prod(shape) > 65_536:
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import primitive
+from ..autograd import IndexedGrad, primitive
 from ..tensor import Tensor
 from ._util import normalize_axes
 
@@ -139,7 +139,8 @@ _scatter_add = primitive("scatter_add", _scatter_forward,
 def _getitem_rule(g: Any, out: Any, x: Any, index: Any) -> Any:
     if isinstance(g, Tensor):
         return _scatter_add(g, shape=x.shape, index=index)
-    return _scatter_forward(g, x.shape, index)
+    # On arrays the engine adds g into a gradient buffer at index (no zero-filled copy each).
+    return IndexedGrad(g, index, x.shape, _unique_positions(index))
 
 
 _getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule, views=True)
