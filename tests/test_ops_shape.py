@@ -285,3 +285,16 @@ def test_concatenate_with_axis_none_joins_the_flattened_tensors_as_numpy(rng):
     assert_close(gb, cot[6:], 0, 0)
     with pytest.raises(TypeError, match="stack: axis must be an int"):
         tg.stack([Tensor(a), Tensor(a)], axis=None)
+
+
+def test_transpose_0_1_on_a_matrix_is_refused_pointing_to_T():
+    W = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    for axes in [(0, 1), (0, -1), (-2, 1)]:
+        with pytest.raises(ValueError, match=r"\.T"):
+            W.transpose(*axes)
+    np.testing.assert_array_equal(W.transpose(1, 0).data, W.data.T)  # a swap in both readings
+    np.testing.assert_array_equal(W.transpose().data, W.data.T)
+    np.testing.assert_array_equal(W.transpose((0, 1)).data, W.data)  # NumPy's tuple form
+    square = Tensor(np.arange(4.0).reshape(2, 2))
+    with pytest.raises(ValueError, match="ambiguous"):
+        square.transpose(0, 1)  # nothing would show on a square matrix

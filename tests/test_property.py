@@ -210,7 +210,7 @@ OPS: dict[str, OpSpec] = {
                           lambda x, axis: np.log(_np_softmax(x, axis))),
     "reshape": OpSpec(lambda a, shape: a.reshape(*shape), lambda x, shape: np.reshape(x, shape)),
     "flatten": OpSpec(lambda a: a.flatten(), np.ravel),
-    "transpose": OpSpec(lambda a, axes: a.transpose(*axes), np.transpose),
+    "transpose": OpSpec(lambda a, axes: a.transpose(tuple(axes)), np.transpose),
     "T": OpSpec(lambda a: a.T, lambda x: x.T),
     "swapaxes": OpSpec(lambda a, a1, a2: a.swapaxes(a1, a2), np.swapaxes),
     "squeeze": OpSpec(lambda a, axis: a.squeeze(axis), lambda x, axis: np.squeeze(x, axis)),

@@ -381,6 +381,16 @@ class Tensor:
     def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]
+        elif (len(axes) == 2 and self.data.ndim == 2
+              and all(isinstance(a, (int, np.integer)) for a in axes)
+              and all(-2 <= a < 2 for a in axes) and tuple(int(a) % 2 for a in axes) == (0, 1)):
+            # NumPy's permutation (0, 1) is the identity; PyTorch's transpose(0, 1) swaps:
+            # refused rather than silently returned unswapped.
+            raise ValueError(
+                f"transpose{tuple(int(a) for a in axes)} on a 2-D tensor of shape {self.shape} "
+                "is ambiguous: as NumPy's permutation it leaves the tensor unchanged, as "
+                "PyTorch's transpose(0, 1) it swaps the axes. Use .T (or swapaxes(0, 1)) to swap; "
+                "transpose() reverses the axes.")
         return transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
