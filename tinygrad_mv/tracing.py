@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import autograd, versions
+from . import autograd, rules, versions
 from .autograd import Node, _sum_to_shape
 from .tensor import Tensor, _make
 
@@ -57,6 +57,23 @@ class JitError(RuntimeError):
 
 def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return g.astype(dtype)
+
+
+def _add_in_place(total: np.ndarray, contribution: np.ndarray) -> np.ndarray:
+    total += contribution
+    return total
+
+
+def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
+    autograd.IndexedGrad(values, index, total.shape, unique).add_into(total)
+    return total
+
+
+def _scatter_onto(total: np.ndarray, values: np.ndarray, index: Any, full_shape: tuple,
+                  unique: bool) -> np.ndarray:
+    buffer = autograd.scatter(values, index, full_shape, unique)
+    buffer += total
+    return buffer
 
 
 def _in_create_graph_pass() -> bool:
@@ -123,8 +140,18 @@ class _Tracer:
         return out
 
     def execute(self, fn: Callable, ins: tuple) -> int:
-        """Run one step now and record it."""
-        return self.emit(fn, ins, fn(*[self.values[i] for i in ins]))
+        """Run one step now and record it; a step on constants only is a constant itself."""
+        result = fn(*[self.values[i] for i in ins])
+        if all(i in self.constants for i in ins):
+            slot = self.new_slot(result)
+            self.constants[slot] = result
+            return slot
+        return self.emit(fn, ins, result)
+
+    def constant(self, value: Any) -> int:
+        slot = self.new_slot(value)
+        self.constants[slot] = value
+        return slot
 
     # --- hooks called by the tape and Tensor -------------------------------------------------
     def bind(self, fn: Callable, params: dict, ins: tuple) -> tuple[Callable, tuple]:
@@ -194,19 +221,6 @@ class _Tracer:
             return  # on constants only: its result is a constant too
         self.emit(fn, tuple(self.slot(a) for a in args), result)
 
-    def _scatter(self, result: int, g_slot: int) -> int:
-        """The slot of an :class:`IndexedGrad` (the result of the last step) as a full array."""
-        indexed = self.values[result]
-        if indexed.values is not self.values[g_slot]:
-            return self.execute(np.asarray, (result,))
-        # The rule handed g on at an index: one step from g, its index a param (so a recorded
-        # mask stays an input of the step).
-        self.program.pop()
-        fn, ins = self.bind(autograd.scatter, {"index": indexed.index,
-                                               "full_shape": indexed.full_shape,
-                                               "unique": indexed.unique}, (g_slot,))
-        return self.execute(fn, ins)
-
     def refuse(self, what: str) -> None:
         if self.active():
             raise JitError(f"jit({self.name}): {what} reads a value while recording, so the "
@@ -223,20 +237,51 @@ class _Tracer:
         grads: dict[Node, int] = {}
         leaf_grads: dict[int, list] = {}
         heap: list = []
-        add = operator.add
+        # Slots of gradient arrays this pass allocated and nothing else reads: contributions are
+        # added into them in place (as the engine does); a popped gradient is handed to rules.
+        owned: set[int] = set()
 
-        def send(target: Any, slot: int) -> None:
-            if type(target) is Node:
-                if target in grads:
-                    grads[target] = self.execute(add, (grads[target], slot))
-                else:
-                    grads[target] = slot
-                    heapq.heappush(heap, (-target.seq, target))
-            elif id(target) in leaf_grads:
-                entry = leaf_grads[id(target)]
-                entry[1] = self.execute(add, (entry[1], slot))
+        def total(current: int | None, slot: int) -> int:
+            if current is None:
+                return slot
+            if current in owned:
+                result = self.execute(_add_in_place, (current, slot))
             else:
-                leaf_grads[id(target)] = [target, slot]
+                result = self.execute(operator.add, (current, slot))
+            if result not in self.constants:  # a folded constant is shared by every call
+                owned.add(result)
+            return result
+
+        def total_indexed(current: int | None, indexed: Any, g: int, shape: tuple,
+                          dtype: np.dtype) -> int:
+            params = {"index": indexed.index, "unique": indexed.unique}
+            if current is not None and current in owned:
+                fn, ins = self.bind(_add_at, params, (current, g))
+            else:
+                params.update(full_shape=shape)
+                if current is None:
+                    fn, ins = self.bind(autograd.scatter, params, (g,))
+                else:
+                    fn, ins = self.bind(_scatter_onto, params, (current, g))
+            result = self.execute(fn, ins)
+            if self.values[result].dtype != dtype:
+                result = self.execute(functools.partial(_astype, dtype=dtype), (result,))
+            if result not in self.constants:
+                owned.add(result)
+            return result
+
+        def send(target: Any, slot: int, indexed: Any = None, shape: Any = None,
+                 dtype: Any = None) -> None:
+            if type(target) is Node:
+                current = grads.get(target)
+                if current is None:
+                    heapq.heappush(heap, (-target.seq, target))
+                grads[target] = (total(current, slot) if indexed is None else
+                                 total_indexed(current, indexed, slot, shape, dtype))
+            else:
+                entry = leaf_grads.setdefault(id(target), [target, None])
+                entry[1] = (total(entry[1], slot) if indexed is None else
+                            total_indexed(entry[1], indexed, slot, shape, dtype))
 
         for out, seed in zip(outputs, seeds):
             send(out._node or out, self.slot(seed))
@@ -245,6 +290,7 @@ class _Tracer:
         while heap:
             node = heapq.heappop(heap)[1]
             slot = grads.pop(node)
+            owned.discard(slot)
             if node.hooks or node.retains_grad:
                 raise JitError(f"jit({self.name}): hooks and retain_grad are not supported "
                                f"inside a jitted function (on '{node.op}')")
@@ -255,19 +301,38 @@ class _Tracer:
             if node.seq < versions.last_write:
                 autograd.check_versions(node)
             datas, out = node.saved
-            ins = tuple(self.slot(d) for d in datas)
-            out_slot = self.slot(out)
+            values = (out, *datas)
             for i, parent in enumerate(node.parents):
                 if parent is None:
                     continue
-                fn, rule_ins = self.bind(node.vjps[i], node.params, (slot, out_slot) + ins)
+                # The rule's step reads only what the rule reads: the values it ignores are
+                # constants (None, or an ArrayMeta for a shape), so unneeded forward steps drop.
+                uses = rules.rule_uses(node.vjps[i], len(datas))
+                ins = tuple(self.slot(v) if use == rules.READ else
+                            self.constant(rules.ArrayMeta(v) if use == rules.META
+                                          and isinstance(v, np.ndarray) else
+                                          v if use == rules.META else None)
+                            for v, use in zip(values, uses))
+                fn, rule_ins = self.bind(node.vjps[i], node.params, (slot,) + ins)
                 g = self.execute(fn, rule_ins)
-                if type(self.values[g]) is autograd.IndexedGrad:
-                    g = self._scatter(g, slot)
+                if self.values[g] is self.values[slot] and self.program and \
+                        self.program[-1][2] == g:
+                    self.program.pop()  # the rule hands g on unchanged (add's): no step
+                    self.slot_of[id(self.values[slot])] = slot
+                    g = slot
                 if type(parent) is Node:
                     shape, dtype = parent.shape, parent.dtype
                 else:
                     shape, dtype = parent.data.shape, parent.data.dtype
+                indexed = self.values[g]
+                if type(indexed) is autograd.IndexedGrad:
+                    if indexed.values is self.values[slot]:
+                        # The rule handed g on at an index: add g there, no step for the rule.
+                        self.program.pop()
+                        send(parent, slot, indexed, shape, dtype)
+                    else:
+                        send(parent, self.execute(np.asarray, (g,)))
+                    continue
                 if self.values[g].shape != shape:
                     g = self.execute(functools.partial(_sum_to_shape, shape=shape), (g,))
                 if self.values[g].dtype != dtype:
@@ -367,6 +432,7 @@ class _Program:
     def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
                  rebuild: Callable[[list[str], dict], str]) -> None:
         self.live = tracer.live
+        tracer.program = _needed_steps(tracer.program, out_slots)
         self.steps = tracer.program
         self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live],
                                    rebuild)
@@ -379,6 +445,19 @@ class _Program:
                 return None  # record again
             datas.append(data)
         return self.run_values(arrays, datas)
+
+
+def _needed_steps(program: list, out_slots: list[int]) -> list:
+    """The steps the results depend on: recording runs the whole function, but a gradient
+    needs neither the loss value (unless it is returned) nor intermediates no rule reads."""
+    needed = set(out_slots)
+    kept = []
+    for step in reversed(program):
+        if step[2] in needed:
+            kept.append(step)
+            needed.update(step[1])
+    kept.reverse()
+    return kept
 
 
 def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
