@@ -13,6 +13,8 @@ import pytest
 import tinygrad_mv as tg
 from tinygrad_mv import Tensor, viz
 from tinygrad_mv.autograd import Node
+from tinygrad_mv.viz.backward import _flow
+from tinygrad_mv.viz.tape import _Tape
 
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz 'dot' is not installed")
@@ -569,8 +571,8 @@ def test_one_scope_object_shared_by_threads():
 def test_backward_view_gradients_match_torch():
     torch = pytest.importorskip("torch")
     root, keep = curve_network()
-    tape = viz._Tape(root, None)
-    _grads, leaf_grads, _edges = viz._flow(tape)
+    tape = _Tape(root, None)
+    _grads, leaf_grads, _edges = _flow(tape)
     params = [t for t in keep if t.requires_grad and t.is_leaf]
     assert [p.name for p in params] == ["W1", "b1", "W2", "b2", "W3", "b3"]
     tp = [torch.tensor(p.data, requires_grad=True) for p in params]

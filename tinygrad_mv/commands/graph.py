@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _value_text(root: Any) -> str:
-    from tinygrad_mv.viz import _summary
+    from tinygrad_mv.viz.labels import _summary
     return _summary(root.data)
 
 
