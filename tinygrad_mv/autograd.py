@@ -262,7 +262,7 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         if weak is not None:
             _weak_to_float32(datas, weak, args)
         try:
-            out = forward(*datas, **params)
+            out = forward(*datas, **params) if params else forward(*datas)
         except ValueError as exc:
             raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}"
                              f"{_params_text(params)}: {exc}") from exc
@@ -286,7 +286,13 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
             else:
                 saved = (datas, out)
             node = Node(name, vjps, tuple(parents), saved, params, out)
-            result = _make(out, node)
+            result = _new(Tensor)  # as _make, inlined: one Python call less per operation
+            result.data = out
+            result.grad = None
+            result._node = node
+            result._requires_grad = True
+            result.name = None
+            result._hooks = None
             node.out_ref = weakref.ref(result)  # values of tensors the user still holds
             if views and out.base is not None:
                 versions.note_view(result)  # an in-place write to its base makes it stale
@@ -303,6 +309,8 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
 
 
 _SMALL = rules.KEEP_UNREAD_UP_TO
+_new = object.__new__
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: it keeps no state
 
 
 class _VariadicRules:
@@ -494,7 +502,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
     # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
     # engine names the operation instead.
-    quiet = np.errstate(all="ignore") if anomaly else contextlib.nullcontext()
+    quiet = np.errstate(all="ignore") if anomaly else _NO_CONTEXT
     try:
         with quiet:
             while heap:
@@ -527,7 +535,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 for i, parent in enumerate(parents):
                     if parent is None:
                         continue
-                    input_grad = vjps[i](grad, out, *datas, **params)
+                    input_grad = (vjps[i](grad, out, *datas, **params) if params else
+                                  vjps[i](grad, out, *datas))
                     is_node = type(parent) is Node
                     if is_node:
                         shape, dtype = parent.shape, parent.dtype

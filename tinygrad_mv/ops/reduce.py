@@ -21,6 +21,8 @@ def _spread(g: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
 
 
 def _sum_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if axis is None:  # g is one number: it broadcasts as it is
+        return expand(g, x.shape)
     return expand(_spread(g, x.shape, axis, keepdims), x.shape)
 
 
