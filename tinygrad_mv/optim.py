@@ -1,10 +1,12 @@
 """Optimizers: SGD (momentum, Nesterov, weight decay), Adam and a Newton-Raphson step.
 
 SGD and Adam follow ``torch.optim``'s update rules exactly (same order of operations, same
-defaults). Updates are written into ``p.data`` in place, as PyTorch's, so an array held elsewhere
-(``w = p.data``) stays current; each write is noted in the version log, so a retained graph that
-saved the old values refuses a second backward instead of mixing old and new weights. Gradients
-(``p.grad``) are read, never modified.
+defaults); the arithmetic of each is a function on arrays (:func:`momentum_update`,
+:func:`adam_update`), which ``tg.optimize.minimize`` uses too. Updates are written into
+``p.data`` in place, as PyTorch's, so an array held elsewhere (``w = p.data``) stays current;
+each write is noted in the version log, so a retained graph that saved the old values refuses a
+second backward instead of mixing old and new weights. Gradients (``p.grad``) are read, never
+modified.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 from . import autograd, versions
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "Newton"]
+__all__ = ["Optimizer", "SGD", "Adam", "Newton", "momentum_update", "adam_update"]
 
 
 def _check_number(name: str, value: Any, what: str, low: float = 0.0,
@@ -36,6 +38,37 @@ def _subtract_in_place(p: Tensor, update: np.ndarray) -> None:
     """``p.data -= update``, written into the parameter's own array."""
     np.subtract(p.data, update, out=p.data, casting="same_kind")
     versions.note_write(p.data)
+
+
+def momentum_update(g: np.ndarray, buf: np.ndarray | None, momentum: float,
+                    dampening: float = 0.0,
+                    nesterov: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``torch.optim.SGD``'s momentum for the gradient ``g``: (the direction d, the buffer).
+
+    The buffer is a copy of ``g`` on the first step (``buf=None``), afterwards ``buf`` updated in
+    place to momentum * buf + (1 - dampening) * g; d is that buffer, or g + momentum * buf with
+    Nesterov's correction. The parameter then moves by -lr * d.
+    """
+    if buf is None:
+        buf = np.array(g, copy=True)
+    else:
+        buf *= momentum
+        buf += (1 - dampening) * g
+    return (g + momentum * buf if nesterov else buf), buf
+
+
+def adam_update(g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
+                betas: tuple[float, float], eps: float) -> np.ndarray:
+    """``torch.optim.Adam``'s update u (the parameter moves by -u) for the gradient ``g`` at
+    step ``t`` (1, 2, ...), updating the moment estimates ``m`` and ``v`` in place."""
+    beta1, beta2 = betas
+    m += (1 - beta1) * (g - m)  # torch's lerp for weights below 0.5
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    step_size = lr / (1 - beta1 ** t)
+    denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
+    denom += eps
+    return step_size * (m / denom)
 
 
 class Optimizer:
@@ -116,14 +149,8 @@ class SGD(Optimizer):
             if decay != 0:
                 g = g + decay * p.data
             if momentum != 0:
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = np.array(g, copy=True)
-                else:
-                    buf *= momentum
-                    buf += (1 - self.dampening) * g
-                state["momentum_buffer"] = buf
-                g = g + momentum * buf if self.nesterov else buf
+                g, state["momentum_buffer"] = momentum_update(
+                    g, state.get("momentum_buffer"), momentum, self.dampening, self.nesterov)
             _subtract_in_place(p, lr * g)
         return loss
 
@@ -153,7 +180,6 @@ class Adam(Optimizer):
         if closure is not None:
             with autograd.enable_grad():
                 loss = closure()
-        beta1, beta2 = self.betas
         for p, state in zip(self.params, self.state):
             if p.grad is None:
                 continue
@@ -165,15 +191,8 @@ class Adam(Optimizer):
                 state["exp_avg"] = np.zeros_like(p.data)
                 state["exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
-            t = state["step"]
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            m += (1 - beta1) * (g - m)  # torch's lerp for weights below 0.5
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            step_size = self.lr / (1 - beta1 ** t)
-            denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
-            denom += self.eps
-            _subtract_in_place(p, step_size * (m / denom))
+            _subtract_in_place(p, adam_update(g, state["exp_avg"], state["exp_avg_sq"],
+                                              state["step"], self.lr, self.betas, self.eps))
         return loss
 
 

@@ -1,0 +1,74 @@
+"""chi^2 of the model's values against the data, the Gauss-Newton step that minimises its
+linear model, and the test that ends a fit."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._common import _EPS
+
+
+def _norm(vector: np.ndarray) -> float:
+    """The Euclidean length of a 1-D vector (np.linalg.norm computes the same, more slowly)."""
+    return math.sqrt(float(vector @ vector))
+
+
+class _Chi2:
+    """chi^2 = |r|^2 of model values against the data, r = (y - value) / sigma, and the test
+    that ends a fit."""
+
+    def __init__(self, y: np.ndarray, sigma: np.ndarray, dof: int, absolute_sigma: bool,
+                 tol: float, eps: float = _EPS) -> None:
+        self.y, self.sigma = y.reshape(-1), sigma.reshape(-1)
+        self.dof, self.absolute_sigma, self.tol, self.eps = dof, absolute_sigma, tol, eps
+        # what the model's precision (eps) can resolve in |A dp|: a few rounding errors of y/sigma
+        self.resolution = 8.0 * eps * _norm(self.y / self.sigma)
+
+    def residuals(self, value: np.ndarray) -> np.ndarray:
+        return (self.y - value.reshape(-1)) / self.sigma
+
+    def weighted(self, jac: np.ndarray) -> np.ndarray:
+        """A = J / sigma, row by row."""
+        return jac / self.sigma[:, None]
+
+    def __call__(self, value: np.ndarray) -> float:
+        r = self.residuals(value)
+        total = float(r @ r)
+        return total if np.isfinite(total) else np.inf
+
+    def noise(self, chi2: float) -> float:
+        """The standard deviation the errors are in units of: 1 for absolute sigmas, else the
+        one estimated from the residuals (0 without degrees of freedom: the fit is exact)."""
+        if self.absolute_sigma:
+            return 1.0
+        return math.sqrt(chi2 / self.dof) if self.dof > 0 and chi2 > 0 else 0.0
+
+    def rounding(self, chi2: float) -> float:
+        """How much chi^2, evaluated in floating point, can be off: a change smaller than this
+        cannot be seen."""
+        return 2.0 * math.sqrt(chi2) * self.resolution + 8.0 * self.eps * self.y.size * chi2
+
+    def negligible(self, dp: np.ndarray, p: np.ndarray, a: np.ndarray, chi2: float) -> bool:
+        """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit
+        by less than tol standard errors, |A dp| <= tol * noise, or by less than float64
+        resolves. The last two serve parameters whose optimum is 0; the last one exact data
+        with relative sigmas, where the noise itself goes to 0."""
+        if (np.abs(dp) <= self.tol * np.abs(p)).all():
+            return True
+        return _norm(a @ dp) <= max(self.tol * self.noise(chi2), self.resolution)
+
+
+def _column_norms(a: np.ndarray) -> np.ndarray:
+    """The lengths of a's columns, 1 for zero columns: dividing by them puts parameters measured
+    in different units on equal terms before an SVD's rank cut-off compares them."""
+    norms = np.sqrt(np.einsum("ij,ij->j", a, a))
+    norms[norms == 0] = 1.0
+    return norms
+
+
+def _gauss_newton_step(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The least-squares solution of a dp = r (the shortest one when a's columns are
+    dependent), computed with a's columns scaled to unit length."""
+    norms = _column_norms(a)
+    return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms

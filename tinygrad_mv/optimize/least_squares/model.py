@@ -1,0 +1,177 @@
+"""The model of a fit and its Jacobian d model / d p by reverse mode, optionally compiled with
+tg.jit, counting the model's evaluations."""
+from __future__ import annotations
+
+import functools
+import warnings
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from ... import autograd, functional, tracing
+from ...ops import stack
+from ...tensor import Tensor
+from .._common import _EPS
+
+
+class _ModelPrograms:
+    """What least_squares_fit evaluates, as functions of (model, x, ...); compiled per model with
+    tg.jit by :func:`_compiled_model` (a fit evaluates the same computation many times)."""
+
+    def __init__(self, model: Callable) -> None:
+        self.value = tracing.jit(functools.partial(_ModelPrograms.value, model))
+        self.vjp = tracing.jit(functools.partial(_ModelPrograms.vjp, model))
+        self.jacobian = tracing.jit(functools.partial(_ModelPrograms.jacobian, model))
+
+    @staticmethod
+    def value(model: Callable, x: Any, p: Any) -> Any:
+        return model(x, p)
+
+    @staticmethod
+    def vjp(model: Callable, x: Any, p: Any, cotangent: Any) -> tuple[Any, Any]:
+        leaf = Tensor(p, requires_grad=True)
+        out = model(x, leaf)
+        if not isinstance(out, Tensor) or not out.requires_grad:
+            return out, None
+        (grads,) = autograd.grad(out, leaf, grad_outputs=cotangent, allow_unused=True)
+        return out, grads
+
+    @staticmethod
+    def jacobian(model: Callable, x: Any, p: Any, rows: bool) -> tuple[Any, Any]:
+        """model(x, p) and its Jacobian: one reverse pass per output element as rows (m, k),
+        or, as J^T of shape (k,) + out.shape, the Jacobian of the (linear) map u -> J^T u."""
+        out, vjp_fn = functional.vjp(lambda q: model(x, q), p)
+        if not isinstance(out, Tensor):
+            return out, None
+        if rows:
+            seeds = np.eye(out.size, dtype=out.dtype).reshape((out.size,) + out.shape)
+            return out, stack([vjp_fn(seed)[0] for seed in seeds])
+        return out, functional.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(out.shape, out.dtype))
+
+
+# model -> its compiled programs (None: it cannot be recorded, evaluate it eagerly)
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_model(model: Callable) -> _ModelPrograms | None:
+    try:
+        if model not in _COMPILED:
+            _COMPILED[model] = _ModelPrograms(model)
+        return _COMPILED[model]
+    except TypeError:  # not weak-referenceable: compile for this fit only
+        return _ModelPrograms(model)
+
+
+class _Model:
+    """Evaluates model(x, p) and its Jacobian d model / d p, counting model evaluations.
+
+    Jacobian strategies (all exact reverse mode):
+    - "pointwise": each output element gets its own copy of the parameters (p broadcast to shape
+      (k,) + y.shape), so ONE reverse pass seeded with ones gives every dy_i/dp_j. Valid when
+      output i depends on the parameters only through its own copy, which holds for models that
+      index p (``p[0]``) and compute elementwise in x; "auto" checks it once, at p0, against an
+      ordinary vector-Jacobian product with a random cotangent, and otherwise falls back.
+    - "columns": J^T u is linear in u, so the Jacobian of (u -> vjp(u)) is J^T: one evaluation,
+      one recorded reverse pass and k more (k = number of parameters).
+    - "rows": one reverse pass per output element (best when there are fewer outputs than
+      parameters).
+    """
+
+    def __init__(self, model: Callable, x: Any, y_shape: tuple[int, ...], k: int,
+                 compiled: bool = True) -> None:
+        self.model, self.x, self.y_shape, self.k = model, x, y_shape, k
+        self.nfev = 0
+        self.njev = 0
+        self.mode = "auto"
+        self.eps = _EPS  # the model's precision: float32 models resolve less
+        self.programs = _compiled_model(model) if compiled else None
+
+    def _checked(self, out: Any) -> Tensor:
+        if not isinstance(out, Tensor):
+            raise TypeError("least_squares_fit: model(x, p) must return a Tensor built with "
+                            f"tinygrad_mv operations, got {type(out).__name__}")
+        if out.shape != self.y_shape:
+            raise ValueError(f"least_squares_fit: model(x, p) returned shape {out.shape} but y "
+                             f"has shape {self.y_shape}")
+        if out.dtype.kind == "f":
+            self.eps = max(self.eps, float(np.finfo(out.dtype).eps))
+        return out
+
+    def call(self, p: Tensor) -> Tensor:
+        self.nfev += 1
+        return self._checked(self.model(self.x, p))
+
+    def _run(self, name: str, *args: Any) -> Any:
+        """A compiled program of the model (see _compiled_model), or the same eagerly when the
+        model cannot be recorded (it reads values outside tinygrad_mv operations, or takes a
+        second derivative through a piecewise operation: the "columns" Jacobian)."""
+        self.nfev += 1
+        program = getattr(self.programs, name, None)
+        if program is not None:
+            try:
+                return program(self.x, *args)
+            except tracing.JitError:
+                setattr(self.programs, name, None)  # for this model from now on
+        return getattr(_ModelPrograms, name)(self.model, self.x, *args)
+
+    def value(self, p: np.ndarray) -> np.ndarray:
+        with autograd.no_grad():
+            return self._checked(self._run("value", p)).data.astype(np.float64, copy=False)
+
+    def _vjp(self, p: np.ndarray, cotangent: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """model(x, p) and cotangent^T d model/dp (None when the model ignores p)."""
+        with autograd.enable_grad():
+            out, grads = self._run("vjp", p, cotangent)
+        return self._checked(out).data.astype(np.float64, copy=False), grads
+
+    def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        data = np.empty((self.k,) + self.y_shape)
+        data[...] = p.reshape((self.k,) + (1,) * len(self.y_shape))
+        value, grads = self._vjp(data, np.ones(self.y_shape))
+        if grads is None:
+            return value, np.zeros((value.size, self.k))
+        return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+
+    def _reverse(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        with autograd.enable_grad():
+            out, jac = self._run("jacobian", p, mode == "rows")
+        value = self._checked(out).data.astype(np.float64, copy=False)
+        if mode == "rows":
+            return value, jac.data.reshape(value.size, self.k).astype(np.float64, copy=False)
+        return value, jac.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+
+    def choose(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """Settle the Jacobian mode at p0 and return the value and Jacobian there."""
+        if mode != "auto":
+            self.mode = mode
+            return self.value_and_jacobian(p)
+        fallback = "rows" if int(np.prod(self.y_shape)) <= self.k else "columns"
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value, jac = self._pointwise(p)
+        except Exception:  # noqa: BLE001 - any failure just means "not pointwise"
+            value = jac = None
+        if value is not None:
+            # the check: an ordinary VJP with a random cotangent must agree with jac^T u
+            u = np.random.default_rng(12345).standard_normal(self.y_shape)
+            with np.errstate(all="ignore"):
+                probe_value, exact = self._vjp(p, u)
+            exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
+            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + np.finfo(float).tiny
+            same_value = np.allclose(value, probe_value, rtol=1e4 * self.eps, atol=0.0,
+                                     equal_nan=False)
+            agree = np.abs(jac.T @ u.reshape(-1) - exact) <= max(1e-9, 1e4 * self.eps) * scale
+            if same_value and agree.all():
+                self.mode = "pointwise"
+                self.njev += 1
+                return value, jac
+        self.mode = fallback
+        return self.value_and_jacobian(p)
+
+    def value_and_jacobian(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.njev += 1
+        if self.mode == "pointwise":
+            return self._pointwise(p)
+        return self._reverse(p, self.mode)
