@@ -14,6 +14,11 @@ import pytest
 import tinygrad_mv as tg
 from tinygrad_mv import optimize
 from tinygrad_mv.optimize import ConvergenceError, ConvergenceWarning, SingularJacobianError
+from tinygrad_mv.optimize._common import _value_and_jacobian
+from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step
+from tinygrad_mv.optimize.least_squares.loops import _gauss_newton_fit
+from tinygrad_mv.optimize.least_squares.model import _COMPILED, _Model
+from tinygrad_mv.optimize.least_squares.trust_region import _trust_region_step
 
 
 def central_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -89,14 +94,14 @@ def test_newton_two_dimensional_system_against_hand_jacobian_and_fsolve():
 
 def test_jacobian_and_hessian_helpers_against_hand_formulas_and_central_differences():
     z = np.array([0.3, -1.2])
-    value, jac = optimize._value_and_jacobian(system, z)
+    value, jac = _value_and_jacobian(system, z)
     hand = np.array([[2 * z[0], 2 * z[1]], [np.exp(z[0]), 1.0]])
     np.testing.assert_allclose(value, [z[0] ** 2 + z[1] ** 2 - 4, np.exp(z[0]) + z[1] - 1])
     np.testing.assert_allclose(jac, hand, rtol=1e-13)
     np.testing.assert_allclose(jac, central_jacobian(
         lambda v: [v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1], z), rtol=1e-7)
     # the gradient and Hessian minimize(method="newton") uses: Jacobian of grad f
-    grad, hess = optimize._value_and_jacobian(tg.grad(rosen), z)
+    grad, hess = _value_and_jacobian(tg.grad(rosen), z)
     x, y = z
     np.testing.assert_allclose(grad, rosen_grad_np(z), rtol=1e-13)
     np.testing.assert_allclose(hess, [[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]],
@@ -428,7 +433,7 @@ def test_fit_unweighted_covariance_like_curve_fit(absolute):
 def test_fit_jacobian_modes_against_hand_formula_and_central_differences(mode):
     x, _, _ = gaussian_histogram()
     p = np.array([0.05, 170.0, 8.0])
-    model = optimize._Model(gauss, tg.Tensor(x), x.shape, 3)
+    model = _Model(gauss, tg.Tensor(x), x.shape, 3)
     model.mode = mode
     value, jac = model.value_and_jacobian(p)
     np.testing.assert_allclose(value, gauss_np(x, *p), rtol=1e-14)
@@ -500,7 +505,7 @@ def test_fit_runs_a_model_that_reads_data_eagerly():
     res = optimize.least_squares_fit(reads_data, x, y, [0.04, 160.0, 10.0], sigma=sigma)
     compiled = optimize.least_squares_fit(reads_data, x, y, [0.04, 160.0, 10.0], sigma=sigma,
                                           jit=True)
-    assert compiled.nfev == res.nfev and optimize._COMPILED[reads_data].vjp is None
+    assert compiled.nfev == res.nfev and _COMPILED[reads_data].vjp is None
     np.testing.assert_array_equal(compiled.params, res.params)
 
 
@@ -537,10 +542,10 @@ def test_fit_compiles_columns_and_rows_jacobians(rng, mode):
                                    atol=1e-9)
 
 
-def test_fit_columns_jacobian_through_a_kink_runs_eagerly_under_jit(rng):
-    # the "columns" Jacobian differentiates a VJP: a second derivative, which tg.jit refuses
-    # through piecewise operations (abs here). That program then runs eagerly; the rest stays
-    # compiled, and the fit is the eager one
+def test_fit_columns_jacobian_through_a_kink_is_compiled_under_jit(rng):
+    # the "columns" Jacobian differentiates a VJP: a second derivative through a piecewise
+    # operation (abs here), whose mask tg.jit now records and recomputes at every replay, so
+    # that program is compiled too, and the fit is the eager one
     x = np.linspace(0.5, 3.0, 10)
     y = 1.3 * np.abs(x - 0.2) / np.abs(x - 0.2).sum() + rng.normal(0.0, 1e-3, x.size)
 
@@ -551,8 +556,8 @@ def test_fit_columns_jacobian_through_a_kink_runs_eagerly_under_jit(rng):
     res = optimize.least_squares_fit(kinked, x, y, [1.0, 0.1], jacobian="columns")
     compiled = optimize.least_squares_fit(kinked, x, y, [1.0, 0.1], jacobian="columns",
                                           jit=True)
-    programs = optimize._COMPILED[kinked]
-    assert programs.jacobian is None and programs.value is not None
+    programs = _COMPILED[kinked]
+    assert programs.jacobian is not None and programs.value is not None
     np.testing.assert_array_equal(compiled.params, res.params)
     assert res.success and compiled.nfev == res.nfev
 
@@ -568,7 +573,7 @@ def normal_equations(rng, k=3, n=20, dependent=False):
 def test_trust_region_step_is_the_gauss_newton_step_when_it_fits(rng):
     normal, gradient, gauss_newton, scale = normal_equations(rng)
     radius = float(np.linalg.norm(scale * gauss_newton))
-    step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton, scale,
+    step, damping, length = _trust_region_step(normal, gradient, gauss_newton, scale,
                                                         radius, 0.7)
     assert damping == 0.0 and step is gauss_newton and length == radius
 
@@ -578,7 +583,7 @@ def test_trust_region_step_is_the_gauss_newton_step_when_it_fits(rng):
 def test_trust_region_step_solves_the_damped_equations_on_the_boundary(rng, dependent, shrink):
     normal, gradient, gauss_newton, scale = normal_equations(rng, dependent=dependent)
     radius = shrink * float(np.linalg.norm(scale * gauss_newton))
-    step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton, scale,
+    step, damping, length = _trust_region_step(normal, gradient, gauss_newton, scale,
                                                         radius, 0.0)
     assert damping > 0 and length == pytest.approx(np.linalg.norm(scale * step), rel=1e-14)
     assert abs(length - radius) <= 0.1 * radius
@@ -603,10 +608,10 @@ def test_trust_region_step_survives_nearly_dependent_columns(rng):
     r = rng.normal(size=20)
     normal, gradient = a.T @ a, a.T @ r
     scale = np.sqrt(normal.diagonal())
-    gauss_newton = optimize._gauss_newton_step(a, r)
+    gauss_newton = _gauss_newton_step(a, r)
     for shrink in (0.9, 0.5, 1e-6):
         radius = shrink * float(np.linalg.norm(scale * gauss_newton))
-        step, damping, length = optimize._trust_region_step(normal, gradient, gauss_newton,
+        step, damping, length = _trust_region_step(normal, gradient, gauss_newton,
                                                             scale, radius, 0.0)
         assert np.isfinite(step).all() and damping > 0
         np.testing.assert_allclose((normal + damping * np.diag(scale ** 2)) @ step, gradient,
@@ -688,14 +693,14 @@ def test_fit_no_step_left_counts_as_converged_only_within_rounding(units):
     # promises against chi2's rounding, in any units (a fixed 1e-10 was all of chi2 at 1e-6)
     x, y = decay_data()
     y = y * units
-    evaluator = optimize._Model(lambda x, p: decay(x, p) * units, tg.Tensor(x), y.shape, 2,
+    evaluator = _Model(lambda x, p: decay(x, p) * units, tg.Tensor(x), y.shape, 2,
                                 compiled=False)
-    chi2_of = optimize._Chi2(y, np.ones_like(y), y.size - 2, False, 1e-8)
+    chi2_of = _Chi2(y, np.ones_like(y), y.size - 2, False, 1e-8)
     for p, converged in (([2.5, 0.6], False), ([3.0032944097, 0.7022379271], True)):
         p = np.array(p)
         value, jac = evaluator.choose(p, "auto")
         chi2_of.tol = 0.0  # so that only the search's verdict decides
-        outcome = optimize._gauss_newton_fit(evaluator, chi2_of, lambda *args: None, p, value,
+        outcome = _gauss_newton_fit(evaluator, chi2_of, lambda *args: None, p, value,
                                              jac, chi2_of(value), 100, [], [])
         assert outcome.success is converged and outcome.nit == 0
 

@@ -467,8 +467,11 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
     tracer = _tracer
-    if tracer is not None and not create_graph and tracer.active():
-        return tracer.backward(outputs, grad_outputs, retain_graph, inputs)
+    if tracer is not None:
+        if not tracer.active():
+            tracer = None
+        elif not create_graph:
+            return tracer.backward(outputs, grad_outputs, retain_graph, inputs)
     grads: dict[Node, Any] = {}
     leaf_grads: dict[int, list] = {}
     heap: list[tuple[int, Node]] = []
@@ -499,6 +502,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
 
     # The rules record themselves only when create_graph asks for it.
     mode = _grad_enabled.set(create_graph)
+    if tracer is not None:
+        tracer.rule_passes += 1  # tg.jit records this pass: the rules run on Tensors
     # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
     # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
     # engine names the operation instead.
@@ -590,6 +595,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                     _accumulate(leaf, grad, create_graph, fresh)
     finally:
         _grad_enabled.reset(mode)
+        if tracer is not None:
+            tracer.rule_passes -= 1
 
     if inputs is None:
         return None

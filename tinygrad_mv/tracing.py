@@ -37,7 +37,6 @@ from __future__ import annotations
 import functools
 import heapq
 import operator
-import sys
 import threading
 import warnings
 from typing import Any, Callable
@@ -76,18 +75,6 @@ def _scatter_onto(total: np.ndarray, values: np.ndarray, index: Any, full_shape:
     return buffer
 
 
-def _in_create_graph_pass() -> bool:
-    """True inside the engine's create_graph pass, where VJP rules run on Tensors (the
-    first-order pass is recorded by _Tracer.backward and never gets here with a new array)."""
-    engine = autograd.backward.__code__
-    frame = sys._getframe(2)
-    while frame is not None:
-        if frame.f_code is engine and frame.f_locals.get("create_graph"):
-            return True
-        frame = frame.f_back
-    return False
-
-
 class _Tracer:
     """Turns what the tape does into a program over numbered slots of a value list."""
 
@@ -100,6 +87,9 @@ class _Tracer:
         self.constants: dict[int, Any] = {}
         self.live: list[tuple[int, Tensor, tuple, np.dtype]] = []  # Tensors read at every call
         self.program: list[tuple[Callable, tuple, int]] = []
+        # How many create_graph passes of the engine are running (rules on Tensors): an array
+        # that no operation made appearing then is a mask computed from .data.
+        self.rule_passes = 0
 
     def active(self) -> bool:
         return threading.get_ident() == self.thread
@@ -115,7 +105,7 @@ class _Tracer:
         found = self.slot_of.get(id(value))
         if found is not None:
             return found
-        if tensor is None and isinstance(value, np.ndarray) and _in_create_graph_pass():
+        if tensor is None and isinstance(value, np.ndarray) and self.rule_passes:
             # A rule made this array with NumPy on .data (a mask of relu, abs, clip, max,
             # where): frozen, a replay would keep the first call's mask. (Seeds are Tensors.)
             raise JitError(f"jit({self.name}): a second derivative through a piecewise "

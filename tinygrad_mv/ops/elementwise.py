@@ -41,8 +41,8 @@ def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
         if y >= 1:
             return g * (2 * x) if y == 2 else g * y * x ** (y - 1)
     else:
-        at_zero = value(y) == 0
-        if np.any(at_zero):
+        at_zero = y == 0  # recorded when y is a Tensor: a replay recomputes it
+        if isinstance(g, Tensor) or np.any(at_zero):
             y_less_one = np.where(at_zero, 1.0, y - 1)  # y x^1 = 0 there, and stays finite
             with np.errstate(divide="ignore", invalid="ignore"):
                 return g * y * x ** y_less_one
@@ -52,9 +52,10 @@ def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
 
 def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     # d(x^y)/dy = x^y log x; where x == 0 and y >= 0 the limit is 0 (as PyTorch), not NaN.
-    xv = value(x)
-    at_zero = (xv == 0) & (value(y) >= 0)
-    if not np.any(at_zero):
+    # Masks are comparisons of the operands themselves, so on Tensors (higher derivatives) they
+    # are recorded operations that tg.jit recomputes, never values frozen from .data.
+    at_zero = (x == 0) * (y >= 0)
+    if not isinstance(g, Tensor) and not np.any(at_zero):
         return g * out * np.log(x)
     return g * np.where(at_zero, 0.0, out * np.log(np.where(at_zero, 1.0, x)))
 
@@ -86,9 +87,9 @@ tanh = primitive("tanh", np.tanh,
 square = primitive("square", np.square,
                    lambda g, out, x: g * (2 * x))
 absolute = primitive("abs", np.abs,
-                     lambda g, out, x: g * np.sign(value(x)))  # 0 at 0, as PyTorch
+                     lambda g, out, x: g * _sign(x))  # 0 at 0, as PyTorch
 relu = primitive("relu", lambda x: np.maximum(x, 0),
-                 lambda g, out, x: g * (value(x) > 0))
+                 lambda g, out, x: g * (x > 0))
 
 
 def _sigmoid(x: Any) -> np.ndarray:
@@ -122,11 +123,12 @@ log_sigmoid = primitive("log_sigmoid", _log_sigmoid,
 
 
 def _clip_rule(g: Any, out: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
-    xv = value(x)  # the gradient passes where lo <= x <= hi, as PyTorch's clamp
-    inside = np.ones(xv.shape, dtype=bool) if lo is None else xv >= lo
-    if hi is not None:
-        inside = inside & (xv <= hi)
-    return g * inside
+    # the gradient passes where lo <= x <= hi, as PyTorch's clamp
+    if lo is None:
+        return g * (x <= hi)
+    if hi is None:
+        return g * (x >= lo)
+    return g * (x >= lo) * (x <= hi)
 
 
 _clip = primitive("clip", lambda x, lo=None, hi=None: np.clip(x, lo, hi), _clip_rule)
@@ -148,10 +150,16 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
     return _clip(x, lo=lo, hi=hi)
 
 
-def _max_weight(x: Any, y: Any) -> np.ndarray:
+def _max_weight(x: Any, y: Any) -> Any:
     """The share of the gradient that goes to x in max(x, y): 1, 0, or half on ties."""
-    xv, yv = value(x), value(y)
-    return (xv > yv) + 0.5 * (xv == yv)
+    return (x > y) + 0.5 * (x == y)
+
+
+def _sign(x: Any) -> Any:
+    """-1, 0 or 1: np.sign on arrays, recorded comparisons on Tensors."""
+    if isinstance(x, Tensor):
+        return (x > 0) * 1.0 - (x < 0) * 1.0
+    return np.sign(x)
 
 
 maximum = primitive("maximum", np.maximum,
@@ -163,7 +171,7 @@ minimum = primitive("minimum", np.minimum,
 
 _where = primitive("where", lambda a, b, cond: np.where(cond, a, b),
                    lambda g, out, a, b, cond: g * cond,
-                   lambda g, out, a, b, cond: g * ~cond)
+                   lambda g, out, a, b, cond: g - g * cond)  # no ~cond: a replay recomputes cond
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:

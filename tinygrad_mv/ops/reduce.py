@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import primitive
 from ..tensor import Tensor
-from ._util import expand, keepdims_shape, normalize_axes, value
+from ._util import expand, keepdims_shape, normalize_axes
 
 
 def _spread(g: Any, shape: tuple, axis: Any, keepdims: bool) -> Any:
@@ -33,11 +33,10 @@ def _mean_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = Fals
 
 def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     # Ties share the gradient equally; the mask is a constant (max is piecewise linear).
-    xv = value(x)
-    hit = xv == value(out).reshape(keepdims_shape(xv.shape, axis, "max"))
+    hit = x == out.reshape(keepdims_shape(x.shape, axis, "max"))  # recorded on Tensors
     with np.errstate(invalid="ignore"):  # a NaN maximum matches nothing: 0/0, a loud NaN
         share = hit / hit.sum(axis=axis, keepdims=True)
-    return _spread(g, xv.shape, axis, keepdims) * share
+    return _spread(g, x.shape, axis, keepdims) * share
 
 
 def _reduction(name: str, fn: Any, rule: Any) -> Any:
