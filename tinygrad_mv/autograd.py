@@ -266,12 +266,11 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         except ValueError as exc:
             raise ValueError(f"{name}: invalid for operand shapes {_shapes_text(datas)}"
                              f"{_params_text(params)}: {exc}") from exc
-        raw = out
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         tracer = _tracer  # read once: another thread may end its recording meanwhile
         if tracer is not None:
-            tracer.record_op(forward, params, args, datas, out, out is not raw)
+            tracer.record_op(forward, params, args, datas, out)
         anomaly = _anomaly.get()
         if anomaly:
             _check_finite_forward(name, datas, out)
@@ -370,8 +369,9 @@ def _sum_to_shape(g: Any, shape: tuple) -> Any:
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
+    if axes:  # the ufunc's own reduce skips ndarray.sum's Python wrapper
+        g = (np.add.reduce(g, axis=axes, keepdims=True) if type(g) is np.ndarray else
+             g.sum(axis=axes, keepdims=True))
     if lead or g.shape != shape:
         g = g.reshape(shape)
     return g

@@ -171,8 +171,8 @@ class _Tracer:
             return fn(*values[:n], **bound)
         return step, ins + tuple(slot for *_, slot in dynamic)
 
-    def record_op(self, forward: Callable, params: dict, args: tuple, datas: list, out: Any,
-                  converted: bool) -> None:
+    def record_op(self, forward: Callable, params: dict, args: tuple, datas: list,
+                  out: Any) -> None:
         if not self.active():
             return
         ins = []
@@ -187,7 +187,9 @@ class _Tracer:
             else:
                 ins.append(self.slot(d))
         fn, all_ins = self.bind(forward, params, tuple(ins))
-        self.emit(autograd._ndarray_result(fn) if converted else fn, all_ins, out)
+        # (A NumPy scalar where eager made a 0-d array is the same value to every later step;
+        # results are made arrays on the way out.)
+        self.emit(fn, all_ins, out)
 
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         """``result`` is a copy of ``source`` with the same dtype: in the program it is the same
