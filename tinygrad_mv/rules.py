@@ -27,19 +27,13 @@ UNUSED, META, READ = 0, 1, 2
 class ArrayMeta:
     """What a rule that reads only ``.shape``/``.dtype`` needs of an array, without its memory."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("shape", "dtype", "ndim", "size")
 
     def __init__(self, array: np.ndarray) -> None:
         self.shape = array.shape
         self.dtype = array.dtype
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        self.ndim = array.ndim
+        self.size = array.size
 
     def __repr__(self) -> str:
         return f"ArrayMeta(shape={self.shape}, dtype={self.dtype})"
