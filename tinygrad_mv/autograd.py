@@ -51,6 +51,11 @@ def _ndarray_result(fn: Callable) -> Callable:
     return lambda *args: np.asarray(fn(*args))
 
 
+class JitError(RuntimeError):
+    """``tg.jit`` cannot record ``f`` once and replay it: the message says why. (Defined with the
+    tape, which the recorder observes, so that operations can raise it.)"""
+
+
 class _GradMode:
     """Context manager and decorator that sets a per-thread flag and restores it afterwards."""
 

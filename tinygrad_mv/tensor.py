@@ -51,6 +51,9 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``; ``data`` is a number, a nested
     list, a NumPy array or a Tensor (copied, and cut from any graph).
+
+    This class knows no operation: its arithmetic operators, in-place operators, indexing and op
+    methods (``exp``, ``sum``, ``reshape``, ...) are bound by ``ops/methods.py``, the layer above.
     """
 
     __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_hooks", "__weakref__")
@@ -113,10 +116,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
-
-    @property
-    def T(self) -> Tensor:
-        return transpose(self)
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -194,9 +193,11 @@ class Tensor:
         return f"Tensor({body}, {', '.join(extras)})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict:
-        """Jupyter display: the repr, plus the graph that produced this tensor (see viz.py)."""
-        from .viz import tensor_mimebundle
-        return tensor_mimebundle(self, include, exclude)
+        """Jupyter display: the repr, plus the graph that produced this tensor when a display
+        hook is registered (viz registers one; this layer does not import it)."""
+        if _display_hook is None:
+            return {"text/plain": repr(self)}
+        return _display_hook(self, include, exclude)
 
     # --- autograd -----------------------------------------------------------------------------
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -243,61 +244,6 @@ class Tensor:
         hooks.append(hook)
         return lambda: hooks.remove(hook) if hook in hooks else None
 
-    # --- NumPy interop ------------------------------------------------------------------------
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .ops.numpy_interop import array_ufunc
-        return array_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
-        from .ops.numpy_interop import array_function
-        return array_function(func, args, kwargs)
-
-    # --- operators ----------------------------------------------------------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return add(other, self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return mul(other, self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return div(other, self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return power(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return power(other, self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return matmul(other, self)
-
-    def __neg__(self) -> Tensor:
-        return neg(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return absolute(self)
-
     # Comparisons with what is not a number (a string, None, ...) return NotImplemented: Python
     # then answers == with False and != with True, and refuses < with a TypeError, as in PyTorch.
     def __lt__(self, other: Any) -> Tensor:
@@ -318,98 +264,14 @@ class Tensor:
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
-    def __getitem__(self, index: Any) -> Tensor:
-        return getitem(self, index)
+# Draws a Tensor in Jupyter (viz registers it): fn(tensor, include, exclude) -> mimebundle.
+_display_hook: Callable[[Tensor, Any, Any], dict] | None = None
 
-    # --- elementwise --------------------------------------------------------------------------
-    def exp(self) -> Tensor:
-        return exp(self)
 
-    def log(self) -> Tensor:
-        return log(self)
-
-    def sqrt(self) -> Tensor:
-        return sqrt(self)
-
-    def sin(self) -> Tensor:
-        return sin(self)
-
-    def cos(self) -> Tensor:
-        return cos(self)
-
-    def tan(self) -> Tensor:
-        return tan(self)
-
-    def tanh(self) -> Tensor:
-        return tanh(self)
-
-    def sigmoid(self) -> Tensor:
-        return sigmoid(self)
-
-    def relu(self) -> Tensor:
-        return relu(self)
-
-    def abs(self) -> Tensor:
-        return absolute(self)
-
-    def square(self) -> Tensor:
-        return square(self)
-
-    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
-        return clip(self, lo, hi)
-
-    def astype(self, dtype: Any) -> Tensor:
-        return astype(self, dtype=dtype)  # a static parameter, not an operand
-
-    # --- reductions ---------------------------------------------------------------------------
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return sum(self, axis, keepdims)
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return mean(self, axis, keepdims)
-
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return max(self, axis, keepdims)
-
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return min(self, axis, keepdims)
-
-    # --- shape --------------------------------------------------------------------------------
-    def reshape(self, *shape: Any) -> Tensor:
-        return reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
-            axes = axes[0]
-        elif (len(axes) == 2 and self.data.ndim == 2
-              and all(isinstance(a, (int, np.integer)) for a in axes)
-              and all(-2 <= a < 2 for a in axes) and tuple(int(a) % 2 for a in axes) == (0, 1)):
-            # NumPy's permutation (0, 1) is the identity; PyTorch's transpose(0, 1) swaps:
-            # refused rather than silently returned unswapped.
-            raise ValueError(
-                f"transpose{tuple(int(a) for a in axes)} on a 2-D tensor of shape {self.shape} "
-                "is ambiguous: as NumPy's permutation it leaves the tensor unchanged, as "
-                "PyTorch's transpose(0, 1) it swaps the axes. Use .T (or swapaxes(0, 1)) to swap; "
-                "transpose() reverses the axes.")
-        return transpose(self, axes or None)
-
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        return swapaxes(self, axis1, axis2)
-
-    def flatten(self) -> Tensor:
-        return flatten(self)
-
-    def squeeze(self, axis: Any = None) -> Tensor:
-        return squeeze(self, axis)
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        return unsqueeze(self, axis)
-
-    def broadcast_to(self, shape: Any) -> Tensor:
-        return broadcast_to(self, shape)
-
-    def dot(self, other: Any) -> Tensor:
-        return dot(self, other)
+def register_display(hook: Callable[[Tensor, Any, Any], dict]) -> None:
+    """Set the function that draws Tensors in Jupyter (the layer above registers it)."""
+    global _display_hook
+    _display_hook = hook
 
 
 def _make(data: np.ndarray, node: autograd.Node | None) -> Tensor:
@@ -601,27 +463,3 @@ def rand(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any =
 def _weakref(t: Tensor) -> Any:
     import weakref
     return weakref.ref(t)
-
-
-# The operations are bound last: the ops modules import this one.
-from .ops import (  # noqa: E402
-    absolute, add, astype, broadcast_to, clip, cos, div, dot, exp, flatten, getitem, iadd, imul,
-    ipow, isub, itruediv, log, matmul, max, mean, min, mul, neg, power, relu, reshape, setitem,
-    sigmoid, sin, sqrt, square, squeeze, sub, sum, swapaxes, tan, tanh, transpose, unsqueeze,
-)
-
-# Operators whose operand order matches the primitive's call the primitive directly: one Python
-# frame less per operation, the main cost at small sizes.
-Tensor.__add__ = add  # type: ignore[method-assign,assignment]
-Tensor.__sub__ = sub  # type: ignore[method-assign,assignment]
-Tensor.__mul__ = mul  # type: ignore[method-assign,assignment]
-Tensor.__truediv__ = div  # type: ignore[method-assign,assignment]
-Tensor.__pow__ = power  # type: ignore[method-assign,assignment]
-Tensor.__neg__ = neg  # type: ignore[method-assign,assignment]
-# In-place operators write into .data (ops/inplace.py), as PyTorch's.
-Tensor.__iadd__ = iadd  # type: ignore[attr-defined]
-Tensor.__isub__ = isub  # type: ignore[attr-defined]
-Tensor.__imul__ = imul  # type: ignore[attr-defined]
-Tensor.__itruediv__ = itruediv  # type: ignore[attr-defined]
-Tensor.__ipow__ = ipow  # type: ignore[attr-defined]
-Tensor.__setitem__ = setitem  # type: ignore[attr-defined]

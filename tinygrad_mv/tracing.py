@@ -44,14 +44,10 @@ from typing import Any, Callable
 import numpy as np
 
 from . import autograd, rules, versions
-from .autograd import Node, _sum_to_shape
+from .autograd import JitError, Node, _sum_to_shape
 from .tensor import Tensor, _make
 
 __all__ = ["jit", "JitError"]
-
-
-class JitError(RuntimeError):
-    """``f`` cannot be recorded once and replayed: the message says why."""
 
 
 def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -10,3 +10,4 @@ from .shape import (  # noqa: F401
     broadcast_to, concatenate, flatten, getitem, reshape, squeeze, stack, swapaxes, transpose,
     unsqueeze,
 )
+from . import methods  # noqa: F401,E402  (binds Tensor's operators and op methods)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..tensor import register_display
 from .draw import GraphTooLargeError, draw_graph
 from .render import GraphvizNotInstalled, graphviz
 
@@ -27,3 +28,6 @@ def tensor_mimebundle(tensor: Any, include: Any = None, exclude: Any = None) -> 
     svg = svg[svg.find("<svg"):]  # drop the XML prologue: it is embedded in HTML
     bundle["text/html"] = f"<pre>{html.escape(text)}</pre>{svg}"
     return {k: v for k, v in bundle.items() if k in wanted or k == "text/plain"}
+
+
+register_display(tensor_mimebundle)  # Tensors in Jupyter show their graph from now on
