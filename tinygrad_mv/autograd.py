@@ -20,9 +20,10 @@ import contextlib
 import contextvars
 import functools
 import heapq
+import sys
 import traceback
 import weakref
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -228,8 +229,39 @@ def _check_finite_forward(name: str, datas: Sequence[Any], out: np.ndarray) -> N
             f"(input shapes {_shapes_text(datas)}, output shape {out.shape})")
 
 
+class Drawing(NamedTuple):
+    """How graph pictures show an operation: the names of inputs whose order matters, the local
+    derivative applied to each input ({0}, {1}, ... are the inputs' names), a short formula for
+    its result, and whether it is commutative or elementwise (its inputs' gradients are summed
+    back over broadcast axes)."""
+
+    roles: tuple[str, ...] = ()
+    local: tuple[str, ...] = ()
+    formula: str | None = None
+    commutative: bool = False
+    elementwise: bool = False
+
+
+# Every operation made by primitive(), in order of creation: what the pictures, the gradcheck
+# command and the tests read about operations (name, rules, drawing, defining module).
+OPS: list[Callable[..., Any]] = []
+_BY_RULES: dict[int, Callable[..., Any]] = {}  # id(rules) -> operation (a node keeps its rules)
+_NO_DRAWING = Drawing()
+
+
+def op_of(node: Node) -> Callable[..., Any] | None:
+    """The operation that recorded ``node`` (None for a node made outside primitive())."""
+    return _BY_RULES.get(id(node.vjps))
+
+
+def core_ops() -> dict[str, Callable[..., Any]]:
+    """The operations defined in tinygrad_mv.ops, by name."""
+    return {op.__name__: op for op in OPS if op.defined_in.startswith("tinygrad_mv.ops.")}
+
+
 def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
-              variadic: Callable | None = None, views: bool = False) -> Callable[..., Any]:
+              variadic: Callable | None = None, views: bool = False,
+              drawing: Drawing | None = None) -> Callable[..., Any]:
     """Make a differentiable operation.
 
     ``forward(*arrays, **params)`` computes the value with NumPy. ``vjps[i](g, out, *inputs,
@@ -237,8 +269,9 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
     return it in the broadcast (output) shape, the engine sums it back to the input's shape.
     A ``variadic`` rule ``variadic(i, g, out, *inputs, **params)`` serves any number of inputs.
     ``views=True``: the forward may return a view of an input (reshape, slicing), which the
-    in-place machinery must know of. Positional arguments are the differentiable operands;
-    keyword arguments are static params.
+    in-place machinery must know of; ``drawing`` says how pictures show it. Positional arguments
+    are the differentiable operands; keyword arguments are static params. The operation is
+    registered in :data:`OPS`.
     """
     if variadic is not None:
         vjps = _VariadicRules(variadic)  # type: ignore[assignment]
@@ -309,6 +342,11 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
     apply.__doc__ = f"Differentiable '{name}' (forward: {getattr(forward, '__name__', forward)})."
     apply.forward = forward  # type: ignore[attr-defined]
     apply.vjps = vjps  # type: ignore[attr-defined]
+    apply.drawing = drawing or _NO_DRAWING  # type: ignore[attr-defined]
+    # The module that defined it (read once, here): core operations live in tinygrad_mv.ops.
+    apply.defined_in = sys._getframe(1).f_globals.get("__name__")  # type: ignore[attr-defined]
+    OPS.append(apply)
+    _BY_RULES[id(vjps)] = apply
     return apply
 
 

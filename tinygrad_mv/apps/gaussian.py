@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 import tinygrad_mv as tg
-from tinygrad_mv.autograd import primitive
+from tinygrad_mv.autograd import Drawing, primitive
 from tinygrad_mv.nn.functional import chi_squared_loss
 
 from ._common import figure_class, progress_bar
@@ -95,7 +95,11 @@ def _pdf_dsigma(g: Any, out: Any, x: Any, mu: Any, sigma: Any) -> Any:
     return _weighted_sum(g * out, z * z - 1, sigma) / sigma
 
 
-_pdf = primitive("gaussian_pdf", _pdf_forward, _pdf_dx, _pdf_dmu, _pdf_dsigma)
+_pdf = primitive("gaussian_pdf", _pdf_forward, _pdf_dx, _pdf_dmu, _pdf_dsigma,
+                 drawing=Drawing(roles=('x', 'mu', 'sigma'),
+                                 local=('-g·f·({0} - {1}) / {2}²',
+                                        'g·f·({0} - {1}) / {2}²',
+                                        'g·f·(z² - 1) / {2}, z = ({0} - {1}) / {2}')))
 
 
 def gaussian_pdf(x: Any, mu: Any, sigma: Any) -> tg.Tensor:

@@ -207,4 +207,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {message}")
         return 1
     print(f"all {len(cases)} cases pass")
+    if not args.op:
+        return _check_coverage(cases)
+    return 0
+
+
+def _check_coverage(cases: list[OpCase]) -> int:
+    """Every core operation in the registry that primitive() fills must be exercised."""
+    from tinygrad_mv import autograd
+
+    core = set(autograd.core_ops())
+    missing = core - set().union(*(ops_exercised(c) for c in cases))
+    if missing:
+        print(f"registered core operations no case exercises: {', '.join(sorted(missing))}")
+        return 1
+    print(f"the cases exercise all {len(core)} registered core operations")
     return 0

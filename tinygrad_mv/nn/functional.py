@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..autograd import primitive
+from ..autograd import Drawing, primitive
 from ..tensor import Tensor
 
 __all__ = ["mse_loss", "sse_loss", "chi_squared_loss", "binary_cross_entropy", "cross_entropy"]
@@ -73,7 +73,9 @@ def _squared_error_dt(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0,
 
 
 _squared_error_op = primitive("squared_error", _squared_error, _squared_error_dp,
-                              _squared_error_dt)
+                              _squared_error_dt,
+                              drawing=Drawing(roles=('prediction', 'target'),
+                                              local=('2·g·({0} - {1})', '-2·g·({0} - {1})')))
 
 
 def sse_loss(prediction: Any, target: Any) -> Tensor:
@@ -147,7 +149,8 @@ def _bce_dt(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0) -> Any:
     return (g * scale) * (log_q - log_p)
 
 
-_bce_op = primitive("binary_cross_entropy", _bce, _bce_dp, _bce_dt)
+_bce_op = primitive("binary_cross_entropy", _bce, _bce_dp, _bce_dt,
+                    drawing=Drawing(roles=('prediction', 'target')))
 
 
 def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -197,7 +200,8 @@ def _cross_entropy_dx(g: Any, out: Any, x: Any, classes: np.ndarray, scale: floa
     return probs
 
 
-_cross_entropy_op = primitive("cross_entropy", _cross_entropy, _cross_entropy_dx)
+_cross_entropy_op = primitive("cross_entropy", _cross_entropy, _cross_entropy_dx,
+                              drawing=Drawing(roles=('logits', 'target')))
 
 
 def _class_array(target: Any) -> np.ndarray:

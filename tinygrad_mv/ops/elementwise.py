@@ -11,25 +11,38 @@ from typing import Any
 import numpy as np
 
 from .. import autograd
-from ..autograd import primitive
+from ..autograd import Drawing, primitive
 from ..tensor import Tensor
 from ._util import value
 
 # --- arithmetic ---------------------------------------------------------------------------------
 add = primitive("add", np.add,
                 lambda g, out, x, y: g,
-                lambda g, out, x, y: g)
+                lambda g, out, x, y: g,
+                drawing=Drawing(local=('g', 'g'), formula='{0} + {1}', commutative=True,
+                                elementwise=True))
 sub = primitive("sub", np.subtract,
                 lambda g, out, x, y: g,
-                lambda g, out, x, y: -g)
+                lambda g, out, x, y: -g,
+                drawing=Drawing(roles=('a', 'b'), local=('g', '-g'), formula='{0} - {1}',
+                                elementwise=True))
 mul = primitive("mul", np.multiply,
                 lambda g, out, x, y: g * y,
-                lambda g, out, x, y: g * x)
+                lambda g, out, x, y: g * x,
+                drawing=Drawing(local=('g·{1}', 'g·{0}'),
+                                formula='{0}·{1}',
+                                commutative=True,
+                                elementwise=True))
 div = primitive("div", np.true_divide,
                 lambda g, out, x, y: g / y,
-                lambda g, out, x, y: -g * out / y)
+                lambda g, out, x, y: -g * out / y,
+                drawing=Drawing(roles=('numerator', 'denominator'),
+                                local=('g / {1}', '-g·{0} / {1}²'),
+                                formula='{0}/{1}',
+                                elementwise=True))
 neg = primitive("neg", np.negative,
-                lambda g, out, x: -g)
+                lambda g, out, x: -g,
+                drawing=Drawing(local=('-g',), formula='-{0}'))
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
@@ -63,33 +76,47 @@ def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
 # The operator form takes NumPy's fast path for small integer exponents (x ** 2 is a square).
 # (np.power for plain numbers: Python's ** would turn (-8) ** (1/3) complex.)
 power = primitive("pow", lambda x, y: x ** y if isinstance(x, np.ndarray) else np.power(x, y),
-                  _pow_dbase, _pow_dexponent)
+                  _pow_dbase, _pow_dexponent,
+                  drawing=Drawing(roles=('base', 'exponent'),
+                                  local=('g·{1}·{0}^({1}-1)', 'g·{0}^{1}·ln {0}'),
+                                  formula='{0}^{1}',
+                                  elementwise=True))
 
 # --- unary functions ----------------------------------------------------------------------------
 exp = primitive("exp", np.exp,
-                lambda g, out, x: g * out)
+                lambda g, out, x: g * out,
+                drawing=Drawing(local=('g·exp({0})',)))
 log = primitive("log", np.log,
-                lambda g, out, x: g / x)
+                lambda g, out, x: g / x,
+                drawing=Drawing(local=('g / {0}',)))
 def _sqrt_rule(g: Any, out: Any, x: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):  # infinite slope at 0: a result
         return g / (2 * out)
 
 
-sqrt = primitive("sqrt", np.sqrt, _sqrt_rule)
+sqrt = primitive("sqrt", np.sqrt, _sqrt_rule,
+                 drawing=Drawing(local=('g / (2·sqrt({0}))',)))
 sin = primitive("sin", np.sin,
-                lambda g, out, x: g * np.cos(x))
+                lambda g, out, x: g * np.cos(x),
+                drawing=Drawing(local=('g·cos({0})',)))
 cos = primitive("cos", np.cos,
-                lambda g, out, x: -g * np.sin(x))
+                lambda g, out, x: -g * np.sin(x),
+                drawing=Drawing(local=('-g·sin({0})',)))
 tan = primitive("tan", np.tan,
-                lambda g, out, x: g * (1 + out * out))
+                lambda g, out, x: g * (1 + out * out),
+                drawing=Drawing(local=('g / cos²({0})',)))
 tanh = primitive("tanh", np.tanh,
-                 lambda g, out, x: g * (1 - out * out))
+                 lambda g, out, x: g * (1 - out * out),
+                 drawing=Drawing(local=('g·(1 - tanh²({0}))',)))
 square = primitive("square", np.square,
-                   lambda g, out, x: g * (2 * x))
+                   lambda g, out, x: g * (2 * x),
+                   drawing=Drawing(local=('2·g·{0}',), formula='{0}²'))
 absolute = primitive("abs", np.abs,
-                     lambda g, out, x: g * _sign(x))  # 0 at 0, as PyTorch
+                     lambda g, out, x: g * _sign(x),
+                     drawing=Drawing(local=('g·sign({0})',)))  # 0 at 0, as PyTorch
 relu = primitive("relu", lambda x: np.maximum(x, 0),
-                 lambda g, out, x: g * (x > 0))
+                 lambda g, out, x: g * (x > 0),
+                 drawing=Drawing(local=('g·[{0} > 0]',)))
 
 
 def _sigmoid(x: Any) -> np.ndarray:
@@ -106,7 +133,8 @@ def _sigmoid(x: Any) -> np.ndarray:
 
 
 sigmoid = primitive("sigmoid", _sigmoid,
-                    lambda g, out, x: g * (out * (1 - out)))
+                    lambda g, out, x: g * (out * (1 - out)),
+                    drawing=Drawing(local=('g·σ({0})·(1 - σ({0}))',)))
 
 
 def _log_sigmoid(x: Any) -> np.ndarray:
@@ -131,7 +159,8 @@ def _clip_rule(g: Any, out: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
     return g * (x >= lo) * (x <= hi)
 
 
-_clip = primitive("clip", lambda x, lo=None, hi=None: np.clip(x, lo, hi), _clip_rule)
+_clip = primitive("clip", lambda x, lo=None, hi=None: np.clip(x, lo, hi), _clip_rule,
+                  drawing=Drawing(local=('g·[lo ≤ {0} ≤ hi]',)))
 
 
 def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
@@ -164,14 +193,25 @@ def _sign(x: Any) -> Any:
 
 maximum = primitive("maximum", np.maximum,
                     lambda g, out, x, y: g * _max_weight(x, y),
-                    lambda g, out, x, y: g * _max_weight(y, x))
+                    lambda g, out, x, y: g * _max_weight(y, x),
+                    drawing=Drawing(roles=('a', 'b'),
+                                    local=('g·[{0} ≥ {1}] (ties share)',
+                                           'g·[{1} ≥ {0}] (ties share)'),
+                                    elementwise=True))
 minimum = primitive("minimum", np.minimum,
                     lambda g, out, x, y: g * _max_weight(y, x),
-                    lambda g, out, x, y: g * _max_weight(x, y))
+                    lambda g, out, x, y: g * _max_weight(x, y),
+                    drawing=Drawing(roles=('a', 'b'),
+                                    local=('g·[{0} ≤ {1}] (ties share)',
+                                           'g·[{1} ≤ {0}] (ties share)'),
+                                    elementwise=True))
 
 _where = primitive("where", lambda a, b, cond: np.where(cond, a, b),
                    lambda g, out, a, b, cond: g * cond,
-                   lambda g, out, a, b, cond: g - g * cond)  # no ~cond: a replay recomputes cond
+                   lambda g, out, a, b, cond: g - g * cond,
+                   drawing=Drawing(roles=('if true', 'if false', 'condition'),
+                                   local=('g where condition', 'g where not condition'),
+                                   elementwise=True))  # no ~cond: a replay recomputes cond
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -206,4 +246,5 @@ def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
 
 
 astype = primitive("astype", _astype,
-                   lambda g, out, x, dtype: g.astype(x.dtype))
+                   lambda g, out, x, dtype: g.astype(x.dtype),
+                   drawing=Drawing(local=('g cast back',)))

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import primitive
+from ..autograd import Drawing, primitive
 from ..tensor import Tensor
 
 
@@ -25,7 +25,9 @@ def _matmul_dy(g: Any, out: Any, x: Any, y: Any) -> Any:
     return x.swapaxes(-1, -2) @ g
 
 
-_matmul = primitive("matmul", np.matmul, _matmul_dx, _matmul_dy)
+_matmul = primitive("matmul", np.matmul, _matmul_dx, _matmul_dy,
+                    drawing=Drawing(roles=('left', 'right'), local=('g @ {1}ᵀ', '{0}ᵀ @ g'),
+                                    formula='{0} @ {1}'))
 
 
 def matmul(a: Any, b: Any) -> Tensor:
@@ -76,7 +78,10 @@ def _linear_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -
 
 
 _linear = primitive("linear", _linear_forward, _linear_dx, _linear_dw,
-                    lambda g, out, x, w, b: g.reshape(-1, g.shape[-1]).sum(axis=0))
+                    lambda g, out, x, w, b: g.reshape(-1, g.shape[-1]).sum(axis=0),
+                    drawing=Drawing(roles=('x', 'weight', 'bias'),
+                                    local=('g @ {1}', 'gᵀ @ {0}', 'Σ g over rows'),
+                                    formula='linear({0})'))
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:

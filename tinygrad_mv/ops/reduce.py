@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import primitive
+from ..autograd import Drawing, primitive
 from ..tensor import Tensor
 from ._util import expand, keepdims_shape, normalize_axes
 
@@ -39,8 +39,8 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
     return _spread(g, x.shape, axis, keepdims) * share
 
 
-def _reduction(name: str, fn: Any, rule: Any) -> Any:
-    op = primitive(name, fn, rule)
+def _reduction(name: str, fn: Any, rule: Any, drawing: Drawing) -> Any:
+    op = primitive(name, fn, rule, drawing=drawing)
 
     def reduce(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is not None:
@@ -76,10 +76,14 @@ def _min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.minimum.reduce(x, axis=axis, keepdims=keepdims)
 
 
-sum = _reduction("sum", _sum, _sum_rule)  # noqa: A001
-mean = _reduction("mean", _mean, _mean_rule)
-max = _reduction("max", _max, _extreme_rule)  # noqa: A001
-min = _reduction("min", _min, _extreme_rule)  # noqa: A001
+sum = _reduction("sum", _sum, _sum_rule,
+                    Drawing(local=('g copied to every element',)))  # noqa: A001
+mean = _reduction("mean", _mean, _mean_rule,
+                     Drawing(local=('g / n to every element',)))
+max = _reduction("max", _max, _extreme_rule,
+                    Drawing(local=('g to the maximum (ties share)',)))  # noqa: A001
+min = _reduction("min", _min, _extreme_rule,
+                    Drawing(local=('g to the minimum (ties share)',)))  # noqa: A001
 
 
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -95,7 +99,8 @@ def _logsumexp_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool =
     return g.reshape(kshape) * np.exp(x - out.reshape(kshape))  # g * softmax(x)
 
 
-_logsumexp_op = primitive("logsumexp", _logsumexp, _logsumexp_rule)
+_logsumexp_op = primitive("logsumexp", _logsumexp, _logsumexp_rule,
+                          drawing=Drawing(local=('g·softmax({0})',)))
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -114,11 +119,13 @@ def _softmax(x: np.ndarray, axis: Any) -> np.ndarray:
 
 _softmax_op = primitive(
     "softmax", _softmax,
-    lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)))
+    lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
+                        drawing=Drawing(local=('s·(g - Σ g·s), s = softmax',)))
 _log_softmax_op = primitive(
     "log_softmax", lambda x, axis: x - _logsumexp(x, axis=axis, keepdims=True) if x.size
     else x.copy(),
-    lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True))
+    lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
+                            drawing=Drawing(local=('g - softmax({0})·Σ g',)))
 
 
 def softmax(x: Any, axis: Any = -1) -> Tensor:

@@ -6,12 +6,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import IndexedGrad, primitive
+from ..autograd import Drawing, IndexedGrad, primitive
 from ..tensor import Tensor
 from ._util import normalize_axes
 
 _reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
-                     lambda g, out, x, shape: g.reshape(x.shape), views=True)
+                     lambda g, out, x, shape: g.reshape(x.shape), views=True,
+                     drawing=Drawing(local=('g reshaped back',)))
 
 
 def reshape(x: Any, *shape: Any) -> Tensor:
@@ -36,7 +37,8 @@ def _transpose_rule(g: Any, out: Any, x: Any, axes: Any) -> Any:
 
 
 _transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _transpose_rule,
-                       views=True)
+                       views=True,
+                       drawing=Drawing(local=('g transposed back',)))
 
 
 def transpose(x: Any, axes: Any = None) -> Tensor:
@@ -85,7 +87,8 @@ def unsqueeze(x: Any, axis: int) -> Tensor:
 
 _broadcast_to = primitive("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                           lambda g, out, x, shape: g,  # the engine sums g back to x's shape
-                          views=True)
+                          views=True,
+                          drawing=Drawing(local=('g summed over broadcast axes',)))
 
 
 def broadcast_to(x: Any, shape: Any) -> Tensor:
@@ -133,7 +136,8 @@ def _scatter_forward(g: np.ndarray, shape: tuple, index: Any) -> np.ndarray:
 
 # scatter_add(g, shape, index): zeros of ``shape`` plus g at ``index``; the adjoint of getitem.
 _scatter_add = primitive("scatter_add", _scatter_forward,
-                         lambda g, out, src, shape, index: g[index])
+                         lambda g, out, src, shape, index: g[index],
+                         drawing=Drawing(local=('g at the index',)))
 
 
 def _getitem_rule(g: Any, out: Any, x: Any, index: Any) -> Any:
@@ -143,7 +147,8 @@ def _getitem_rule(g: Any, out: Any, x: Any, index: Any) -> Any:
     return IndexedGrad(g, index, x.shape, _unique_positions(index))
 
 
-_getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule, views=True)
+_getitem = primitive("getitem", lambda x, index: x[index], _getitem_rule, views=True,
+                     drawing=Drawing(local=('g placed into zeros at the index',)))
 
 
 def getitem(x: Any, index: Any) -> Tensor:

@@ -15,8 +15,8 @@ The modules, one idea each:
 
 - ``tape``: reading the recorded graph (``_Tape``): its nodes, leaves, values and named constants.
 - ``labels``: short text for labels: value summaries, shapes, parameters, escaping, formulas.
-- ``op_tables``: what is known per operation name: input roles, commutative and elementwise
-  sets, local derivatives and formulas.
+- ``op_drawing``: how an operation is drawn: the ``Drawing`` registered with it (input roles,
+  local derivatives, formula, commutative, elementwise).
 - ``scopes``: ``scope``, which scope each node, leaf and result falls in, and collapsing.
 - ``picture``: the intermediate picture (items and edges), its styles, legends and tensor boxes.
 - ``forward``: the forward picture, inputs to output.

@@ -11,7 +11,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Node
 from .labels import _fill, _num, _operand_name, _shape_text, _short_name, _summary
-from .op_tables import _ELEMENTWISE, _FORMULAS, _LOCAL
+from .op_drawing import drawing
 from .picture import _leaf_ids, _Picture, _tensor_lines
 from .scopes import _node_scopes
 from .tape import _Tape
@@ -30,8 +30,8 @@ def _local_text(node: Node, i: int, names: list[str], constant_exponent: Any) ->
         return f"slice {i} of g"
     if op == "stack":
         return f"g[{i}]"
-    rules = _LOCAL.get(op)
-    if rules is None or i >= len(rules):
+    rules = drawing(node).local
+    if i >= len(rules):
         return f"VJP {i} of {op}(g)"
     return _fill(rules[i], names)
 
@@ -55,7 +55,7 @@ def _display_names(tape: _Tape) -> dict[Any, str]:
                                 if data is not None and np.size(data) == 1 else "c")
             else:
                 operands.append(names[parent] if type(parent) is Node else names[id(parent)])
-        template = _FORMULAS.get(node.op)
+        template = drawing(node).formula
         if template is not None and len(node.parents) >= template.count("{"):
             formula = _fill(template, operands)
         else:
@@ -187,7 +187,7 @@ def _backward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pict
                 continue
             text = _local_text(node, i, operand_names, exponent)
             head = f"t{parent.seq}" if type(parent) is Node else leaf_ids[id(parent)]
-            if node.op in _ELEMENTWISE and tuple(parent.shape) != tuple(node.shape):
+            if drawing(node).elementwise and tuple(parent.shape) != tuple(node.shape):
                 text += f", summed to {tuple(parent.shape)}"
             if want_values and flow is not None:
                 text += f"\n= {_summary(flow[2][(seq, i)])}"

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import Node
 from .labels import _params_text, _short_name
-from .op_tables import _COMMUTATIVE, _ROLES
+from .op_drawing import drawing
 from .picture import _leaf_ids, _Picture, _tensor_lines
 from .scopes import _node_scopes
 from .tape import _Tape
@@ -35,7 +35,7 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         op_id = f"o{seq}"
         params = _params_text(node.params)
         pic.add(op_id, [node.op, params] if params else [node.op], "op", record)
-        roles = _ROLES.get(node.op)
+        roles = drawing(node).roles or None
         many = len(node.parents) > 1
         for i, parent in enumerate(node.parents):
             if parent is None:
@@ -59,7 +59,7 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
             label = None
             if many and roles is not None:
                 label = roles[i] if i < len(roles) else None
-            elif many and node.op not in _COMMUTATIVE:
+            elif many and not drawing(node).commutative:
                 label = f"arg {i}"
             pic.edge(tail, op_id, label)
         value = tape.value(node)
