@@ -1,0 +1,433 @@
+"""The reverse-mode engine: one walk of the graph from the outputs back to the leaves, in
+decreasing creation order (a reverse topological order, iteratively: deep graphs never touch the
+recursion limit), calling each node's VJP rules and adding the contributions up.
+
+First-order backward calls the rules on plain NumPy arrays: no graph is recorded. With
+``create_graph=True`` the same rules are called on Tensors rebuilt around the saved arrays (each
+attached to the node that produced it), so the backward pass is itself recorded and higher
+derivatives come for free. While ``tg.jit`` records, the first-order pass is the recorder's
+(tracing.py), which makes the same calls.
+"""
+from __future__ import annotations
+
+import contextlib
+import heapq
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import autograd, rules, versions
+from .autograd import Node, _anomaly, _grad_enabled
+from .tensor import Tensor, _make
+
+__all__ = ["IndexedGrad", "scatter", "backward", "grad", "check_versions"]
+
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: it keeps no state
+
+
+class IndexedGrad:
+    """A gradient that is zero except at ``index``, where it is ``values`` (repeated positions
+    add up): what indexing's rule returns on arrays, so the engine can add it into a gradient
+    buffer it owns instead of materialising a zero-filled array per slice."""
+
+    __slots__ = ("values", "index", "full_shape", "unique")
+    shape = None  # never equal to a real shape: the engine takes the slow path for it
+
+    def __init__(self, values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> None:
+        self.values = values
+        self.index = index
+        self.full_shape = full_shape
+        self.unique = unique
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if self.unique:
+            buffer[self.index] += self.values
+        else:
+            np.add.at(buffer, self.index, self.values)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        full = np.zeros(self.full_shape, dtype=dtype or self.values.dtype)
+        if self.unique:
+            full[self.index] = self.values
+        else:
+            np.add.at(full, self.index, self.values)
+        return full
+
+
+def scatter(values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> np.ndarray:
+    """An :class:`IndexedGrad` as a full array (zeros elsewhere)."""
+    return IndexedGrad(values, index, full_shape, unique).__array__()
+
+
+def _sum_to_shape(g: Any, shape: tuple) -> Any:
+    """Undo NumPy broadcasting: sum ``g`` over the axes along which ``shape`` was broadcast."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:  # the ufunc's own reduce skips ndarray.sum's Python wrapper
+        g = (np.add.reduce(g, axis=axes, keepdims=True) if type(g) is np.ndarray else
+             g.sum(axis=axes, keepdims=True))
+    if lead or g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _released_error(node: Node) -> RuntimeError:
+    return RuntimeError(
+        f"Trying to backward through the graph a second time: the saved buffers of '{node.op}' "
+        "(and the rest of the graph) were freed by an earlier backward. Pass retain_graph=True to "
+        "the first backward() or tg.autograd.grad() if you need to backward through it again.")
+
+
+def check_versions(node: Node) -> None:
+    """Refuse to run ``node``'s rules when a value they read was written in place after the node
+    was recorded (call only for nodes older than ``versions.last_write``)."""
+    datas, out = node.saved
+    stale = None
+    for i, parent in enumerate(node.parents):
+        if parent is None or stale:
+            continue
+        reads = rules.rule_reads(node.vjps[i], len(datas))
+        if reads[0] and versions.written_since(out, node.seq):
+            stale = "its output"
+        for k, data in enumerate(datas):
+            if reads[k + 1] and versions.written_since(data, node.seq):
+                stale = f"its input {k} (shape {np.shape(data)})"
+                break
+    if stale is None:
+        return
+    where = f"\nThe operation was created at:\n{node.trace}" if node.trace else (
+        "\nWith tg.detect_anomaly() on, this message also says where the operation was created.")
+    raise RuntimeError(
+        f"one of the values needed for gradient computation has been modified by an in-place "
+        f"operation: '{node.op}' (output shape {node.shape}) saved {stale}, which was changed in "
+        f"place after '{node.op}' was recorded, so its gradient would be computed from the new "
+        f"values. Write out of place (y = y + 1) or clone the tensor before changing it.{where}")
+
+
+def _check_finite_grad(node: Node, index: int, grad: Any, shape: tuple) -> None:
+    data = grad.data if isinstance(grad, Tensor) else grad
+    if np.isfinite(data).all():
+        return
+    where = f"\nThe operation was created at:\n{node.trace}" if node.trace else ""
+    raise FloatingPointError(
+        f"detect_anomaly: backward of '{node.op}' (output shape {node.shape}) produced NaN or "
+        f"infinity in the gradient of its input {index} (shape {shape}).{where}")
+
+
+def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
+    for hook in hooks:
+        wrapped = grad if create_graph else _make(np.asarray(grad), None)
+        result = hook(wrapped)
+        if result is not None:
+            shape = np.shape(grad)
+            # A replacement must be a gradient of the same shape, not fail later deep in NumPy.
+            try:
+                kind = np.asarray(result.data if isinstance(result, Tensor) else result).dtype.kind
+            except ValueError:  # a ragged list
+                kind = "O"
+            if kind not in "fiub":
+                raise TypeError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} "
+                                f"returned {type(result).__name__}; it must return None or a "
+                                f"gradient of shape {shape}")
+            if create_graph:
+                new = result if isinstance(result, Tensor) else Tensor(result)
+            else:
+                new = result.data if isinstance(result, Tensor) else np.asarray(result)
+            if np.shape(new) != shape:
+                raise ValueError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} "
+                                 f"returned a gradient of shape {np.shape(new)}, expected {shape}")
+            grad = new
+    return grad
+
+
+def _as_input(data: Any, parent: Any) -> Any:
+    """A saved input as a Tensor attached to the graph (for ``create_graph``)."""
+    if parent is None or type(data) is not np.ndarray:
+        return data  # a constant, or a value no rule reads (None, an ArrayMeta)
+    if type(parent) is Node:
+        return _make(data, parent)
+    return parent  # a leaf Tensor
+
+
+def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: bool,
+             create_graph: bool, inputs: Sequence[Any] | None = None) -> list[Any] | None:
+    """Run reverse mode from ``outputs`` seeded with ``grad_outputs``.
+
+    Without ``inputs``, gradients accumulate into the ``.grad`` of every leaf reached (and of
+    tensors that called ``retain_grad``). With ``inputs``, nothing is written to ``.grad`` and the
+    gradients of those tensors are returned (None for an input the outputs do not depend on).
+
+    Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
+    a reverse topological order, iteratively: deep graphs never touch the recursion limit.
+    """
+    tracer = autograd._tracer
+    if tracer is not None:
+        if not tracer.active():
+            tracer = None
+        elif not create_graph:
+            return tracer.backward(outputs, grad_outputs, retain_graph, inputs)
+    grads: dict[Node, Any] = {}
+    leaf_grads: dict[int, list] = {}
+    heap: list[tuple[int, Node]] = []
+    captured: dict[int, Any] = {}
+    capture_ids = None
+    if inputs is not None:
+        capture_ids = {id(t._node) if t._node is not None else id(t) for t in inputs}
+    anomaly = _anomaly.get()
+    last_write = versions.last_write
+    # ids of the gradient arrays that this pass allocated and nothing else holds: contributions
+    # are added into them in place (first-order only; popped gradients are handed to rules).
+    owned: set[int] | None = None if create_graph else set()
+    push = heapq.heappush
+    pop = heapq.heappop
+
+    for out, grad in zip(outputs, grad_outputs):
+        target = out._node or out
+        if type(target) is Node:
+            if target in grads:
+                grads[target] = grads[target] + grad
+            else:
+                grads[target] = grad
+                push(heap, (-target.seq, target))
+        elif id(target) in leaf_grads:  # the same leaf given twice: its seeds add up
+            leaf_grads[id(target)][1] = leaf_grads[id(target)][1] + grad
+        else:
+            leaf_grads[id(target)] = [target, grad]
+
+    # The rules record themselves only when create_graph asks for it.
+    mode = _grad_enabled.set(create_graph)
+    if tracer is not None:
+        tracer.rule_passes += 1  # tg.jit records this pass: the rules run on Tensors
+    # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
+    # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
+    # engine names the operation instead.
+    quiet = np.errstate(all="ignore") if anomaly else _NO_CONTEXT
+    try:
+        with quiet:
+            while heap:
+                node = pop(heap)[1]
+                grad = grads.pop(node)
+                if owned:
+                    owned.discard(id(grad))
+                if node.hooks:
+                    grad = _run_hooks(node.hooks, grad, create_graph)
+                if capture_ids is not None:
+                    if id(node) in capture_ids:
+                        captured[id(node)] = grad
+                elif node.retains_grad:
+                    tensor = node.out_ref() if node.out_ref is not None else None
+                    if tensor is not None:
+                        _accumulate(tensor, grad, create_graph)
+                saved = node.saved
+                if saved is None:
+                    raise _released_error(node)
+                if node.seq < last_write:
+                    check_versions(node)
+                datas, out = saved
+                parents = node.parents
+                if create_graph:
+                    datas = [_as_input(d, p) for d, p in zip(datas, parents)]
+                    if type(out) is np.ndarray:
+                        out = _make(out, node)
+                params = node.params
+                vjps = node.vjps
+                for i, parent in enumerate(parents):
+                    if parent is None:
+                        continue
+                    input_grad = (vjps[i](grad, out, *datas, **params) if params else
+                                  vjps[i](grad, out, *datas))
+                    is_node = type(parent) is Node
+                    if is_node:
+                        shape, dtype = parent.shape, parent.dtype
+                    else:
+                        shape, dtype = parent.data.shape, parent.data.dtype
+                    if input_grad.shape != shape:
+                        if type(input_grad) is IndexedGrad:
+                            if anomaly:
+                                _check_finite_grad(node, i, input_grad.values, shape)
+                            if is_node:
+                                if parent not in grads:
+                                    push(heap, (-parent.seq, parent))
+                                grads[parent] = _add_indexed(grads.get(parent), input_grad,
+                                                             shape, dtype, owned)
+                            else:
+                                entry = leaf_grads.get(id(parent))
+                                if entry is None:
+                                    entry = leaf_grads[id(parent)] = [parent, None]
+                                entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
+                                                        owned)
+                            continue
+                        input_grad = _sum_to_shape(input_grad, shape)
+                    if input_grad.dtype is not dtype and input_grad.dtype != dtype:
+                        input_grad = input_grad.astype(dtype)
+                    if anomaly:
+                        _check_finite_grad(node, i, input_grad, shape)
+                    if is_node:
+                        if parent in grads:
+                            grads[parent] = _add(grads[parent], input_grad, owned)
+                        else:
+                            grads[parent] = input_grad
+                            push(heap, (-parent.seq, parent))
+                    else:
+                        entry = leaf_grads.get(id(parent))
+                        if entry is None:
+                            leaf_grads[id(parent)] = [parent, input_grad]
+                        else:
+                            entry[1] = _add(entry[1], input_grad, owned)
+                if not retain_graph:
+                    node.saved = None
+
+            for leaf, grad in leaf_grads.values():
+                if leaf._hooks:
+                    grad = _run_hooks(leaf._hooks, grad, create_graph)
+                if capture_ids is not None:
+                    captured[id(leaf)] = grad
+                else:
+                    # A gradient this pass allocated becomes .grad without a copy (unless a hook
+                    # has seen it and may hold it).
+                    fresh = bool(owned) and id(grad) in owned and not leaf._hooks
+                    _accumulate(leaf, grad, create_graph, fresh)
+    finally:
+        _grad_enabled.reset(mode)
+        if tracer is not None:
+            tracer.rule_passes -= 1
+
+    if inputs is None:
+        return None
+    results = []
+    for t in inputs:
+        key = id(t._node) if t._node is not None else id(t)
+        results.append(captured.get(key))
+    return results
+
+
+def _add(total: Any, contribution: Any, owned: set[int] | None) -> Any:
+    """``total + contribution``, written into ``total`` when this pass owns it."""
+    if owned is None:
+        return total + contribution
+    if id(total) in owned:
+        total += contribution
+        return total
+    total = total + contribution
+    owned.add(id(total))
+    return total
+
+
+def _add_indexed(total: Any, indexed: IndexedGrad, shape: tuple, dtype: np.dtype,
+                 owned: set[int] | None) -> np.ndarray:
+    """``total`` (None for zeros) plus an indexed gradient, in a buffer this pass owns."""
+    if total is not None and owned is not None and id(total) in owned:
+        indexed.add_into(total)
+        return total
+    buffer = np.zeros(shape, dtype=dtype)
+    indexed.add_into(buffer)
+    if total is not None:
+        buffer += total
+    if owned is not None:
+        owned.add(id(buffer))
+    return buffer
+
+
+def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False) -> None:
+    """Add ``grad`` into ``tensor.grad`` (a fresh array: never aliased with another gradient;
+    ``fresh`` says ``grad`` is one already)."""
+    if create_graph:
+        grad = grad if isinstance(grad, Tensor) else Tensor(grad)
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        return
+    if isinstance(grad, Tensor):
+        grad = grad.data
+    dtype = tensor.data.dtype
+    if tensor.grad is None:
+        if fresh and grad.dtype == dtype and type(grad) is np.ndarray:
+            tensor.grad = _make(grad, None)
+        else:
+            tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
+    else:
+        tensor.grad = _make(np.asarray(tensor.grad.data + grad, dtype=dtype), None)
+
+
+def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
+    """The starting gradient for one output: ones for one-element outputs, else the given one."""
+    if grad_output is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{what}: grad can be implicitly created only for one-element outputs, but the "
+                f"output has shape {output.shape}; pass a gradient of that shape "
+                f"(e.g. {what.split('(')[0]}(gradient=tg.ones({output.shape})))")
+        seed = np.array(1, dtype=output.dtype)  # np.ones costs a microsecond more
+        if output.data.ndim:
+            seed = seed.reshape(output.shape)
+        return Tensor(seed) if create_graph else seed
+    if isinstance(grad_output, Tensor):
+        seed_data = grad_output.data
+    else:
+        seed_data = Tensor(grad_output).data
+    if seed_data.shape != output.shape:
+        raise ValueError(f"{what}: gradient has shape {seed_data.shape} but the output has shape "
+                         f"{output.shape}")
+    seed_data = seed_data.astype(output.dtype, copy=False)
+    if create_graph:
+        return grad_output if isinstance(grad_output, Tensor) else Tensor(seed_data)
+    return seed_data
+
+
+def _as_tensor_list(values: Any, what: str) -> list[Any]:
+    if isinstance(values, Tensor):
+        return [values]
+    try:
+        values = list(values)  # any iterable: model.parameters() may be a generator
+    except TypeError as exc:
+        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got "
+                        f"{type(values).__name__}") from exc
+    for v in values:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{what} must be Tensors, got {type(v).__name__}")
+    return values
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple of Tensors (one per input),
+    without touching any ``.grad``. As ``torch.autograd.grad``."""
+    outputs = _as_tensor_list(outputs, "grad(): outputs")
+    inputs = _as_tensor_list(inputs, "grad(): inputs")
+    if not outputs:
+        raise ValueError("grad(): outputs is empty")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor) or not isinstance(
+            grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("grad(): one of the inputs does not require grad; create it with "
+                               "requires_grad=True")
+    for out in outputs:
+        if not out._requires_grad:
+            raise RuntimeError("grad(): an output does not require grad: it does not depend on "
+                               "any tensor that requires grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed(o, g, create_graph, "grad()") for o, g in zip(outputs, grad_outputs)]
+    results = backward(outputs, seeds, retain_graph, create_graph, inputs=inputs)
+    final = []
+    for t, g in zip(inputs, results):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad(): an input of shape {t.shape} was not used in computing the outputs; "
+                    "pass allow_unused=True to get None for it")
+            final.append(None)
+        elif isinstance(g, Tensor):
+            final.append(g)
+        else:
+            copy = np.array(g, dtype=t.data.dtype, copy=True)
+            tracer = autograd._tracer
+            if tracer is not None:
+                tracer.record_copy(g, copy)
+            final.append(_make(copy, None))
+    return tuple(final)
