@@ -37,7 +37,7 @@ _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_token
 # Inside an optimizer's closure (optim.Newton): backward() keeps the graph unless told otherwise,
 # so a PyTorch-style closure that calls loss.backward() leaves the loss differentiable again.
 keep_graphs: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_graphs", default=False)
-# While tg.jit records a function: its tracer (tracing.py), told of every operation.
+# While tg.jit records a function: its tracer (tracing/recorder.py), told of every operation.
 _tracer: Any = None
 
 

@@ -6,7 +6,7 @@ First-order backward calls the rules on plain NumPy arrays: no graph is recorded
 ``create_graph=True`` the same rules are called on Tensors rebuilt around the saved arrays (each
 attached to the node that produced it), so the backward pass is itself recorded and higher
 derivatives come for free. While ``tg.jit`` records, the first-order pass is the recorder's
-(tracing.py), which makes the same calls.
+(tracing/recorder.py), which makes the same calls.
 """
 from __future__ import annotations
 

@@ -1,0 +1,174 @@
+"""``jit``: one recorded program per input signature, checked once against an eager run on
+perturbed inputs, replayed at later calls."""
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import autograd
+from ..autograd import JitError
+from ..tensor import Tensor, _make
+from .program import _dynamic, _flatten, _Program
+from .recorder import _Tracer
+
+
+def _perturbed(arr: np.ndarray) -> np.ndarray:
+    step = np.asarray(2.0 ** -10, dtype=arr.dtype)
+    return arr + (np.abs(arr) + 1) * step
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
+    return bool(np.allclose(a, b, rtol=1e-12, atol=1e-13 * scale, equal_nan=True))
+
+
+_recording = threading.Lock()
+_MANY_RECORDINGS = 16  # a warning then: usually a Python number that changes at every call
+
+
+def _refuse_nested(name: str) -> None:
+    tracer = autograd._tracer
+    if tracer is not None and tracer.active():
+        raise JitError(f"jit({name}): called while jit({tracer.name}) is being recorded; jit "
+                       "only the outermost function")
+
+
+class _Jitted:
+    """What :func:`jit` returns: call it like ``f``."""
+
+    def __init__(self, f: Callable) -> None:
+        if not callable(f):
+            raise TypeError(f"jit: the function must be callable, got {type(f).__name__}")
+        self.f = f
+        self.name = getattr(f, "__name__", type(f).__name__)
+        self.programs: dict[tuple, _Program] = {}
+        self.recordings = 0  # how many times f was recorded (once per new input signature)
+        functools.update_wrapper(self, f, updated=())  # f.__dict__ could shadow programs, f, ...
+
+    def _split(self, args: tuple) -> tuple[list[int], list[np.ndarray], tuple]:
+        positions, arrays, key = [], [], []
+        ndarray = np.ndarray
+        for i, a in enumerate(args):
+            kind = type(a)
+            if kind is ndarray and a.dtype.kind == "f":  # the common case, first
+                arr = a
+            elif isinstance(a, Tensor):
+                if a._requires_grad and autograd.is_grad_enabled():
+                    return [], [], ()  # differentiated: run eagerly
+                arr = a.data
+            else:
+                arr = _dynamic(a)
+            if arr is None:
+                try:
+                    hash(a)
+                except TypeError as exc:
+                    raise TypeError(f"jit({self.name}): argument {i} of type "
+                                    f"{type(a).__name__} is neither an array nor hashable (a "
+                                    "static argument must be hashable)") from exc
+                key.append((kind, a))
+            else:
+                positions.append(i)
+                arrays.append(arr)
+                key.append((arr.shape, arr.dtype))
+        return positions, arrays, tuple(key)
+
+    def _call_with(self, args: tuple, kwargs: dict, positions: list[int],
+                   arrays: list[np.ndarray]) -> Any:
+        call_args = list(args)
+        for i, arr in zip(positions, arrays):
+            call_args[i] = _make(arr, None)
+        return self.f(*call_args, **kwargs)
+
+    def _record(self, args: tuple, kwargs: dict, positions: list[int],
+                arrays: list[np.ndarray]) -> _Program:
+        tracer = _Tracer(self.name)
+        # Record on private copies: slots are found by identity, so an array passed twice, or
+        # also held by a closure, would otherwise become one slot for both.
+        arrays = [arr.copy() for arr in arrays]
+        for arr in arrays:
+            tracer.new_slot(arr)
+        _refuse_nested(self.name)
+        with _recording:  # another thread's recording finishes first (one global tracer)
+            autograd._tracer = tracer
+            try:
+                result = self._call_with(args, kwargs, positions, arrays)
+            finally:
+                autograd._tracer = None
+        leaves, rebuild = _flatten(result, self.name)
+        # t passed along: a Tensor f only returns (a parameter) is read at every call
+        out_slots = [tracer.slot(t.data, t) for t in leaves]
+        program = _Program(tracer, len(arrays), out_slots, rebuild)
+        self.recordings += 1
+        self._check(program, args, kwargs, positions, arrays)
+        return program
+
+    def _check(self, program: _Program, args: tuple, kwargs: dict, positions: list[int],
+               arrays: list[np.ndarray]) -> None:
+        """Replay and run eagerly on perturbed inputs: different results mean f depends on
+        values the tape does not see."""
+        moved = [_perturbed(a) for a in arrays]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                eager = self._call_with(args, kwargs, positions, moved)
+            except Exception as exc:  # noqa: BLE001 - reported as a JitError below
+                raise JitError(f"jit({self.name}): could not check the recording: the function "
+                               f"raised on slightly perturbed inputs ({exc!r})") from exc
+            replayed = program.run(moved)
+        eager_leaves, _ = _flatten(eager, self.name)
+        replay_leaves, _ = _flatten(replayed, self.name)
+        if len(eager_leaves) != len(replay_leaves) or not all(
+                _same(e.data, r.data) for e, r in zip(eager_leaves, replay_leaves)):
+            raise JitError(
+                f"jit({self.name}): the recorded program does not reproduce the function on "
+                "other inputs: it depends on values read outside tinygrad_mv operations (.data, "
+                "NumPy on the data, Python branches on values); call it without tg.jit")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        positions, arrays, key = self._split(args)
+        if (args and not key) or autograd._anomaly.get():
+            return self.f(*args, **kwargs)  # differentiated or checked: eager
+        if kwargs:
+            for key_name, value in kwargs.items():
+                if isinstance(value, Tensor):
+                    raise TypeError(f"jit({self.name}): keyword argument {key_name!r} is a "
+                                    "Tensor; pass arrays and Tensors positionally (keyword "
+                                    "arguments are static, part of the signature)")
+            try:
+                key += (tuple(sorted(kwargs.items())),)
+                hash(key)
+            except TypeError as exc:
+                raise TypeError(f"jit({self.name}): keyword arguments must be hashable "
+                                "(they are static)") from exc
+        key += (autograd.is_grad_enabled(),)
+        if autograd._tracer is not None:
+            _refuse_nested(self.name)  # even with a program: replayed, f would be invisible
+        program = self.programs.get(key)
+        if program is not None:
+            result = program.run(arrays)
+            if result is not None:
+                return result
+        program = self._record(args, kwargs, positions, arrays)
+        self.programs[key] = program
+        if self.recordings == _MANY_RECORDINGS:
+            warnings.warn(f"jit({self.name}) has been recorded {self.recordings} times: each new "
+                          "signature records again. A Python number is a static argument (part "
+                          "of the signature); pass values that change as arrays.",
+                          RuntimeWarning, stacklevel=2)
+        return program.run(arrays)
+
+
+def jit(f: Callable) -> Callable:
+    """``jit(f)``: ``f`` recorded once per input signature (shapes, dtypes, static arguments) and
+    replayed as a flat program of NumPy calls, several times cheaper for small and medium arrays.
+    Arrays and Tensors are dynamic arguments; other arguments are static (part of the
+    signature). ``jit(tg.grad(f))`` compiles the forward and the reverse pass. See
+    :mod:`tinygrad_mv.tracing` for what can be recorded and the checks."""
+    return _Jitted(f)

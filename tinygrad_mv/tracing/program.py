@@ -1,0 +1,165 @@
+"""Arguments and results of a recorded function, the steps its results need, and the
+straight-line Python function they compile to."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import JitError
+from ..tensor import Tensor, _make
+from .recorder import _Tracer
+
+
+# --- arguments and results ----------------------------------------------------------------------
+def _dynamic(value: Any) -> np.ndarray | None:
+    """The array a dynamic argument stands for (None for a static one)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if isinstance(value, (np.ndarray, np.generic, list)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iub":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            raise TypeError(f"jit: an argument has dtype {arr.dtype}; arrays must be numeric")
+        return arr
+    return None
+
+
+def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list[str], dict], str]]:
+    """The Tensors in a result (a Tensor or tuples, lists and dicts of them, and constants), and
+    a function writing the expression that rebuilds the same structure from the names of new
+    arrays (constants go into the namespace given)."""
+    leaves: list[Tensor] = []
+
+    def walk(value: Any) -> Callable[[list[str], dict], str]:
+        if isinstance(value, Tensor):
+            index = len(leaves)
+            leaves.append(value)
+            return lambda names, ns: f"_tensor({names[index]})"
+        if isinstance(value, (tuple, list)):
+            parts = [walk(v) for v in value]
+            open_, close = ("(", ",)") if isinstance(value, tuple) else ("[", "]")
+            if type(value) not in (tuple, list):  # a namedtuple or a subclass: rebuilt by type
+                def build(names: list[str], ns: dict, kind: type = type(value)) -> str:
+                    ns[f"k{len(ns)}"] = kind
+                    star = "*" if hasattr(kind, "_fields") else ""  # a namedtuple takes fields
+                    return f"k{len(ns) - 1}({star}[{', '.join(p(names, ns) for p in parts)}])"
+                return build
+            return lambda names, ns: open_ + ", ".join(p(names, ns) for p in parts) + close
+        if isinstance(value, dict):
+            items = [(k, walk(v)) for k, v in value.items()]
+
+            def build_dict(names: list[str], ns: dict) -> str:
+                entries = []
+                for k, p in items:
+                    ns[f"k{len(ns)}"] = k
+                    entries.append(f"k{len(ns) - 1}: {p(names, ns)}")
+                return "{" + ", ".join(entries) + "}"
+            return build_dict
+        if value is None or isinstance(value, (str, bool, int, float)):
+            def constant(names: list[str], ns: dict) -> str:
+                ns[f"k{len(ns)}"] = value
+                return f"k{len(ns) - 1}"
+            return constant
+        raise JitError(f"jit({name}): the function returned {type(value).__name__}; return "
+                       "Tensors (or tuples, lists and dicts of them)")
+    return leaves, walk(result)
+
+
+def _plain_tensor(data: np.ndarray) -> Tensor:
+    return _make(data, None)
+
+
+def _own(array: Any) -> np.ndarray:
+    """``array``, copied if it is a view of another array; a NumPy scalar (what arithmetic on
+    0-d arrays returns) as a 0-d array, as eager results always are."""
+    if type(array) is not np.ndarray:
+        return np.array(array)
+    return array if array.base is None else array.copy()
+
+
+def _copy(array: Any) -> np.ndarray:
+    return np.array(array, copy=True)
+
+
+class _Program:
+    """One recording compiled to a Python function of straight-line NumPy calls (each value in
+    a local variable, deleted after its last use) that returns the result, plus the Tensors to
+    read at each call."""
+
+    def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
+                 rebuild: Callable[[list[str], dict], str]) -> None:
+        self.live = tracer.live
+        tracer.program = _needed_steps(tracer.program, out_slots)
+        self.steps = tracer.program
+        self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live],
+                                   rebuild)
+
+    def run(self, arrays: list[np.ndarray]) -> Any:
+        datas = []
+        for _, tensor, shape, dtype in self.live:
+            data = tensor.data
+            if data.shape != shape or data.dtype != dtype:
+                return None  # record again
+            datas.append(data)
+        return self.run_values(arrays, datas)
+
+
+def _needed_steps(program: list, out_slots: list[int]) -> list:
+    """The steps the results depend on: recording runs the whole function, but a gradient
+    needs neither the loss value (unless it is returned) nor intermediates no rule reads."""
+    needed = set(out_slots)
+    kept = []
+    for step in reversed(program):
+        if step[2] in needed:
+            kept.append(step)
+            needed.update(step[1])
+    kept.reverse()
+    return kept
+
+
+def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
+             rebuild: Callable[[list[str], dict], str]) -> Callable:
+    namespace: dict[str, Any] = {}
+    last_use: dict[int, int] = {}
+    for index, (_, ins, _) in enumerate(tracer.program):
+        for i in ins:
+            last_use[i] = index
+    keep = set(out_slots)
+
+    def name(slot: int) -> str:
+        if slot in tracer.constants:
+            namespace[f"c{slot}"] = tracer.constants[slot]
+            return f"c{slot}"
+        return f"v{slot}"
+
+    lines = ["def run(inputs, live):"]
+    if n_inputs:
+        lines.append("    " + "".join(f"v{i}, " for i in range(n_inputs)) + "= inputs")
+    if live_slots:
+        lines.append("    " + "".join(f"v{s}, " for s in live_slots) + "= live")
+    for index, (fn, ins, out) in enumerate(tracer.program):
+        namespace[f"f{index}"] = fn
+        lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)})")
+        dead = sorted({i for i in ins if last_use[i] == index and i not in keep
+                       and i not in tracer.constants})
+        if dead:
+            lines.append("    del " + ", ".join(f"v{i}" for i in dead))
+    outputs, returned = [], []
+    shared = set(live_slots) | set(tracer.constants) | set(range(n_inputs))
+    for slot in out_slots:
+        # never hand out an input, a live Tensor's data, a constant, one array twice, or a view
+        # (of an input, say: a reshape)
+        text = name(slot)
+        if slot in shared or slot in returned:
+            text = f"_copy({text})"
+        else:
+            text = f"_own({text})"
+        returned.append(slot)
+        outputs.append(text)
+    constants: dict[str, Any] = {}
+    lines.append(f"    return {rebuild(outputs, constants)}")
+    namespace.update(constants, _tensor=_plain_tensor, _own=_own, _copy=_copy)
+    exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
+    return namespace["run"]
