@@ -11,6 +11,7 @@ derivatives come for free. While ``tg.jit`` records, the first-order pass is the
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 from typing import Any, Callable, Sequence
 
@@ -152,13 +153,49 @@ def _as_input(data: Any, parent: Any) -> Any:
     return parent  # a leaf Tensor
 
 
+class Observer:
+    """What an observer of the first-order walk is told (tg.jit's recorder turns it into steps,
+    the backward picture collects the gradient along every edge). The engine computes; the
+    observer only watches, so there is one walk of the graph."""
+
+    runs_hooks = True  # False: the walk calls no hooks (a picture must not)
+
+    def begin(self, inputs: Sequence[Any] | None) -> None:
+        """The walk starts (``inputs`` None: gradients go into ``.grad``)."""
+
+    def visit(self, node: Node, grad: Any) -> None:
+        """``node``'s gradient is complete: its rules run next."""
+
+    def rule(self, node: Node, i: int, grad: Any, out: Any, datas: Sequence[Any],
+             result: Any) -> None:
+        """``node.vjps[i]`` returned ``result``."""
+
+    def step(self, fn: Callable, args: tuple, result: Any) -> None:
+        """The engine computed ``result = fn(*args)`` (fitting a gradient to its input)."""
+
+    def edge(self, node: Node, i: int, contribution: Any) -> None:
+        """What flows from ``node`` to its input ``i`` (an IndexedGrad for indexing)."""
+
+    def added(self, total: Any, contribution: Any, result: Any) -> None:
+        """``result = total + contribution`` (``result is total``: added in place)."""
+
+    def added_indexed(self, total: Any, indexed: IndexedGrad, result: Any, shape: tuple,
+                      dtype: np.dtype) -> None:
+        """``result = total + indexed`` (``total`` None: zeros; ``result is total``: in place)."""
+
+    def leaf(self, leaf: Any) -> None:
+        """``leaf``'s gradient is complete."""
+
+
 def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: bool,
-             create_graph: bool, inputs: Sequence[Any] | None = None) -> list[Any] | None:
+             create_graph: bool, inputs: Sequence[Any] | None = None,
+             observer: Observer | None = None) -> list[Any] | None:
     """Run reverse mode from ``outputs`` seeded with ``grad_outputs``.
 
     Without ``inputs``, gradients accumulate into the ``.grad`` of every leaf reached (and of
     tensors that called ``retain_grad``). With ``inputs``, nothing is written to ``.grad`` and the
     gradients of those tensors are returned (None for an input the outputs do not depend on).
+    ``observer`` (tg.jit's recorder while it records, by default) watches a first-order walk.
 
     Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
@@ -167,8 +204,10 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     if tracer is not None:
         if not tracer.active():
             tracer = None
-        elif not create_graph:
-            return tracer.backward(outputs, grad_outputs, retain_graph, inputs)
+        elif not create_graph and observer is None:
+            observer = tracer
+    if observer is not None:
+        observer.begin(inputs)
     grads: dict[Node, Any] = {}
     leaf_grads: dict[int, list] = {}
     heap: list[tuple[int, Node]] = []
@@ -199,7 +238,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
 
     # The rules record themselves only when create_graph asks for it.
     mode = _grad_enabled.set(create_graph)
-    if tracer is not None:
+    if tracer is not None and create_graph:
         tracer.rule_passes += 1  # tg.jit records this pass: the rules run on Tensors
     # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
     # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
@@ -212,7 +251,9 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 grad = grads.pop(node)
                 if owned:
                     owned.discard(id(grad))
-                if node.hooks:
+                if observer is not None:
+                    observer.visit(node, grad)
+                if node.hooks and (observer is None or observer.runs_hooks):
                     grad = _run_hooks(node.hooks, grad, create_graph)
                 if capture_ids is not None:
                     if id(node) in capture_ids:
@@ -239,6 +280,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         continue
                     input_grad = (vjps[i](grad, out, *datas, **params) if params else
                                   vjps[i](grad, out, *datas))
+                    if observer is not None:
+                        observer.rule(node, i, grad, out, datas, input_grad)
                     is_node = type(parent) is Node
                     if is_node:
                         shape, dtype = parent.shape, parent.dtype
@@ -248,26 +291,38 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         if type(input_grad) is IndexedGrad:
                             if anomaly:
                                 _check_finite_grad(node, i, input_grad.values, shape)
+                            if observer is not None:
+                                observer.edge(node, i, input_grad)
                             if is_node:
                                 if parent not in grads:
                                     push(heap, (-parent.seq, parent))
                                 grads[parent] = _add_indexed(grads.get(parent), input_grad,
-                                                             shape, dtype, owned)
+                                                             shape, dtype, owned, observer)
                             else:
                                 entry = leaf_grads.get(id(parent))
                                 if entry is None:
                                     entry = leaf_grads[id(parent)] = [parent, None]
                                 entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
-                                                        owned)
+                                                        owned, observer)
                             continue
-                        input_grad = _sum_to_shape(input_grad, shape)
+                        fitted = _sum_to_shape(input_grad, shape)
+                        if observer is not None:
+                            observer.step(functools.partial(_sum_to_shape, shape=shape),
+                                          (input_grad,), fitted)
+                        input_grad = fitted
                     if input_grad.dtype is not dtype and input_grad.dtype != dtype:
-                        input_grad = input_grad.astype(dtype)
+                        cast = input_grad.astype(dtype)
+                        if observer is not None:
+                            observer.step(functools.partial(_astype, dtype=dtype),
+                                          (input_grad,), cast)
+                        input_grad = cast
                     if anomaly:
                         _check_finite_grad(node, i, input_grad, shape)
+                    if observer is not None:
+                        observer.edge(node, i, input_grad)
                     if is_node:
                         if parent in grads:
-                            grads[parent] = _add(grads[parent], input_grad, owned)
+                            grads[parent] = _add(grads[parent], input_grad, owned, observer)
                         else:
                             grads[parent] = input_grad
                             push(heap, (-parent.seq, parent))
@@ -276,12 +331,14 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         if entry is None:
                             leaf_grads[id(parent)] = [parent, input_grad]
                         else:
-                            entry[1] = _add(entry[1], input_grad, owned)
+                            entry[1] = _add(entry[1], input_grad, owned, observer)
                 if not retain_graph:
                     node.saved = None
 
             for leaf, grad in leaf_grads.values():
-                if leaf._hooks:
+                if observer is not None:
+                    observer.leaf(leaf)
+                if leaf._hooks and (observer is None or observer.runs_hooks):
                     grad = _run_hooks(leaf._hooks, grad, create_graph)
                 if capture_ids is not None:
                     captured[id(leaf)] = grad
@@ -292,7 +349,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                     _accumulate(leaf, grad, create_graph, fresh)
     finally:
         _grad_enabled.reset(mode)
-        if tracer is not None:
+        if tracer is not None and create_graph:
             tracer.rule_passes -= 1
 
     if inputs is None:
@@ -304,31 +361,42 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     return results
 
 
-def _add(total: Any, contribution: Any, owned: set[int] | None) -> Any:
+def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    return g.astype(dtype)
+
+
+def _add(total: Any, contribution: Any, owned: set[int] | None,
+         observer: Observer | None = None) -> Any:
     """``total + contribution``, written into ``total`` when this pass owns it."""
     if owned is None:
         return total + contribution
     if id(total) in owned:
-        total += contribution
-        return total
-    total = total + contribution
-    owned.add(id(total))
-    return total
+        result = total
+        result += contribution
+    else:
+        result = total + contribution
+        owned.add(id(result))
+    if observer is not None:
+        observer.added(total, contribution, result)
+    return result
 
 
 def _add_indexed(total: Any, indexed: IndexedGrad, shape: tuple, dtype: np.dtype,
-                 owned: set[int] | None) -> np.ndarray:
+                 owned: set[int] | None, observer: Observer | None = None) -> np.ndarray:
     """``total`` (None for zeros) plus an indexed gradient, in a buffer this pass owns."""
     if total is not None and owned is not None and id(total) in owned:
         indexed.add_into(total)
-        return total
-    buffer = np.zeros(shape, dtype=dtype)
-    indexed.add_into(buffer)
-    if total is not None:
-        buffer += total
-    if owned is not None:
-        owned.add(id(buffer))
-    return buffer
+        result = total
+    else:
+        result = np.zeros(shape, dtype=dtype)
+        indexed.add_into(result)
+        if total is not None:
+            result += total
+        if owned is not None:
+            owned.add(id(result))
+    if observer is not None:
+        observer.added_indexed(total, indexed, result, shape, dtype)
+    return result
 
 
 def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False) -> None:

@@ -3,20 +3,16 @@ recorded first-order reverse pass."""
 from __future__ import annotations
 
 import functools
-import heapq
 import operator
 import threading
 from typing import Any, Callable
 
 import numpy as np
 
-from .. import autograd, rules, versions
-from ..autograd import JitError, Node, _sum_to_shape
+from .. import autograd, rules
+from ..autograd import JitError, Node
+from ..engine import IndexedGrad, Observer
 from ..tensor import Tensor
-
-
-def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    return g.astype(dtype)
 
 
 def _add_in_place(total: np.ndarray, contribution: np.ndarray) -> np.ndarray:
@@ -24,20 +20,32 @@ def _add_in_place(total: np.ndarray, contribution: np.ndarray) -> np.ndarray:
     return total
 
 
+def _values_of(indexed: IndexedGrad) -> np.ndarray:
+    return indexed.values
+
+
+def _scatter_new(values: np.ndarray, index: Any, full_shape: tuple, unique: bool,
+                 dtype: np.dtype) -> np.ndarray:
+    buffer = np.zeros(full_shape, dtype=dtype)
+    IndexedGrad(values, index, full_shape, unique).add_into(buffer)
+    return buffer
+
+
 def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
-    autograd.IndexedGrad(values, index, total.shape, unique).add_into(total)
+    IndexedGrad(values, index, total.shape, unique).add_into(total)
     return total
 
 
 def _scatter_onto(total: np.ndarray, values: np.ndarray, index: Any, full_shape: tuple,
-                  unique: bool) -> np.ndarray:
-    buffer = autograd.scatter(values, index, full_shape, unique)
+                  unique: bool, dtype: np.dtype) -> np.ndarray:
+    buffer = _scatter_new(values, index, full_shape, unique, dtype)
     buffer += total
     return buffer
 
 
-class _Tracer:
-    """Turns what the tape does into a program over numbered slots of a value list."""
+class _Tracer(Observer):
+    """Turns what the tape does into a program over numbered slots of a value list: the
+    primitives tell it of each forward, and it observes the engine's reverse walk."""
 
     def __init__(self, function_name: str) -> None:
         self.name = function_name
@@ -89,15 +97,6 @@ class _Tracer:
         out = self.new_slot(result)
         self.program.append((fn, ins, out))
         return out
-
-    def execute(self, fn: Callable, ins: tuple) -> int:
-        """Run one step now and record it; a step on constants only is a constant itself."""
-        result = fn(*[self.values[i] for i in ins])
-        if all(i in self.constants for i in ins):
-            slot = self.new_slot(result)
-            self.constants[slot] = result
-            return slot
-        return self.emit(fn, ins, result)
 
     def constant(self, value: Any) -> int:
         slot = self.new_slot(value)
@@ -180,126 +179,73 @@ class _Tracer:
                            "program would freeze it; keep the computation in tinygrad_mv "
                            "operations, or call the function without tg.jit")
 
-    def backward(self, outputs: list, seeds: list, retain_graph: bool,
-                 inputs: list | None) -> list:
-        """The engine's first-order reverse pass, each step run and recorded (same order and
-        the same NumPy calls as autograd.backward)."""
+    # --- the engine's first-order walk, observed (engine.Observer) ----------------------------
+    def begin(self, inputs: Any) -> None:
         if inputs is None:
             raise JitError(f"jit({self.name}): backward() into .grad is not supported inside a "
                            "jitted function; use tg.grad or tg.autograd.grad")
-        grads: dict[Node, int] = {}
-        leaf_grads: dict[int, list] = {}
-        heap: list = []
-        # Slots of gradient arrays this pass allocated and nothing else reads: contributions are
-        # added into them in place (as the engine does); a popped gradient is handed to rules.
-        owned: set[int] = set()
 
-        def total(current: int | None, slot: int) -> int:
-            if current is None:
-                return slot
-            if current in owned:
-                result = self.execute(_add_in_place, (current, slot))
-            else:
-                result = self.execute(operator.add, (current, slot))
-            if result not in self.constants:  # a folded constant is shared by every call
-                owned.add(result)
-            return result
+    def visit(self, node: Node, grad: Any) -> None:
+        if node.hooks or node.retains_grad:
+            raise JitError(f"jit({self.name}): hooks and retain_grad are not supported "
+                           f"inside a jitted function (on '{node.op}')")
 
-        def total_indexed(current: int | None, indexed: Any, g: int, shape: tuple,
-                          dtype: np.dtype) -> int:
-            params = {"index": indexed.index, "unique": indexed.unique}
-            if current is not None and current in owned:
-                fn, ins = self.bind(_add_at, params, (current, g))
-            else:
-                params.update(full_shape=shape)
-                if current is None:
-                    fn, ins = self.bind(autograd.scatter, params, (g,))
-                else:
-                    fn, ins = self.bind(_scatter_onto, params, (current, g))
-            result = self.execute(fn, ins)
-            if self.values[result].dtype != dtype:
-                result = self.execute(functools.partial(_astype, dtype=dtype), (result,))
-            if result not in self.constants:
-                owned.add(result)
-            return result
+    def leaf(self, leaf: Any) -> None:
+        if leaf._hooks:
+            raise JitError(f"jit({self.name}): hooks are not supported inside a jitted function")
 
-        def send(target: Any, slot: int, indexed: Any = None, shape: Any = None,
-                 dtype: Any = None) -> None:
-            if type(target) is Node:
-                current = grads.get(target)
-                if current is None:
-                    heapq.heappush(heap, (-target.seq, target))
-                grads[target] = (total(current, slot) if indexed is None else
-                                 total_indexed(current, indexed, slot, shape, dtype))
-            else:
-                entry = leaf_grads.setdefault(id(target), [target, None])
-                entry[1] = (total(entry[1], slot) if indexed is None else
-                            total_indexed(entry[1], indexed, slot, shape, dtype))
+    def edge(self, node: Node, i: int, contribution: Any) -> None:
+        pass
 
-        for out, seed in zip(outputs, seeds):
-            send(out._node or out, self.slot(seed))
-        capture = {id(t._node) if t._node is not None else id(t) for t in inputs}
-        captured: dict[int, int] = {}
-        while heap:
-            node = heapq.heappop(heap)[1]
-            slot = grads.pop(node)
-            owned.discard(slot)
-            if node.hooks or node.retains_grad:
-                raise JitError(f"jit({self.name}): hooks and retain_grad are not supported "
-                               f"inside a jitted function (on '{node.op}')")
-            if id(node) in capture:
-                captured[id(node)] = slot
-            if node.saved is None:
-                raise autograd._released_error(node)
-            if node.seq < versions.last_write:
-                autograd.check_versions(node)
-            datas, out = node.saved
-            values = (out, *datas)
-            for i, parent in enumerate(node.parents):
-                if parent is None:
-                    continue
-                # The rule's step reads only what the rule reads: the values it ignores are
-                # constants (None, or an ArrayMeta for a shape), so unneeded forward steps drop.
-                uses = rules.rule_uses(node.vjps[i], len(datas))
-                ins = tuple(self.slot(v) if use == rules.READ else
-                            self.constant(rules.ArrayMeta(v) if use == rules.META
-                                          and isinstance(v, np.ndarray) else
-                                          v if use == rules.META else None)
-                            for v, use in zip(values, uses))
-                fn, rule_ins = self.bind(node.vjps[i], node.params, (slot,) + ins)
-                g = self.execute(fn, rule_ins)
-                if self.values[g] is self.values[slot] and self.program and \
-                        self.program[-1][2] == g:
-                    self.program.pop()  # the rule hands g on unchanged (add's): no step
-                    self.slot_of[id(self.values[slot])] = slot
-                    g = slot
-                if type(parent) is Node:
-                    shape, dtype = parent.shape, parent.dtype
-                else:
-                    shape, dtype = parent.data.shape, parent.data.dtype
-                indexed = self.values[g]
-                if type(indexed) is autograd.IndexedGrad:
-                    if indexed.values is self.values[slot]:
-                        # The rule handed g on at an index: add g there, no step for the rule.
-                        self.program.pop()
-                        send(parent, slot, indexed, shape, dtype)
-                    else:
-                        send(parent, self.execute(np.asarray, (g,)))
-                    continue
-                if self.values[g].shape != shape:
-                    g = self.execute(functools.partial(_sum_to_shape, shape=shape), (g,))
-                if self.values[g].dtype != dtype:
-                    g = self.execute(functools.partial(_astype, dtype=dtype), (g,))
-                send(parent, g)
-            if not retain_graph:
-                node.saved = None
-        for leaf, slot in leaf_grads.values():
-            if leaf._hooks:
-                raise JitError(f"jit({self.name}): hooks are not supported inside a jitted "
-                               "function")
-            captured[id(leaf)] = slot
-        results = []
-        for t in inputs:
-            slot = captured.get(id(t._node) if t._node is not None else id(t))
-            results.append(None if slot is None else self.values[slot])
-        return results
+    def rule(self, node: Node, i: int, grad: Any, out: Any, datas: Any, result: Any) -> None:
+        if result is grad:
+            return  # the rule hands g on unchanged (add's): the same value, no step
+        if type(result) is IndexedGrad and result.values is grad:
+            return  # g is added at its index when it is accumulated: no step for the rule
+        # The rule's step reads only what the rule reads: the values it ignores are constants
+        # (None, or an ArrayMeta for a shape), so forward steps nothing needs are dropped.
+        uses = rules.rule_uses(node.vjps[i], len(datas))
+        ins = tuple(self.slot(v) if use == rules.READ else
+                    self.constant(rules.ArrayMeta(v) if use == rules.META
+                                  and isinstance(v, np.ndarray) else
+                                  v if use == rules.META else None)
+                    for v, use in zip((out, *datas), uses))
+        fn, rule_ins = self.bind(node.vjps[i], node.params, (self.slot(grad),) + ins)
+        self.record(fn, rule_ins, result)
+
+    def step(self, fn: Callable, args: tuple, result: Any) -> None:
+        self.record(fn, tuple(self.slot(a) for a in args), result)
+
+    def added(self, total: Any, contribution: Any, result: Any) -> None:
+        total_slot = self.slot(total)
+        # In place only into a value this program makes at every call, never into a constant
+        # (shared by every call) or an argument.
+        in_place = result is total and total_slot not in self.constants
+        self.record(_add_in_place if in_place else operator.add,
+                    (total_slot, self.slot(contribution)), result)
+
+    def added_indexed(self, total: Any, indexed: IndexedGrad, result: Any, shape: tuple,
+                      dtype: np.dtype) -> None:
+        found = self.slot_of.get(id(indexed.values))
+        values = found if found is not None else self.record(
+            _values_of, (self.slot(indexed),), indexed.values)
+        params = {"index": indexed.index, "unique": indexed.unique}
+        if total is None:
+            fn, ins = self.bind(_scatter_new, {**params, "full_shape": shape, "dtype": dtype},
+                                (values,))
+        elif result is total and self.slot(total) not in self.constants:
+            fn, ins = self.bind(_add_at, params, (self.slot(total), values))
+        else:
+            fn, ins = self.bind(_scatter_onto, {**params, "full_shape": shape, "dtype": dtype},
+                                (self.slot(total), values))
+        self.record(fn, ins, result)
+
+    def record(self, fn: Callable, ins: tuple, result: Any) -> int:
+        """A step the engine just ran, giving ``result``; on constants only, a constant (a copy:
+        the engine may add into ``result`` in place later)."""
+        if all(i in self.constants for i in ins):
+            slot = self.constant(result.copy() if isinstance(result, np.ndarray) else result)
+            self.slot_of[id(result)] = slot  # the engine's object stands for the constant
+            self.keep.append(result)
+            return slot
+        return self.emit(fn, ins, result)

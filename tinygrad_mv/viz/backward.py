@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import autograd
+from .. import engine
+from ..engine import Observer
 from ..autograd import Node
 from .labels import _fill, _num, _operand_name, _shape_text, _short_name, _summary
 from .op_drawing import drawing
@@ -64,6 +65,22 @@ def _display_names(tape: _Tape) -> dict[Any, str]:
     return names
 
 
+class _Flow(Observer):
+    """Collects, from the engine's walk, the gradient at every tensor and along every edge."""
+
+    runs_hooks = False  # drawing a picture must not call the user's hooks
+
+    def __init__(self) -> None:
+        self.grads: dict[Any, Any] = {}
+        self.edges: dict[tuple[int, int], Any] = {}
+
+    def visit(self, node: Node, grad: Any) -> None:
+        self.grads[node] = np.asarray(grad)
+
+    def edge(self, node: Node, i: int, contribution: Any) -> None:
+        self.edges[(node.seq, i)] = np.asarray(contribution)
+
+
 def _flow(tape: _Tape) -> tuple[dict, dict, dict] | None:
     """Re-run the reverse pass on the saved arrays (seed: ones), without touching any ``.grad``:
     the gradient at every tensor and the contribution along every edge. None when freed."""
@@ -71,29 +88,14 @@ def _flow(tape: _Tape) -> tuple[dict, dict, dict] | None:
     if not nodes or any(n.saved is None for n in nodes):
         return None
     root = tape.root
-    grads: dict[Any, Any] = {root._node: np.ones(root.shape, dtype=root.dtype)}
-    leaf_grads: dict[int, Any] = {}
-    edges: dict[tuple[int, int], Any] = {}
-    with autograd.no_grad(), np.errstate(all="ignore"):
-        for node in reversed(nodes):
-            g = grads[node]
-            datas, out = node.saved
-            for i, parent in enumerate(node.parents):
-                if parent is None:
-                    continue
-                contribution = np.asarray(node.vjps[i](g, out, *datas, **node.params))
-                shape = parent.shape
-                if contribution.shape != shape:
-                    contribution = autograd._sum_to_shape(contribution, shape)
-                edges[(node.seq, i)] = contribution
-                if type(parent) is Node:
-                    grads[parent] = grads[parent] + contribution if parent in grads else \
-                        contribution
-                else:
-                    key = id(parent)
-                    leaf_grads[key] = leaf_grads[key] + contribution if key in leaf_grads else \
-                        contribution
-    return grads, leaf_grads, edges
+    flow = _Flow()
+    with np.errstate(all="ignore"):
+        found = engine.backward([root], [np.ones(root.shape, dtype=root.dtype)],
+                                retain_graph=True, create_graph=False, inputs=tape.leaves,
+                                observer=flow)
+    leaf_grads = {id(leaf): np.asarray(g) for leaf, g in zip(tape.leaves, found)
+                  if g is not None}
+    return flow.grads, leaf_grads, flow.edges
 
 
 def _backward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Picture:
