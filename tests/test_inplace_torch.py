@@ -563,18 +563,22 @@ def _tg_model(seeds=(0, 1, 2)):
                             tg.nn.Linear(7, 2, rng=seeds[2]), tg.nn.Sigmoid())
 
 
-def _train_tg_manual(model):
-    x, y = tg.tensor(X_TRAIN), tg.tensor(Y_TRAIN)
+def _train_manual(lib, model, x, y):
+    """PyTorch's manual training loop, the same code for tinygrad_mv and torch (``lib``)."""
     losses = []
     for _ in range(STEPS):
-        loss = tg.nn.functional.mse_loss(model(x), y)
+        loss = lib.nn.functional.mse_loss(model(x), y)
         loss.backward()
-        with tg.no_grad():
+        with lib.no_grad():
             for p in model.parameters():
                 p -= LR * p.grad
                 p.grad = None
         losses.append(loss.item())
     return losses
+
+
+def _train_tg_manual(model):
+    return _train_manual(tg, model, tg.tensor(X_TRAIN), tg.tensor(Y_TRAIN))
 
 
 def _train_tg_sgd(model):
@@ -595,16 +599,7 @@ def _train_torch_manual(state):
                                 torch.nn.Linear(6, 7), torch.nn.Sigmoid(),
                                 torch.nn.Linear(7, 2), torch.nn.Sigmoid()).double()
     model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-    x, y = torch.from_numpy(X_TRAIN), torch.from_numpy(Y_TRAIN)
-    losses = []
-    for _ in range(STEPS):
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        with torch.no_grad():
-            for p in model.parameters():
-                p -= LR * p.grad
-                p.grad = None
-        losses.append(loss.item())
+    losses = _train_manual(torch, model, torch.from_numpy(X_TRAIN), torch.from_numpy(Y_TRAIN))
     return {k: v.detach().numpy() for k, v in model.state_dict().items()}, losses
 
 

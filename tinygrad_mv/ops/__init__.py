@@ -1,4 +1,15 @@
-"""Differentiable primitives, grouped by family. Each module keeps forwards beside their VJPs."""
+"""Differentiable primitives, grouped by family. Each module keeps forwards beside their VJPs
+and how pictures draw them.
+
+- ``elementwise``: arithmetic, unary functions, clip, maximum/minimum, where, astype.
+- ``reduce``: sum, mean, max, min, and the stable logsumexp/softmax family.
+- ``shape``: reshape, transpose, broadcast_to, indexing and its adjoint, concatenate, stack.
+- ``linalg``: matmul, dot, outer and the fused linear layer.
+- ``inplace``: ``+=``, ``-=``, ``*=``, ``/=``, ``**=`` and ``t[index] = value``, as PyTorch's.
+- ``numpy_interop``: NumPy's ufuncs and functions on Tensors (``__array_ufunc__``, ...).
+- ``methods``: Tensor's operators and op methods, bound onto the class.
+- ``_util``: helpers the rules share (values, axes, broadcasting a gradient).
+"""
 from .elementwise import (  # noqa: F401
     absolute, add, astype, clip, cos, div, exp, log, log_sigmoid, maximum, minimum, mul, neg,
     power, relu, sigmoid, sin, sqrt, square, sub, tan, tanh, where,
