@@ -32,8 +32,9 @@ _matmul = primitive("matmul", np.matmul, _matmul_dx, _matmul_dy,
 
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy's ``@`` semantics (1-D, 2-D and batched N-D operands)."""
-    if np.ndim(a.data if isinstance(a, Tensor) else a) == 0 or np.ndim(
-            b.data if isinstance(b, Tensor) else b) == 0:
+    # (A Tensor's array answers directly: np.ndim is a Python-level call through NumPy.)
+    if (a.data.ndim if isinstance(a, Tensor) else np.ndim(a)) == 0 or (
+            b.data.ndim if isinstance(b, Tensor) else np.ndim(b)) == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {np.shape(a)} and "
                          f"{np.shape(b)} (use * for scalars)")
     return _matmul(a, b)
@@ -41,8 +42,7 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 def dot(a: Any, b: Any) -> Tensor:
     """``np.dot`` for operands of up to two dimensions (a scalar multiplies)."""
-    na, nb = np.ndim(a.data if isinstance(a, Tensor) else a), np.ndim(
-        b.data if isinstance(b, Tensor) else b)
+    na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         from .elementwise import mul
         return mul(a, b)
