@@ -10,7 +10,6 @@ derivatives come for free. While ``tg.jit`` records, the first-order pass is the
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import heapq
 from typing import Any, Callable, Sequence
@@ -23,7 +22,6 @@ from .tensor import Tensor, _make
 
 __all__ = ["IndexedGrad", "scatter", "backward", "grad", "check_versions"]
 
-_NO_CONTEXT = contextlib.nullcontext()  # reusable: it keeps no state
 
 
 class IndexedGrad:
@@ -243,111 +241,114 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     # Outside anomaly mode, NumPy warns about overflow in backward as it does in forward (rules
     # whose infinities are results, such as sqrt at 0, silence their own); in anomaly mode the
     # engine names the operation instead.
-    quiet = np.errstate(all="ignore") if anomaly else _NO_CONTEXT
+    quiet = np.errstate(all="ignore") if anomaly else None
+    if quiet is not None:
+        quiet.__enter__()
     try:
-        with quiet:
-            while heap:
-                node = pop(heap)[1]
-                grad = grads.pop(node)
-                if owned:
-                    owned.discard(id(grad))
+        while heap:
+            node = pop(heap)[1]
+            grad = grads.pop(node)
+            if owned:
+                owned.discard(id(grad))
+            if observer is not None:
+                observer.visit(node, grad)
+            if node.hooks and (observer is None or observer.runs_hooks):
+                grad = _run_hooks(node.hooks, grad, create_graph)
+            if capture_ids is not None:
+                if id(node) in capture_ids:
+                    captured[id(node)] = grad
+            elif node.retains_grad:
+                tensor = node.out_ref() if node.out_ref is not None else None
+                if tensor is not None:
+                    _accumulate(tensor, grad, create_graph)
+            saved = node.saved
+            if saved is None:
+                raise _released_error(node)
+            if node.seq < last_write:
+                check_versions(node)
+            datas, out = saved
+            parents = node.parents
+            if create_graph:
+                datas = [_as_input(d, p) for d, p in zip(datas, parents)]
+                if type(out) is np.ndarray:
+                    out = _make(out, node)
+            params = node.params
+            vjps = node.vjps
+            for i, parent in enumerate(parents):
+                if parent is None:
+                    continue
+                input_grad = (vjps[i](grad, out, *datas, **params) if params else
+                              vjps[i](grad, out, *datas))
                 if observer is not None:
-                    observer.visit(node, grad)
-                if node.hooks and (observer is None or observer.runs_hooks):
-                    grad = _run_hooks(node.hooks, grad, create_graph)
-                if capture_ids is not None:
-                    if id(node) in capture_ids:
-                        captured[id(node)] = grad
-                elif node.retains_grad:
-                    tensor = node.out_ref() if node.out_ref is not None else None
-                    if tensor is not None:
-                        _accumulate(tensor, grad, create_graph)
-                saved = node.saved
-                if saved is None:
-                    raise _released_error(node)
-                if node.seq < last_write:
-                    check_versions(node)
-                datas, out = saved
-                parents = node.parents
-                if create_graph:
-                    datas = [_as_input(d, p) for d, p in zip(datas, parents)]
-                    if type(out) is np.ndarray:
-                        out = _make(out, node)
-                params = node.params
-                vjps = node.vjps
-                for i, parent in enumerate(parents):
-                    if parent is None:
-                        continue
-                    input_grad = (vjps[i](grad, out, *datas, **params) if params else
-                                  vjps[i](grad, out, *datas))
-                    if observer is not None:
-                        observer.rule(node, i, grad, out, datas, input_grad)
-                    is_node = type(parent) is Node
-                    if is_node:
-                        shape, dtype = parent.shape, parent.dtype
-                    else:
-                        shape, dtype = parent.data.shape, parent.data.dtype
-                    if input_grad.shape != shape:
-                        if type(input_grad) is IndexedGrad:
-                            if anomaly:
-                                _check_finite_grad(node, i, input_grad.values, shape)
-                            if observer is not None:
-                                observer.edge(node, i, input_grad)
-                            if is_node:
-                                if parent not in grads:
-                                    push(heap, (-parent.seq, parent))
-                                grads[parent] = _add_indexed(grads.get(parent), input_grad,
-                                                             shape, dtype, owned, observer)
-                            else:
-                                entry = leaf_grads.get(id(parent))
-                                if entry is None:
-                                    entry = leaf_grads[id(parent)] = [parent, None]
-                                entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
-                                                        owned, observer)
-                            continue
-                        fitted = _sum_to_shape(input_grad, shape)
-                        if observer is not None:
-                            observer.step(functools.partial(_sum_to_shape, shape=shape),
-                                          (input_grad,), fitted)
-                        input_grad = fitted
-                    if input_grad.dtype is not dtype and input_grad.dtype != dtype:
-                        cast = input_grad.astype(dtype)
-                        if observer is not None:
-                            observer.step(functools.partial(_astype, dtype=dtype),
-                                          (input_grad,), cast)
-                        input_grad = cast
-                    if anomaly:
-                        _check_finite_grad(node, i, input_grad, shape)
-                    if observer is not None:
-                        observer.edge(node, i, input_grad)
-                    if is_node:
-                        if parent in grads:
-                            grads[parent] = _add(grads[parent], input_grad, owned, observer)
-                        else:
-                            grads[parent] = input_grad
-                            push(heap, (-parent.seq, parent))
-                    else:
-                        entry = leaf_grads.get(id(parent))
-                        if entry is None:
-                            leaf_grads[id(parent)] = [parent, input_grad]
-                        else:
-                            entry[1] = _add(entry[1], input_grad, owned, observer)
-                if not retain_graph:
-                    node.saved = None
-
-            for leaf, grad in leaf_grads.values():
-                if observer is not None:
-                    observer.leaf(leaf)
-                if leaf._hooks and (observer is None or observer.runs_hooks):
-                    grad = _run_hooks(leaf._hooks, grad, create_graph)
-                if capture_ids is not None:
-                    captured[id(leaf)] = grad
+                    observer.rule(node, i, grad, out, datas, input_grad)
+                is_node = type(parent) is Node
+                if is_node:
+                    shape, dtype = parent.shape, parent.dtype
                 else:
-                    # A gradient this pass allocated becomes .grad without a copy (unless a hook
-                    # has seen it and may hold it).
-                    fresh = bool(owned) and id(grad) in owned and not leaf._hooks
-                    _accumulate(leaf, grad, create_graph, fresh)
+                    shape, dtype = parent.data.shape, parent.data.dtype
+                if input_grad.shape != shape:
+                    if type(input_grad) is IndexedGrad:
+                        if anomaly:
+                            _check_finite_grad(node, i, input_grad.values, shape)
+                        if observer is not None:
+                            observer.edge(node, i, input_grad)
+                        if is_node:
+                            if parent not in grads:
+                                push(heap, (-parent.seq, parent))
+                            grads[parent] = _add_indexed(grads.get(parent), input_grad,
+                                                         shape, dtype, owned, observer)
+                        else:
+                            entry = leaf_grads.get(id(parent))
+                            if entry is None:
+                                entry = leaf_grads[id(parent)] = [parent, None]
+                            entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
+                                                    owned, observer)
+                        continue
+                    fitted = _sum_to_shape(input_grad, shape)
+                    if observer is not None:
+                        observer.step(functools.partial(_sum_to_shape, shape=shape),
+                                      (input_grad,), fitted)
+                    input_grad = fitted
+                if input_grad.dtype is not dtype and input_grad.dtype != dtype:
+                    cast = input_grad.astype(dtype)
+                    if observer is not None:
+                        observer.step(functools.partial(_astype, dtype=dtype),
+                                      (input_grad,), cast)
+                    input_grad = cast
+                if anomaly:
+                    _check_finite_grad(node, i, input_grad, shape)
+                if observer is not None:
+                    observer.edge(node, i, input_grad)
+                if is_node:
+                    if parent in grads:
+                        grads[parent] = _add(grads[parent], input_grad, owned, observer)
+                    else:
+                        grads[parent] = input_grad
+                        push(heap, (-parent.seq, parent))
+                else:
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, input_grad]
+                    else:
+                        entry[1] = _add(entry[1], input_grad, owned, observer)
+            if not retain_graph:
+                node.saved = None
+
+        for leaf, grad in leaf_grads.values():
+            if observer is not None:
+                observer.leaf(leaf)
+            if leaf._hooks and (observer is None or observer.runs_hooks):
+                grad = _run_hooks(leaf._hooks, grad, create_graph)
+            if capture_ids is not None:
+                captured[id(leaf)] = grad
+            else:
+                # A gradient this pass allocated becomes .grad without a copy (unless a hook
+                # has seen it and may hold it).
+                fresh = bool(owned) and id(grad) in owned and not leaf._hooks
+                _accumulate(leaf, grad, create_graph, fresh)
     finally:
+        if quiet is not None:
+            quiet.__exit__(None, None, None)
         _grad_enabled.reset(mode)
         if tracer is not None and create_graph:
             tracer.rule_passes -= 1
@@ -426,7 +427,7 @@ def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
                 f"{what}: grad can be implicitly created only for one-element outputs, but the "
                 f"output has shape {output.shape}; pass a gradient of that shape "
                 f"(e.g. {what.split('(')[0]}(gradient=tg.ones({output.shape})))")
-        seed = np.array(1, dtype=output.dtype)  # np.ones costs a microsecond more
+        seed = np.array(1, dtype=output.data.dtype)  # np.ones costs a microsecond more
         if output.data.ndim:
             seed = seed.reshape(output.shape)
         return Tensor(seed) if create_graph else seed
