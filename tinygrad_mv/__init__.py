@@ -11,7 +11,10 @@ from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
 )
 
-from .functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .functional import grad, hessian, hvp, jacobian, value_and_grad, vjp
+from .forward_mode import jacfwd, jacrev, jvp, linearize
+from .autograd import primitive
+from . import forward_ad
 
 # Each line below is owned by the module it imports (one issue each).
 # [issue 3: checking]

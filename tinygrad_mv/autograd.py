@@ -39,6 +39,8 @@ _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_token
 keep_graphs: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_graphs", default=False)
 # While tg.jit records a function: its tracer (tracing/recorder.py), told of every operation.
 _tracer: Any = None
+# While forward mode runs: the innermost level, which carries tangents (forward.py).
+_forward: Any = None
 
 
 def _ndarray_result(fn: Callable) -> Callable:
@@ -255,13 +257,16 @@ def core_ops() -> dict[str, Callable[..., Any]]:
 
 def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
               variadic: Callable | None = None, views: bool = False,
-              drawing: Drawing | None = None) -> Callable[..., Any]:
+              drawing: Drawing | None = None, jvps: Any = None) -> Callable[..., Any]:
     """Make a differentiable operation.
 
     ``forward(*arrays, **params)`` computes the value with NumPy. ``vjps[i](g, out, *inputs,
     **params)`` returns the gradient for input i given the gradient ``g`` of the output; it may
     return it in the broadcast (output) shape, the engine sums it back to the input's shape.
     A ``variadic`` rule ``variadic(i, g, out, *inputs, **params)`` serves any number of inputs.
+    ``jvps[i](t, out, *inputs, **params)`` returns input i's contribution to the output's
+    tangent given input i's tangent ``t`` (forward mode; ``jvps`` may be a variadic rule
+    ``jvps(i, t, out, *inputs, **params)`` when ``variadic`` is given; None: no forward mode).
     ``views=True``: the forward may return a view of an input (reshape, slicing), which the
     in-place machinery must know of; ``drawing`` says how pictures show it. Positional arguments
     are the differentiable operands; keyword arguments are static params. The operation is
@@ -269,6 +274,8 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
     """
     if variadic is not None:
         vjps = _VariadicRules(variadic)  # type: ignore[assignment]
+        if jvps is not None:
+            jvps = _VariadicRules(jvps)
     plans: dict[int, rules.Reads] = {}  # what a node saves, per number of inputs
 
     def apply(*args: Any, **params: Any) -> Any:
@@ -329,13 +336,18 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                 versions.note_view(result)  # an in-place write to its base makes it stale
             if anomaly:
                 node.trace = "".join(traceback.format_stack(limit=12)[:-1])
-            return result
-        return _make(out, None)
+        else:
+            result = _make(out, None)
+        level = _forward  # forward mode: the innermost level carries tangents (forward.py)
+        if level is not None:
+            level.propagate(apply, args, datas, params, result)
+        return result
 
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"Differentiable '{name}' (forward: {getattr(forward, '__name__', forward)})."
     apply.forward = forward  # type: ignore[attr-defined]
     apply.vjps = vjps  # type: ignore[attr-defined]
+    apply.jvps = jvps  # type: ignore[attr-defined]
     apply.drawing = drawing or _NO_DRAWING  # type: ignore[attr-defined]
     # The module that defined it (read once, here): core operations live in tinygrad_mv.ops.
     apply.defined_in = sys._getframe(1).f_globals.get("__name__")  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import autograd, rules, versions
 from .autograd import Node, _anomaly, _grad_enabled
+from .forward import ReverseInside
 from .tensor import Tensor, _make
 
 __all__ = ["IndexedGrad", "scatter", "backward", "grad", "check_versions"]
@@ -71,6 +72,20 @@ def _sum_to_shape(g: Any, shape: tuple) -> Any:
     if lead or g.shape != shape:
         g = g.reshape(shape)
     return g
+
+
+def _fitted(node: Node, i: int, grad: Any, shape: tuple) -> Any:
+    """A rule's result summed back to its input's shape, or a ValueError naming the rule."""
+    try:
+        fitted = _sum_to_shape(grad, shape)
+    except (ValueError, AttributeError) as exc:
+        raise ValueError(f"'{node.op}': the VJP rule for input {i} returned a gradient of shape "
+                         f"{np.shape(grad)}, which does not sum to the input's shape "
+                         f"{shape}") from exc
+    if fitted.shape != shape:
+        raise ValueError(f"'{node.op}': the VJP rule for input {i} returned a gradient of shape "
+                         f"{np.shape(grad)} for an input of shape {shape}")
+    return fitted
 
 
 def _released_error(node: Node) -> RuntimeError:
@@ -198,6 +213,9 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
+    level = autograd._forward
+    if level is not None and level.refuse_reverse:
+        raise ReverseInside  # tg.jvp computes this by reverse mode instead
     tracer = autograd._tracer
     if tracer is not None:
         if not tracer.active():
@@ -304,7 +322,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                             entry[1] = _add_indexed(entry[1], input_grad, shape, dtype,
                                                     owned, observer)
                         continue
-                    fitted = _sum_to_shape(input_grad, shape)
+                    fitted = _fitted(node, i, input_grad, shape)
                     if observer is not None:
                         observer.step(functools.partial(_sum_to_shape, shape=shape),
                                       (input_grad,), fitted)

@@ -11,9 +11,10 @@ node of its own, even when the same Tensor is passed twice or also captured by f
 Costs, in units of one evaluation of f plus one reverse pass:
 - ``grad``, ``value_and_grad``, ``vjp``: one each (``vjp_fn`` one reverse pass per call).
 - ``jacobian``: one reverse pass per output element (m rows for f: R^n -> R^m).
-- ``jvp``: the "double VJP" trick: a reverse pass with a symbolic cotangent u recorded
-  (g(u) = J^T u is linear in u), then a reverse pass of g . v with respect to u gives J v:
-  about three reverse passes, no forward mode needed.
+- ``jvp_by_reverse``: the "double VJP" trick: a reverse pass with a symbolic cotangent u
+  recorded (g(u) = J^T u is linear in u), then a reverse pass of g . v with respect to u gives
+  J v: about three reverse passes. ``tg.jvp`` is true forward mode (forward_mode.py) and falls
+  back on this where tangents cannot be carried.
 - ``hvp``: grad with ``create_graph``, then the gradient of grad(f) . v: about 3-4x a gradient,
   and the Hessian is never formed.
 - ``hessian``: ``jacobian(grad(f))``: n Hessian-vector products for n inputs.
@@ -31,7 +32,8 @@ import numpy as np
 from . import autograd
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp", "vjp", "hvp", "taylor",
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp_by_reverse", "vjp", "hvp",
+           "taylor",
            "TaylorPolynomial"]
 
 
@@ -292,9 +294,11 @@ def _dot_all(vectors: Sequence[Tensor], tangents: Sequence[Tensor]) -> Tensor | 
     return total
 
 
-def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
-    """``(f(primals), J @ tangents)`` by the double-VJP trick (see the module docstring): there is
-    no forward mode; it costs about three reverse passes."""
+def jvp_by_reverse(f: Callable, primals: Sequence[Any],
+                   tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
+    """``(f(primals), J @ tangents)`` by the double-VJP trick (see the module docstring): about
+    three reverse passes. ``tg.jvp`` (forward_mode.py) uses it where tangents cannot be carried
+    forward: through a reverse pass inside ``f``, and while ``tg.jit`` records."""
     primals, tangents = _primals_and_tangents(primals, tangents, "jvp")
     nums = tuple(range(len(primals)))
     prepared, out, nested = _evaluate(f, primals, nums, "jvp")

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import autograd, functional
+from . import autograd, forward_mode, functional
 from .tensor import Tensor
 
 __all__ = ["numerical_jacobian", "gradcheck", "gradgradcheck", "GradcheckError",
@@ -154,17 +154,22 @@ def _as_inputs(inputs: Any, name: str, stacklevel: int = 2) -> tuple[list[Tensor
 
 def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
                       atol: float = 1e-5, rtol: float = 1e-3,
-                      name: str = "gradcheck", stacklevel: int = 2) -> JacobianComparison:
-    """Reverse-mode Jacobian of ``f`` at ``inputs`` against central differences, entry by entry:
-    an entry passes when |analytic - numerical| <= atol + rtol * |numerical|."""
+                      name: str = "gradcheck", stacklevel: int = 2,
+                      mode: str = "rev") -> JacobianComparison:
+    """The Jacobian of ``f`` at ``inputs`` by reverse mode (``mode="rev"``) or forward mode
+    (``"fwd"``) against central differences, entry by entry: an entry passes when
+    |analytic - numerical| <= atol + rtol * |numerical|."""
     if not callable(f):
         raise TypeError(f"{name}: f must be callable, got {type(f).__name__}")
+    if mode not in ("rev", "fwd"):
+        raise ValueError(f'{name}: mode must be "rev" or "fwd", got {mode!r}')
     eps = _check_eps(eps, name)
     tensors, checked = _as_inputs(inputs, name, stacklevel + 1)
     datas = [t.data for t in tensors]
     if not checked:
         raise ValueError(f"{name}: no floating-point input to check")
-    analytic = functional.jacobian(f, argnums=tuple(checked))(*datas)
+    jacobian = functional.jacobian if mode == "rev" else forward_mode.jacfwd
+    analytic = jacobian(f, argnums=tuple(checked))(*datas)
     with autograd.no_grad():
         out = f(*[Tensor(d) for d in datas])
     if not isinstance(out, Tensor):
@@ -200,16 +205,16 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
 
 
 def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
-    """Compare the reverse-mode Jacobian of ``f`` at ``inputs`` (a Tensor or a tuple of them)
-    with central differences.
+              rtol: float = 1e-3, raise_exception: bool = True, mode: str = "rev") -> bool:
+    """Compare the Jacobian of ``f`` at ``inputs`` (a Tensor or a tuple of them) with central
+    differences: the reverse-mode one (``mode="rev"``), or the forward-mode one (``"fwd"``).
 
     Checked inputs: those with ``requires_grad=True``, or every floating input when none has it.
     Returns True; on a mismatch raises :class:`GradcheckError` naming the worst entry (input,
     output and input index, analytic and numerical values, tolerances), or returns False when
     ``raise_exception=False``. float32 inputs get a warning: finite differences need float64.
     """
-    result = compare_jacobians(f, inputs, eps, atol, rtol, "gradcheck", stacklevel=3)
+    result = compare_jacobians(f, inputs, eps, atol, rtol, "gradcheck", stacklevel=3, mode=mode)
     if result.passed:
         return True
     if raise_exception:

@@ -1,10 +1,11 @@
 """Check every differentiable operation of the core against central finite differences.
 
-For each operation, tg.gradcheck compares the reverse-mode Jacobian with central differences
-(first derivatives), and tg.gradgradcheck does the same for the recorded backward pass (second
-derivatives, create_graph=True). Inputs are float64 and kept away from kinks (relu, abs, max, clip)
-where a derivative does not exist. Prints a table: operation, largest absolute error of each
-check, and whether it passed (|analytic - numerical| <= atol + rtol * |numerical| everywhere).
+For each operation, tg.gradcheck compares the reverse-mode and the forward-mode Jacobians with
+central differences (first derivatives), and tg.gradgradcheck does the same for the recorded
+backward pass (second derivatives, create_graph=True). Inputs are float64 and kept away from
+kinks (relu, abs, max, clip) where a derivative does not exist. Prints a table: operation,
+largest absolute error of each check, and whether it passed (|analytic - numerical| <= atol +
+rtol * |numerical| everywhere).
 Exit status 0 when every check passes, 1 otherwise.
 
 example:
@@ -178,19 +179,24 @@ def run(args: argparse.Namespace) -> int:
                              + ", ".join(c.label for c in op_cases()))
     width = max(len(c.label) for c in cases)
     second = not args.first_only
-    header = f"{'operation':<{width}}  {'max |error| grad':>16}"
+    header = f"{'operation':<{width}}  {'max |error| grad':>16}  {'forward mode':>12}"
     if second:
         header += f"  {'max |error| grad of grad':>24}"
-    print(f"gradcheck: reverse mode vs central differences (eps={args.eps:g}, "
+    print(f"gradcheck: reverse and forward mode vs central differences (eps={args.eps:g}, "
           f"atol={args.atol:g}, rtol={args.rtol:g})")
     print(header + "  pass")
     print("-" * (len(header) + 6))
     failures = []
     for case in cases:
         first = compare_jacobians(case.fn, case.inputs, args.eps, args.atol, args.rtol)
-        line = f"{case.label:<{width}}  {first.max_abs_error:>16.2e}"
-        ok = first.passed
+        forward = compare_jacobians(case.fn, case.inputs, args.eps, args.atol, args.rtol,
+                                    mode="fwd")
+        line = (f"{case.label:<{width}}  {first.max_abs_error:>16.2e}"
+                f"  {forward.max_abs_error:>12.2e}")
+        ok = first.passed and forward.passed
         problems = [] if first.passed else [first.message(f"{case.label} (gradcheck)")]
+        if not forward.passed:
+            problems.append(forward.message(f"{case.label} (forward mode)"))
         if second:
             again = compare_second_jacobians(case.fn, case.inputs, None, args.eps, args.atol,
                                              args.rtol)

@@ -248,3 +248,11 @@ def _astype(x: np.ndarray, dtype: Any) -> np.ndarray:
 astype = primitive("astype", _astype,
                    lambda g, out, x, dtype: g.astype(x.dtype),
                    drawing=Drawing(local=('g cast back',)))
+
+
+# Forward rules (JVPs). An elementwise operation's Jacobian is diagonal, so its JVP is its VJP
+# applied to the tangent (broadcast like the operands).
+for _op in (add, sub, mul, div, neg, power, exp, log, sqrt, sin, cos, tan, tanh, square, absolute,
+            relu, sigmoid, log_sigmoid, _clip, maximum, minimum, _where):
+    _op.jvps = _op.vjps
+astype.jvps = (lambda t, out, x, dtype: t.astype(dtype),)

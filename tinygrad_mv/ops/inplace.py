@@ -55,7 +55,16 @@ def _setitem_dv(g: Any, out: Any, x: Any, v: Any, index: Any) -> Any:
     return picked * (order[index] == slots)
 
 
-setitem_op = primitive("setitem", _setitem_forward, _setitem_dx, _setitem_dv)
+def _setitem_dv_jvp(t: Any, out: Any, x: Any, v: Any, index: Any) -> Any:
+    zeros = np.zeros(x.shape, dtype=t.dtype)  # v's tangent, written where v is written
+    if isinstance(t, Tensor):
+        return setitem_op(zeros, t, index=index)
+    return _setitem_forward(zeros, t, index)
+
+
+# Forward rules: the kept part passes x's tangent (as the VJP masks it), v's lands at the index.
+setitem_op = primitive("setitem", _setitem_forward, _setitem_dx, _setitem_dv,
+                       jvps=(_setitem_dx, _setitem_dv_jvp))
 
 
 # --- the three cases ----------------------------------------------------------------------------
@@ -102,15 +111,8 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
             "leave the other tensor's graph stale. Write into the tensor itself "
             "(x[index] = value) or compute out of place (y = y * 2).")
     old = _make(t.data.copy(), t._node)  # the value before the write, where t hung in the graph
-    new = compute(old)
-    if new.shape != t.shape:
-        raise ValueError(f"{what}: the result has shape {new.shape}, which does not fit the "
-                         f"tensor of shape {t.shape} written in place")
-    if new.dtype != t.dtype:
-        new = astype(new, t.dtype)
+    new = _write(t, what, old, compute)
     node = new._node
-    np.copyto(t.data, new.data)
-    versions.note_write(t.data)
     previous = t._node
     if previous is not None:
         # The previous node's output is no longer this tensor's value (pictures must not show it).
@@ -125,6 +127,35 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
     for view in versions.views_of(t.data):
         _mark_stale(view, name)
     return t
+
+
+def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """Compute the written value out of place from ``old`` (t's value before the write) and
+    write it into ``t.data``; in forward mode, t's tangent becomes the new value's."""
+    level = autograd._forward
+    if level is not None:
+        tangent = level.tangent(t)
+        if tangent is not None:
+            level.set(old, tangent)
+    new = compute(old)
+    if new.shape != t.shape:
+        raise ValueError(f"{what}: the result has shape {new.shape}, which does not fit the "
+                         f"tensor of shape {t.shape} written in place")
+    if new.dtype != t.dtype:
+        new = astype(new, t.dtype)
+    np.copyto(t.data, new.data)
+    versions.note_write(t.data)
+    if level is not None:
+        level.set(t, level.tangent(new))
+    return new
+
+
+def _carries_tangent(t: Tensor, value: Any) -> bool:
+    """Whether forward mode is on and the write involves a tangent (then the write goes through
+    the operation, which carries it)."""
+    level = autograd._forward
+    return level is not None and (level.tangent(t) is not None or (
+        isinstance(value, Tensor) and level.tangent(value) is not None))
 
 
 def _mark_stale(view: Tensor, write: str) -> None:
@@ -162,6 +193,12 @@ def _arithmetic(name: str, ufunc: np.ufunc, op: Callable, symbol: str, dunder: s
             _check_writable(t, what)
             source = value
             return _record(t, what, name, lambda old: op(old, old if source is t else source))
+        if _carries_tangent(t, value):
+            _check_writable(t, what)
+            source = value
+            _write(t, what, _make(t.data.copy(), None),
+                   lambda old: op(old, old if source is t else source))
+            return t
         data = _plain_value(value)
         try:
             shape = np.broadcast_shapes(t.shape, np.shape(data))
@@ -207,6 +244,11 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
                              f"{exc}") from exc
         _check_fits(what, value, target_shape)
         _record(t, what, "setitem", lambda old: setitem_op(old, value, index=index))
+        return
+    if _carries_tangent(t, value):
+        _check_writable(t, what)
+        _write(t, what, _make(t.data.copy(), None),
+               lambda old: setitem_op(old, value, index=index))
         return
     _check_writable(t, what)
     data = _plain_value(value)

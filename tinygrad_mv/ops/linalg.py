@@ -89,3 +89,11 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     if bias is None:
         return _linear(x, weight)
     return _linear(x, weight, bias)
+
+
+# Forward rules: a product is linear in each factor, so each JVP is the product with the tangent
+# in that factor's place.
+_matmul.jvps = (lambda t, out, x, y: t @ y, lambda t, out, x, y: x @ t)
+_linear.jvps = (lambda t, out, x, w, b=None: t @ w.swapaxes(-1, -2),
+                lambda t, out, x, w, b=None: x @ t.swapaxes(-1, -2),
+                lambda t, out, x, w, b: t)

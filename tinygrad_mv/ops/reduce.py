@@ -39,8 +39,25 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
     return _spread(g, x.shape, axis, keepdims) * share
 
 
-def _reduction(name: str, fn: Any, rule: Any, drawing: Drawing) -> Any:
-    op = primitive(name, fn, rule, drawing=drawing)
+# Forward rules: sum and mean are linear (the reduction of the tangent); max and min pass the
+# tangent of the maximum (ties share it), as their VJP passes the gradient.
+def _sum_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return t.sum(axis=axis, keepdims=keepdims)
+
+
+def _mean_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return t.mean(axis=axis, keepdims=keepdims)
+
+
+def _extreme_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    hit = x == out.reshape(keepdims_shape(x.shape, axis, "max"))
+    with np.errstate(invalid="ignore"):
+        share = hit / hit.sum(axis=axis, keepdims=True)
+    return (t * share).sum(axis=axis, keepdims=keepdims)
+
+
+def _reduction(name: str, fn: Any, rule: Any, drawing: Drawing, jvp: Any) -> Any:
+    op = primitive(name, fn, rule, drawing=drawing, jvps=(jvp,))
 
     def reduce(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is not None:
@@ -77,13 +94,13 @@ def _min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 sum = _reduction("sum", _sum, _sum_rule,
-                    Drawing(local=('g copied to every element',)))  # noqa: A001
+                    Drawing(local=('g copied to every element',)), _sum_jvp)  # noqa: A001
 mean = _reduction("mean", _mean, _mean_rule,
-                     Drawing(local=('g / n to every element',)))
+                     Drawing(local=('g / n to every element',)), _mean_jvp)
 max = _reduction("max", _max, _extreme_rule,
-                    Drawing(local=('g to the maximum (ties share)',)))  # noqa: A001
+                    Drawing(local=('g to the maximum (ties share)',)), _extreme_jvp)  # noqa: A001
 min = _reduction("min", _min, _extreme_rule,
-                    Drawing(local=('g to the minimum (ties share)',)))  # noqa: A001
+                    Drawing(local=('g to the minimum (ties share)',)), _extreme_jvp)  # noqa: A001
 
 
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -99,8 +116,13 @@ def _logsumexp_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool =
     return g.reshape(kshape) * np.exp(x - out.reshape(kshape))  # g * softmax(x)
 
 
+def _logsumexp_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    kshape = keepdims_shape(x.shape, axis, "logsumexp")
+    return (t * np.exp(x - out.reshape(kshape))).sum(axis=axis, keepdims=keepdims)
+
+
 _logsumexp_op = primitive("logsumexp", _logsumexp, _logsumexp_rule,
-                          drawing=Drawing(local=('g·softmax({0})',)))
+                          drawing=Drawing(local=('g·softmax({0})',)), jvps=(_logsumexp_jvp,))
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -120,12 +142,14 @@ def _softmax(x: np.ndarray, axis: Any) -> np.ndarray:
 _softmax_op = primitive(
     "softmax", _softmax,
     lambda g, out, x, axis: out * (g - (g * out).sum(axis=axis, keepdims=True)),
-                        drawing=Drawing(local=('s·(g - Σ g·s), s = softmax',)))
+                        drawing=Drawing(local=('s·(g - Σ g·s), s = softmax',)),
+    jvps=(lambda t, out, x, axis: out * (t - (out * t).sum(axis=axis, keepdims=True)),))
 _log_softmax_op = primitive(
     "log_softmax", lambda x, axis: x - _logsumexp(x, axis=axis, keepdims=True) if x.size
     else x.copy(),
     lambda g, out, x, axis: g - np.exp(out) * g.sum(axis=axis, keepdims=True),
-                            drawing=Drawing(local=('g - softmax({0})·Σ g',)))
+                            drawing=Drawing(local=('g - softmax({0})·Σ g',)),
+    jvps=(lambda t, out, x, axis: t - (np.exp(out) * t).sum(axis=axis, keepdims=True),))
 
 
 def softmax(x: Any, axis: Any = -1) -> Tensor:

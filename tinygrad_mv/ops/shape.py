@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..autograd import Drawing, IndexedGrad, primitive
+from ..autograd import Drawing, IndexedGrad, _VariadicRules, primitive
 from ..tensor import Tensor
 from ._util import normalize_axes
 
@@ -203,3 +203,26 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
         raise TypeError("stack: axis must be an int, got None")
     (axis,) = normalize_axes(axis, tensors[0].ndim + 1, "stack")
     return _stack(*tensors, axis=axis)
+
+
+# Forward rules: every shape operation is linear, so its JVP is the operation on the tangent
+# (joined with zeros in the other inputs' places for concatenate and stack).
+def _zeros_like(x: Any, t: Any) -> np.ndarray:
+    return np.zeros(x.shape, dtype=t.dtype)
+
+
+def _scatter_jvp(t: Any, out: Any, src: Any, shape: tuple, index: Any) -> Any:
+    if isinstance(t, Tensor):
+        return _scatter_add(t, shape=shape, index=index)
+    return _scatter_forward(t, shape, index)
+
+
+_reshape.jvps = (lambda t, out, x, shape: t.reshape(shape),)
+_transpose.jvps = (lambda t, out, x, axes: np.transpose(t, axes),)
+_broadcast_to.jvps = (lambda t, out, x, shape: np.broadcast_to(t, shape),)
+_getitem.jvps = (lambda t, out, x, index: t[index],)
+_scatter_add.jvps = (_scatter_jvp,)
+_concatenate.jvps = _VariadicRules(lambda i, t, out, *xs, axis: np.concatenate(
+    [t if j == i else _zeros_like(x, t) for j, x in enumerate(xs)], axis=axis))
+_stack.jvps = _VariadicRules(lambda i, t, out, *xs, axis: np.stack(
+    [t if j == i else _zeros_like(x, t) for j, x in enumerate(xs)], axis=axis))

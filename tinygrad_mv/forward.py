@@ -1,0 +1,114 @@
+"""Forward mode: tangents carried beside values, one operation at a time.
+
+A :class:`Level` is active while a forward-mode computation runs (``tg.jvp``, ``fwAD.dual_level``).
+It maps Tensors to their tangents (held weakly: a tangent goes when its Tensor goes, so memory
+does not grow with the number of operations), and every primitive hands it its operands and
+result: the level sums the operation's JVP rules, ``jvps[i](t_i, out, *inputs, **params)``, over
+the inputs that carry a tangent. No tape is needed and no backward pass runs.
+
+The rules run on NumPy arrays, unless something on the way requires grad (then on Tensors, so
+that reverse mode can differentiate the tangents: ``tg.grad`` of a function that calls
+``tg.jvp``). While a level's rules run, only outer levels are active: a nested ``jvp`` of a
+``jvp`` sees the inner tangents' own tangents.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any, Callable
+
+import numpy as np
+
+from . import autograd
+from .tensor import Tensor
+
+__all__ = ["Level", "ReverseInside"]
+
+
+class ReverseInside(Exception):
+    """A reverse pass ran inside a forward-mode evaluation that cannot carry tangents through
+    it (``tg.jvp`` of a function that takes a gradient): ``tg.jvp`` then uses reverse mode."""
+
+
+class Level:
+    """One forward-mode evaluation: the tangents of the Tensors computed while it is active."""
+
+    def __init__(self, refuse_reverse: bool = False) -> None:
+        self.parent: Level | None = None
+        self.thread = threading.get_ident()
+        self.refuse_reverse = refuse_reverse
+        self._tangents: dict[int, tuple[Any, Any]] = {}
+        self.closed = False
+
+    def __enter__(self) -> Level:
+        self.parent = autograd._forward
+        autograd._forward = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        autograd._forward = self.parent
+        self._tangents.clear()  # tangents are dropped with the level
+        self.closed = True
+
+    # --- tangents ----------------------------------------------------------------------------
+    def tangent(self, tensor: Any) -> Any:
+        """The tangent ``tensor`` carries at this level (an array or Tensor), or None."""
+        entry = self._tangents.get(id(tensor))
+        if entry is None or entry[0]() is not tensor:
+            return None
+        return entry[1]
+
+    def set(self, tensor: Tensor, tangent: Any) -> None:
+        """Attach ``tangent`` to ``tensor`` (None: it carries none)."""
+        key = id(tensor)
+        if tangent is None:
+            self._tangents.pop(key, None)
+            return
+        tangents = self._tangents
+        self._tangents[key] = (weakref.ref(tensor, lambda _ref: tangents.pop(key, None)), tangent)
+
+    # --- called by every primitive (autograd.primitive) --------------------------------------
+    def propagate(self, op: Callable, args: tuple, datas: list, params: dict,
+                  result: Tensor) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        carried = [(i, arg, t) for i, arg in enumerate(args)
+                   if isinstance(arg, Tensor) and (t := self.tangent(arg)) is not None]
+        if not carried:
+            return
+        rules = op.jvps
+        if rules is None:
+            raise NotImplementedError(
+                f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
+                "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
+        as_tensors = any(isinstance(t, Tensor) for _, _, t in carried) or (
+            result._requires_grad and autograd._grad_enabled.get())
+        if as_tensors:
+            out, inputs = result, args
+        else:
+            out = result.data
+            inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
+        autograd._forward = self.parent  # the rules' own operations belong to outer levels
+        try:
+            tangent = None
+            for i, _, t in carried:
+                contribution = rules[i](t, out, *inputs, **params)
+                tangent = contribution if tangent is None else tangent + contribution
+        finally:
+            autograd._forward = self
+        self.set(result, _fit(tangent, result))
+
+
+def _fit(tangent: Any, result: Tensor) -> Any:
+    """The tangent in the result's shape and dtype (a rule may return it unbroadcast)."""
+    if tangent.shape != result.shape:
+        tangent = (np.broadcast_to(tangent, result.shape) if isinstance(tangent, Tensor) else
+                   np.broadcast_to(tangent, result.shape).copy())
+    dtype = result.data.dtype
+    if tangent.dtype != dtype:
+        tangent = tangent.astype(dtype)
+    return tangent
+
+
+def active_level() -> Level | None:
+    return autograd._forward
