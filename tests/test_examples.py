@@ -151,3 +151,15 @@ def test_missing_examples_folder_is_a_clear_error(tmp_path, monkeypatch, capsys)
     assert cli.main(["examples"]) == 2
     err = capsys.readouterr().err
     assert "no examples folder found" in err and "TINYGRAD_MV_EXAMPLES" in err
+
+
+def test_forward_mode_example(tmp_path, matplotlib_agg):
+    out = load("forward_mode").main(str(tmp_path), quick=True)
+    x, v = 1.3, 0.5
+    hand_derivative = (2 * x * np.sin(x) + x * x * np.cos(x)) * v
+    assert out["hand"][1] == pytest.approx(hand_derivative, rel=1e-14)
+    np.testing.assert_allclose(out["fwad"], [x * x * np.sin(x), hand_derivative], rtol=1e-14)
+    np.testing.assert_allclose(out["columns"], out["exact"], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(out["rows"], out["exact"], rtol=1e-14, atol=1e-15)
+    assert all(len(t) == len(out["sizes"]) and min(t) > 0 for t in out["timings"].values())
+    assert_png(out["figure"])
