@@ -72,6 +72,8 @@ class Level:
                   result: Tensor) -> None:
         if threading.get_ident() != self.thread:
             return
+        if self.parent is not None:  # outer levels first: this level's rules may read theirs
+            self.parent.propagate(op, args, datas, params, result)
         carried = [(i, arg, t) for i, arg in enumerate(args)
                    if isinstance(arg, Tensor) and (t := self.tangent(arg)) is not None]
         if not carried:
@@ -81,13 +83,16 @@ class Level:
             raise NotImplementedError(
                 f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
-        as_tensors = any(isinstance(t, Tensor) for _, _, t in carried) or (
-            result._requires_grad and autograd._grad_enabled.get())
+        # On Tensors when the tangent must itself be differentiated: by reverse mode (something
+        # requires grad) or by an outer level (a jvp of a jvp).
+        as_tensors = self.parent is not None or any(isinstance(t, Tensor) for _, _, t in carried) \
+            or (result._requires_grad and autograd._grad_enabled.get())
         if as_tensors:
             out, inputs = result, args
         else:
             out = result.data
             inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
+        active = autograd._forward
         autograd._forward = self.parent  # the rules' own operations belong to outer levels
         try:
             tangent = None
@@ -95,7 +100,7 @@ class Level:
                 contribution = rules[i](t, out, *inputs, **params)
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
-            autograd._forward = self
+            autograd._forward = active
         self.set(result, _fit(tangent, result))
 
 

@@ -40,13 +40,16 @@ def _forward_jvp(f: Callable, primals: Sequence[Any],
                  tangents: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     from .ops import reshape
     grad_on = autograd.is_grad_enabled()
-    nested = grad_on and any(isinstance(x, Tensor) and x.requires_grad
-                             for x in (*primals, *tangents))
+    outer = autograd._forward  # an enclosing jvp: the results keep its tangents
+    nested = outer is not None or grad_on and any(isinstance(x, Tensor) and x.requires_grad
+                                                  for x in (*primals, *tangents))
     with Level(refuse_reverse=True) as level:
         inputs = []
         for p, t in zip(primals, tangents):
-            if isinstance(p, Tensor) and p.requires_grad and grad_on:
-                x = reshape(p, p.shape)  # an identity node of its own: the result keeps p's graph
+            if isinstance(p, Tensor) and (p.requires_grad and grad_on or outer is not None):
+                # An identity operation of its own: the result keeps p's graph, and an outer
+                # level's tangent of p.
+                x = reshape(p, p.shape)
             else:
                 x = Tensor(p.data if isinstance(p, Tensor) else p)
             tangent = t if nested and t.requires_grad else t.data
