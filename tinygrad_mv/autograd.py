@@ -16,6 +16,7 @@ import contextvars
 import functools
 import sys
 import traceback
+from threading import get_ident
 import weakref
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
@@ -39,7 +40,8 @@ _mode_tokens: contextvars.ContextVar[tuple] = contextvars.ContextVar("mode_token
 keep_graphs: contextvars.ContextVar[bool] = contextvars.ContextVar("keep_graphs", default=False)
 # While tg.jit records a function: its tracer (tracing/recorder.py), told of every operation.
 _tracer: Any = None
-# While forward mode runs: the innermost level, which carries tangents (forward.py).
+# While forward mode runs: {thread id: its innermost level, which carries tangents} (forward.py);
+# None when no thread runs forward mode.
 _forward: Any = None
 
 
@@ -338,9 +340,13 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                 node.trace = "".join(traceback.format_stack(limit=12)[:-1])
         else:
             result = _make(out, None)
-        level = _forward  # forward mode: the innermost level carries tangents (forward.py)
-        if level is not None:
-            level.propagate(apply, args, datas, params, result)
+        levels = _forward  # forward mode: the innermost level carries tangents (forward.py)
+        if levels is not None:
+            level = levels.get(get_ident())
+            if level is not None:
+                level.propagate(apply, args, datas, params, result)
+                if views and result._node is None and out.base is not None:
+                    versions.note_view(result)  # a write to its base makes its tangent stale
         return result
 
     apply.__name__ = apply.__qualname__ = name

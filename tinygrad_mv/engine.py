@@ -18,6 +18,7 @@ import numpy as np
 
 from . import autograd, rules, versions
 from .autograd import Node, _anomaly, _grad_enabled
+from . import forward
 from .forward import ReverseInside
 from .tensor import Tensor, _make
 
@@ -213,7 +214,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     Nodes are visited in decreasing creation order (a heap keyed on the sequence number), which is
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
-    level = autograd._forward
+    level = None if autograd._forward is None else forward.current()  # (no call otherwise)
     if level is not None and level.refuse_reverse:
         raise ReverseInside  # tg.jvp computes this by reverse mode instead
     tracer = autograd._tracer

@@ -22,12 +22,22 @@ import numpy as np
 from . import autograd
 from .tensor import Tensor
 
-__all__ = ["Level", "ReverseInside"]
+__all__ = ["Level", "ReverseInside", "current"]
 
 
 class ReverseInside(Exception):
     """A reverse pass ran inside a forward-mode evaluation that cannot carry tangents through
     it (``tg.jvp`` of a function that takes a gradient): ``tg.jvp`` then uses reverse mode."""
+
+
+class _Stale:
+    """The tangent of a view whose base was written in place after the view was taken."""
+
+    def __repr__(self) -> str:
+        return "<stale tangent>"
+
+
+STALE = _Stale()
 
 
 class Level:
@@ -41,12 +51,12 @@ class Level:
         self.closed = False
 
     def __enter__(self) -> Level:
-        self.parent = autograd._forward
-        autograd._forward = self
+        self.parent = current()
+        _install(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        autograd._forward = self.parent
+        _install(self.parent)
         self._tangents.clear()  # tangents are dropped with the level
         self.closed = True
 
@@ -78,6 +88,11 @@ class Level:
                    if isinstance(arg, Tensor) and (t := self.tangent(arg)) is not None]
         if not carried:
             return
+        if any(t is STALE for _, _, t in carried):
+            raise RuntimeError(
+                f"forward mode: '{op.__name__}' uses a view taken before the tensor it views was "
+                "written in place: its tangent describes the values before the write. Take the "
+                "view again after the write.")
         rules = op.jvps
         if rules is None:
             raise NotImplementedError(
@@ -92,15 +107,17 @@ class Level:
         else:
             out = result.data
             inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
-        active = autograd._forward
-        autograd._forward = self.parent  # the rules' own operations belong to outer levels
+        levels = autograd._forward
+        ident = threading.get_ident()
+        active = levels[ident]
+        levels[ident] = self.parent  # the rules' own operations belong to outer levels
         try:
             tangent = None
             for i, _, t in carried:
                 contribution = rules[i](t, out, *inputs, **params)
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
-            autograd._forward = active
+            levels[ident] = active
         self.set(result, _fit(tangent, result))
 
 
@@ -115,5 +132,26 @@ def _fit(tangent: Any, result: Tensor) -> Any:
     return tangent
 
 
-def active_level() -> Level | None:
-    return autograd._forward
+_installing = threading.Lock()
+
+
+def current() -> Level | None:
+    """This thread's innermost forward-mode level, or None."""
+    levels = autograd._forward
+    return None if levels is None else levels.get(threading.get_ident())
+
+
+def _install(level: Level | None) -> None:
+    """Make ``level`` this thread's innermost level (None: no forward mode in this thread); the
+    table is None while no thread runs forward mode, so operations pay nothing then."""
+    ident = threading.get_ident()
+    with _installing:
+        levels = autograd._forward
+        if level is not None:
+            if levels is None:
+                levels = autograd._forward = {}
+            levels[ident] = level
+        elif levels is not None:
+            levels.pop(ident, None)
+            if not levels:
+                autograd._forward = None

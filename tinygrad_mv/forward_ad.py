@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import autograd
-from .forward import Level
+from .forward import Level, current
 from .tensor import Tensor, _make
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
@@ -34,7 +34,7 @@ class UnpackedDualTensor(NamedTuple):
 
 
 def _level(what: str) -> Level:
-    level = autograd._forward
+    level = current()
     if level is None:
         raise RuntimeError(f"{what}: no forward-mode level is active; call it inside "
                            "`with fwAD.dual_level():`")
@@ -54,9 +54,11 @@ def make_dual(tensor: Any, tangent: Any) -> Tensor:
                          f"{primal.shape}")
     if t.dtype != primal.dtype:
         t = t.astype(primal.dtype)
-    if primal.requires_grad and autograd.is_grad_enabled():
+    if primal.requires_grad and autograd.is_grad_enabled() or level.parent is not None:
         from .ops import reshape
-        dual = reshape(primal, primal.shape)  # its own node: reverse mode still reaches primal
+        # An operation of its own: reverse mode still reaches primal, and an outer level's
+        # tangent of primal carries over (nested levels give second derivatives).
+        dual = reshape(primal, primal.shape)
     else:
         dual = _make(primal.data, None)
     level.set(dual, t)
@@ -65,7 +67,7 @@ def make_dual(tensor: Any, tangent: Any) -> Tensor:
 
 def unpack_dual(tensor: Tensor) -> UnpackedDualTensor:
     """``(primal, tangent)``; ``tangent`` is None for a Tensor that carries none."""
-    level = autograd._forward
+    level = current()
     t = level.tangent(tensor) if level is not None else None
     if t is not None and not isinstance(t, Tensor):
         t = _make(np.asarray(t), None)

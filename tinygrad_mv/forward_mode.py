@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import autograd, functional
-from .forward import Level, ReverseInside
+from .forward import Level, ReverseInside, current
 from .tensor import Tensor
 
 __all__ = ["jvp", "linearize", "jacfwd", "jacrev"]
@@ -40,7 +40,7 @@ def _forward_jvp(f: Callable, primals: Sequence[Any],
                  tangents: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     from .ops import reshape
     grad_on = autograd.is_grad_enabled()
-    outer = autograd._forward  # an enclosing jvp: the results keep its tangents
+    outer = current()  # an enclosing jvp: the results keep its tangents
     nested = outer is not None or grad_on and any(isinstance(x, Tensor) and x.requires_grad
                                                   for x in (*primals, *tangents))
     with Level(refuse_reverse=True) as level:
@@ -89,6 +89,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     functional._check_callable(f, "jacfwd")
 
     def jacobian(*args: Any) -> Any:
+        from .ops import reshape, stack
         nums = functional._argnums_tuple(argnums, len(args), "jacfwd")
         args = [a if isinstance(a, Tensor) else Tensor(a) for a in args]
         blocks = []
@@ -102,12 +103,14 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
                 tangents = [basis.reshape(x.shape) if m == n else np.zeros(a.shape, a.dtype)
                             for m, a in enumerate(args)]
                 out, column = jvp(f, tuple(args), tuple(tangents))
-                columns.append(column.data)
+                columns.append(column)
             if out is None:  # an empty input: f still fixes the output's shape
                 out = functional._call(f, args, "jacfwd")
-            stacked = (np.stack(columns, axis=-1) if columns else
-                       np.zeros(out.shape + (0,), dtype=out.dtype))
-            blocks.append(Tensor(stacked.reshape(out.shape + x.shape)))
+                blocks.append(Tensor(np.zeros(out.shape + x.shape, dtype=out.dtype)))
+                continue
+            # Joined with operations: a jacfwd inside another transform keeps its graph and
+            # tangents (jacfwd(jacfwd(f)) is the Hessian).
+            blocks.append(reshape(stack(columns, axis=-1), out.shape + x.shape))
         return blocks[0] if functional._single(argnums) else tuple(blocks)
     return functional._named(jacobian, "jacfwd", f)
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import autograd, versions
+from .. import autograd, forward, versions
 from ..autograd import primitive
 from ..tensor import Tensor, _make
 from .elementwise import add, astype, div, mul, power, sub
@@ -132,7 +132,7 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
 def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """Compute the written value out of place from ``old`` (t's value before the write) and
     write it into ``t.data``; in forward mode, t's tangent becomes the new value's."""
-    level = autograd._forward
+    level = forward.current()
     if level is not None:
         tangent = level.tangent(t)
         if tangent is not None:
@@ -147,13 +147,16 @@ def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor
     versions.note_write(t.data)
     if level is not None:
         level.set(t, level.tangent(new))
+        for view in versions.views_of(t.data):
+            if view is not t and level.tangent(view) is not None:
+                level.set(view, forward.STALE)
     return new
 
 
 def _carries_tangent(t: Tensor, value: Any) -> bool:
     """Whether forward mode is on and the write involves a tangent (then the write goes through
     the operation, which carries it)."""
-    level = autograd._forward
+    level = forward.current()
     return level is not None and (level.tangent(t) is not None or (
         isinstance(value, Tensor) and level.tangent(value) is not None))
 
