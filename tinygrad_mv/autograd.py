@@ -383,3 +383,4 @@ from .engine import (  # noqa: E402,F401  (the engine, re-exported: tg.autograd.
     IndexedGrad, _accumulate, _released_error, _seed, _sum_to_shape, backward, check_versions,
     grad, scatter,
 )
+from .function import Function, FunctionCtx  # noqa: E402,F401  (tg.autograd.Function)
