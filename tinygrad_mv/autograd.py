@@ -55,6 +55,13 @@ class JitError(RuntimeError):
     tape, which the recorder observes, so that operations can raise it.)"""
 
 
+def refuse_replay(why: str) -> None:
+    """Raise JitError saying ``why`` when tg.jit is recording in this thread."""
+    tracer = _tracer
+    if tracer is not None and tracer.active():
+        raise JitError(f"jit({tracer.name}): {why}")
+
+
 class _GradMode:
     """Context manager and decorator that sets a per-thread flag and restores it afterwards."""
 

@@ -79,12 +79,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Tensor:
-        tracer = autograd._tracer
-        if tracer is not None and tracer.active():
-            raise autograd.JitError(
-                f"jit({tracer.name}): the Function '{cls.__name__}' cannot be replayed: its ctx "
-                "carries values from forward to backward outside any operation; write it with "
-                "tg.primitive (rules of the operation's values), or call without tg.jit")
+        autograd.refuse_replay(
+            f"the Function '{cls.__name__}' cannot be replayed: its ctx carries values from "
+            "forward to backward outside any operation; write it with tg.primitive (rules of "
+            "the operation's values), or call without tg.jit")
         op = cls.__dict__.get("_op")
         if op is None:
             op = cls._op = _make_op(cls)

@@ -95,12 +95,10 @@ def _records(t: Tensor, value: Any, what: str) -> bool:
 
 
 def _refuse_while_tracing(t: Tensor, what: str) -> None:
-    tracer = autograd._tracer
-    if tracer is not None and tracer.active():
-        raise autograd.JitError(
-            f"jit({tracer.name}): the in-place write {what} on a Tensor of shape {t.shape} "
-            "cannot be replayed (it changes an array the recording reads); write it out of "
-            "place (y = y + u), or call the function without tg.jit")
+    autograd.refuse_replay(
+        f"the in-place write {what} on a Tensor of shape {t.shape} cannot be replayed (it "
+        "changes an array the recording reads); write it out of place (y = y + u), or call the "
+        "function without tg.jit")
 
 
 def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
