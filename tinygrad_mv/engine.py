@@ -20,6 +20,7 @@ from . import autograd, rules, versions
 from .autograd import Node, _anomaly, _grad_enabled
 from . import forward
 from .forward import ReverseInside
+from .observer import Observer
 from .tensor import Tensor, _make
 
 __all__ = ["IndexedGrad", "scatter", "backward", "grad", "check_versions"]
@@ -165,40 +166,6 @@ def _as_input(data: Any, parent: Any) -> Any:
     if type(parent) is Node:
         return _make(data, parent)
     return parent  # a leaf Tensor
-
-
-class Observer:
-    """What an observer of the first-order walk is told (tg.jit's recorder turns it into steps,
-    the backward picture collects the gradient along every edge). The engine computes; the
-    observer only watches, so there is one walk of the graph."""
-
-    runs_hooks = True  # False: the walk calls no hooks (a picture must not)
-
-    def begin(self, inputs: Sequence[Any] | None) -> None:
-        """The walk starts (``inputs`` None: gradients go into ``.grad``)."""
-
-    def visit(self, node: Node, grad: Any) -> None:
-        """``node``'s gradient is complete: its rules run next."""
-
-    def rule(self, node: Node, i: int, grad: Any, out: Any, datas: Sequence[Any],
-             result: Any) -> None:
-        """``node.vjps[i]`` returned ``result``."""
-
-    def step(self, fn: Callable, args: tuple, result: Any) -> None:
-        """The engine computed ``result = fn(*args)`` (fitting a gradient to its input)."""
-
-    def edge(self, node: Node, i: int, contribution: Any) -> None:
-        """What flows from ``node`` to its input ``i`` (an IndexedGrad for indexing)."""
-
-    def added(self, total: Any, contribution: Any, result: Any) -> None:
-        """``result = total + contribution`` (``result is total``: added in place)."""
-
-    def added_indexed(self, total: Any, indexed: IndexedGrad, result: Any, shape: tuple,
-                      dtype: np.dtype) -> None:
-        """``result = total + indexed`` (``total`` None: zeros; ``result is total``: in place)."""
-
-    def leaf(self, leaf: Any) -> None:
-        """``leaf``'s gradient is complete."""
 
 
 def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: bool,

@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import autograd, rules
 from ..autograd import JitError, Node
-from ..engine import IndexedGrad, Observer
+from ..engine import IndexedGrad
+from ..observer import Observer
 from ..tensor import Tensor
 
 
@@ -179,7 +180,7 @@ class _Tracer(Observer):
                            "program would freeze it; keep the computation in tinygrad_mv "
                            "operations, or call the function without tg.jit")
 
-    # --- the engine's first-order walk, observed (engine.Observer) ----------------------------
+    # --- the engine's first-order walk, observed (observer.Observer) --------------------------
     def begin(self, inputs: Any) -> None:
         if inputs is None:
             raise JitError(f"jit({self.name}): backward() into .grad is not supported inside a "

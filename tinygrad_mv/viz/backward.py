@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import engine
-from ..engine import Observer
+from ..observer import Observer
 from ..autograd import Node
 from .labels import _fill, _num, _operand_name, _shape_text, _short_name, _summary
 from .op_drawing import drawing
