@@ -1,4 +1,10 @@
-"""Neural-network building blocks: Module, Parameter, layers, activations and losses."""
+"""Neural-network building blocks: Module, Parameter, layers, activations and losses.
+
+- ``module``: Module (parameters found by attribute, state dicts), Parameter, Sequential.
+- ``layers``: Linear and the activations Sigmoid, Tanh, ReLU.
+- ``functional``: the losses as functions, each one fused primitive with its own VJP.
+- ``losses``: the loss modules (MSE, SSE, chi-squared, BCE, cross-entropy).
+"""
 from . import functional
 from .layers import Linear, ReLU, Sigmoid, Tanh
 from .losses import BCELoss, ChiSquaredLoss, CrossEntropyLoss, MSELoss, SSELoss
