@@ -287,9 +287,10 @@ def _make(data: np.ndarray, node: autograd.Node | None) -> Tensor:
 
 
 def _refuse_while_recording(what: str) -> None:
-    tracer = autograd._tracer  # read once: another thread may end its recording meanwhile
-    if tracer is not None:
-        tracer.refuse(what)
+    if autograd._tracer is not None:  # (no call at all when tg.jit is not recording)
+        autograd.refuse_replay(f"{what} reads a value while recording, so the program would "
+                               "freeze it; keep the computation in tinygrad_mv operations, or "
+                               "call the function without tg.jit")
 
 
 def _comparand(value: Any) -> Any:

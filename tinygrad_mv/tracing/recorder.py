@@ -174,12 +174,6 @@ class _Tracer(Observer):
             return  # on constants only: its result is a constant too
         self.emit(fn, tuple(self.slot(a) for a in args), result)
 
-    def refuse(self, what: str) -> None:
-        if self.active():
-            raise JitError(f"jit({self.name}): {what} reads a value while recording, so the "
-                           "program would freeze it; keep the computation in tinygrad_mv "
-                           "operations, or call the function without tg.jit")
-
     # --- the engine's first-order walk, observed (observer.Observer) --------------------------
     def begin(self, inputs: Any) -> None:
         if inputs is None:
