@@ -7,6 +7,12 @@ from .ops import (
     relu, reshape, sigmoid, log_sigmoid, sin, softmax, sqrt, square, squeeze, stack, sub, sum,
     tan, tanh, transpose, unsqueeze, where, broadcast_to,
 )
+# NumPy coverage: each family lists its public names in __all__
+from .ops.unary import *  # noqa: F401,F403
+from .ops.binary import *  # noqa: F401,F403
+from .ops.statistics import *  # noqa: F401,F403
+from .ops.arrange import *  # noqa: F401,F403
+from . import linalg
 from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
 )

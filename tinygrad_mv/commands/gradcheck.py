@@ -40,6 +40,8 @@ def op_cases() -> list[OpCase]:
     from tinygrad_mv.ops.inplace import setitem_op
     from tinygrad_mv.ops.shape import _scatter_add
 
+    from .cases import numpy_cases
+
     rng = np.random.default_rng(7)
 
     def normal(*shape: int) -> np.ndarray:
@@ -119,6 +121,7 @@ def op_cases() -> list[OpCase]:
         OpCase("concatenate", lambda a, b: tg.concatenate([a, b], axis=1) ** 2,
                (normal(2, 2), normal(2, 3))),
         OpCase("stack", lambda a, b: tg.stack([a, b], axis=1) ** 2, (normal(3), normal(3))),
+        *numpy_cases(rng),
     ]
 
 

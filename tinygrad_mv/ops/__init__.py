@@ -5,6 +5,11 @@ and how pictures draw them.
 - ``reduce``: sum, mean, max, min, and the stable logsumexp/softmax family.
 - ``shape``: reshape, transpose, broadcast_to, indexing and its adjoint, concatenate, stack.
 - ``linalg``: matmul, dot, outer and the fused linear layer.
+- ``unary``, ``binary``: NumPy's other ufuncs (inverse trigonometric, hyperbolic, log1p, hypot,
+  logaddexp, the piecewise-constant sign/floor/ceil/trunc/rint, ...).
+- ``statistics``: prod, cumsum, cumprod, var, std, average, sort, diff.
+- ``arrange``: tile, repeat, flip, roll, pad, moveaxis, triu/tril, diag, trace, ...
+- ``matrix``: norm, det, slogdet, inv, solve (``tg.linalg``).
 - ``inplace``: ``+=``, ``-=``, ``*=``, ``/=``, ``**=`` and ``t[index] = value``, as PyTorch's.
 - ``numpy_interop``: NumPy's ufuncs and functions on Tensors (``__array_ufunc__``, ...).
 - ``methods``: Tensor's operators and op methods, bound onto the class.

@@ -10,7 +10,7 @@ import numpy as np
 from .. import autograd
 from ..tensor import Tensor, _make
 from . import elementwise as ew
-from . import linalg, reduce
+from . import arrange, binary, linalg, matrix, reduce, statistics, unary
 from . import shape as shp
 
 _UFUNCS: dict[np.ufunc, Callable] = {
@@ -144,6 +144,13 @@ _FUNCTIONS: dict[Callable, Callable] = {
     np.dot: linalg.dot, np.outer: linalg.outer,
     np.clip: lambda a, a_min=None, a_max=None: ew.clip(a, a_min, a_max),
 }
+
+
+# The NumPy-coverage families register their own names (and replace the plain ones above where
+# they take more of NumPy's arguments).
+for _family in (unary, binary, statistics, arrange, matrix):
+    for _numpy_name, _impl in _family.NUMPY.items():
+        (_UFUNCS if isinstance(_numpy_name, np.ufunc) else _FUNCTIONS)[_numpy_name] = _impl
 
 
 def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
