@@ -10,8 +10,10 @@ from .ops import (
 # NumPy coverage: each family lists its public names in __all__
 from .ops.unary import *  # noqa: F401,F403
 from .ops.binary import *  # noqa: F401,F403
+from .ops.rounding import *  # noqa: F401,F403
 from .ops.statistics import *  # noqa: F401,F403
 from .ops.arrange import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
 from . import linalg
 from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,

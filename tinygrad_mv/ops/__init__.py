@@ -4,9 +4,9 @@ and how pictures draw them.
 - ``elementwise``: arithmetic, unary functions, clip, maximum/minimum, where, astype.
 - ``reduce``: sum, mean, max, min, and the stable logsumexp/softmax family.
 - ``shape``: reshape, transpose, broadcast_to, indexing and its adjoint, concatenate, stack.
-- ``linalg``: matmul, dot, outer and the fused linear layer.
+- ``linalg``: matmul, dot, outer, the fused linear layer, einsum, tensordot, kron.
 - ``unary``, ``binary``: NumPy's other ufuncs (inverse trigonometric, hyperbolic, log1p, hypot,
-  logaddexp, the piecewise-constant sign/floor/ceil/trunc/rint, ...).
+  logaddexp, mod, ...); ``rounding``: sign, floor, ceil, trunc, rint (slope 0).
 - ``statistics``: prod, cumsum, cumprod, var, std, average, sort, diff.
 - ``arrange``: tile, repeat, flip, roll, pad, moveaxis, triu/tril, diag, trace, ...
 - ``matrix``: norm, det, slogdet, inv, solve (``tg.linalg``).

@@ -1,12 +1,17 @@
 """Matrix products: matmul (1-D, 2-D and batched), dot, outer, and a fused linear layer."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor
+
+__all__: list[str] = []  # the NumPy-coverage names defined here (tg.einsum, ...)
+
+# NumPy callable -> the implementation here; numpy_interop routes np.NAME(tensor) through it.
+NUMPY: dict[Any, Callable[..., Any]] = {}
 
 
 def _matmul_dx(g: Any, out: Any, x: Any, y: Any) -> Any:

@@ -10,7 +10,7 @@ import numpy as np
 from .. import autograd
 from ..tensor import Tensor, _make
 from . import elementwise as ew
-from . import arrange, binary, linalg, matrix, reduce, statistics, unary
+from . import arrange, binary, linalg, matrix, reduce, rounding, statistics, unary
 from . import shape as shp
 
 _UFUNCS: dict[np.ufunc, Callable] = {
@@ -148,7 +148,7 @@ _FUNCTIONS: dict[Callable, Callable] = {
 
 # The NumPy-coverage families register their own names (and replace the plain ones above where
 # they take more of NumPy's arguments).
-for _family in (unary, binary, statistics, arrange, matrix):
+for _family in (unary, binary, rounding, statistics, arrange, matrix, linalg):
     for _numpy_name, _impl in _family.NUMPY.items():
         (_UFUNCS if isinstance(_numpy_name, np.ufunc) else _FUNCTIONS)[_numpy_name] = _impl
 

@@ -1,6 +1,5 @@
 """One-input ufuncs beyond the core: exponentials and logarithms in other bases, inverse
-trigonometric and hyperbolic functions, angle conversions, and the piecewise-constant family
-(sign, floor, ceil, trunc, rint) whose slope is 0 wherever it exists."""
+trigonometric and hyperbolic functions, angle conversions."""
 from __future__ import annotations
 
 from typing import Any, Callable

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from . import arrange, binary, matrix, statistics, unary
+from . import arrange, binary, matrix, products, rounding, statistics, unary
 
 
 def numpy_cases(rng: np.random.Generator) -> list[Any]:
     out: list[Any] = []
-    for family in (unary, binary, statistics, arrange, matrix):
+    for family in (unary, binary, rounding, statistics, arrange, products, matrix):
         out.extend(family.cases(rng))
     return out
