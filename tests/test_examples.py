@@ -163,3 +163,26 @@ def test_forward_mode_example(tmp_path, matplotlib_agg):
     np.testing.assert_allclose(out["rows"], out["exact"], rtol=1e-14, atol=1e-15)
     assert all(len(t) == len(out["sizes"]) and min(t) > 0 for t in out["timings"].values())
     assert_png(out["figure"])
+
+
+def test_numpy_backprop_example_runs_the_course_code_on_tensors():
+    example = load("numpy_backprop")
+    out = example.main(steps=20)
+    x, y = example.training_data()
+    params = example.initial_params()
+    # the oracle: central differences of the NumPy cost, independent of both derivations
+    eps = 1e-6
+    for name in ("W1", "b2", "W3"):
+        numeric = np.zeros_like(params[name])
+        for idx in np.ndindex(params[name].shape):
+            for sign in (1, -1):
+                moved = {k: v.copy() for k, v in params.items()}
+                moved[name][idx] += sign * eps
+                numeric[idx] += sign * example.cost(moved, x, y) / (2 * eps)
+        np.testing.assert_allclose(out["hand"][name], numeric, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(out["reverse"][name], out["hand"][name], rtol=1e-10,
+                                   atol=1e-14)
+    assert max(out["differences"].values()) < 1e-12
+    assert out["slope_difference"] < 1e-12
+    assert out["cost"] == pytest.approx(example.cost(params, x, y), rel=1e-12)
+    assert out["costs"][-1] < out["costs"][0]

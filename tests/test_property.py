@@ -307,8 +307,9 @@ def _shape_of(program: Program, pool: list, op: str, args: tuple, params: dict) 
     placeholders = []
     for a in args:
         if isinstance(a, str):
-            placeholders.append(np.full(shapes[a] if a in shapes else
-                                        program.constants[a].shape, 0.5))
+            # distinct values: a square placeholder is an invertible matrix
+            shape = shapes[a] if a in shapes else program.constants[a].shape
+            placeholders.append(np.random.default_rng(0).uniform(0.5, 1.0, shape))
         else:
             placeholders.append(a)
     try:
@@ -600,7 +601,8 @@ GENERATORS = [_gen_binary, _gen_unary, _gen_reduce, _gen_shape, _gen_domain_unar
 
 
 @st.composite
-def programs(draw: Callable, max_steps: int = MAX_STEPS, min_steps: int = 1) -> Program:
+def programs(draw: Callable, max_steps: int = MAX_STEPS, min_steps: int = 1,
+             generators: list | None = None) -> Program:
     b = Builder(draw)
     b.program.seed = draw(st.integers(0, 2**16))
     for _ in range(draw(st.integers(1, 2))):
@@ -612,7 +614,7 @@ def programs(draw: Callable, max_steps: int = MAX_STEPS, min_steps: int = 1) -> 
     for _ in range(4 * target):
         if len(b.program.steps) >= target:
             break
-        gen = draw(st.sampled_from(GENERATORS))
+        gen = draw(st.sampled_from(generators or GENERATORS))
         gen(b)
     assume(b.program.steps)
     return b.program

@@ -162,3 +162,13 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     raise TypeError(f"np.{func.__name__} is not differentiable in tinygrad_mv and would drop the "
                     "graph of a Tensor that requires grad; use the tg. functions and Tensor "
                     "methods, or pass t.detach() to leave the graph on purpose")
+
+
+def differentiable_numpy_names() -> list[str]:
+    """Every NumPy function and ufunc that differentiates on Tensors, as ``np.NAME`` (sorted)."""
+    names = set()
+    for fn in (*_UFUNCS, *_FUNCTIONS):
+        module = getattr(fn, "__module__", None) or "numpy"
+        prefix = "np.linalg." if module.startswith("numpy.linalg") else "np."
+        names.add(prefix + fn.__name__)
+    return sorted(names)
