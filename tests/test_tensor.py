@@ -159,8 +159,7 @@ def test_numpy_binary_ufuncs_are_recorded():
     np.testing.assert_array_equal(x.grad.data, [0.0, 1.0])
 
 
-@pytest.mark.parametrize("ufunc, hint", [(np.log1p, "tg.log(1 + x)"), (np.arctan, "tg"),
-                                         (np.floor, "tg"), (np.cosh, "tg.exp")])
+@pytest.mark.parametrize("ufunc, hint", [(np.spacing, "tg"), (np.conjugate, "x")])
 def test_other_ufuncs_refuse_tensors_that_require_grad(ufunc, hint):
     x = Tensor([0.5], requires_grad=True)
     with pytest.raises(TypeError) as info:
@@ -181,7 +180,8 @@ def test_every_numpy_ufunc_is_recorded_or_names_the_tg_function_to_use(ufunc):
     x = Tensor([0.7, 1.3], requires_grad=True)
     args = [x, Tensor([0.4, 0.9], requires_grad=True)][:ufunc.nin]
     if ufunc in _UFUNCS or _bool_valued(ufunc):
-        assert isinstance(ufunc(*args), Tensor)
+        with np.errstate(invalid="ignore", divide="ignore"):  # arccosh(0.7) is NaN, as NumPy
+            assert isinstance(ufunc(*args), Tensor)
         return
     with pytest.raises(TypeError, match=rf"np\.{ufunc.__name__}\b.*\btg\.\w"):
         ufunc(*args)

@@ -12,6 +12,7 @@ from .elementwise import (
     absolute, add, astype, clip, cos, div, exp, log, mul, neg, power, relu, sigmoid, sin, sqrt,
     square, sub, tan, tanh,
 )
+from .binary import mod
 from .inplace import iadd, imul, ipow, isub, itruediv, setitem
 from .linalg import dot, matmul
 from .numpy_interop import array_function, array_ufunc
@@ -48,6 +49,9 @@ class _TensorMethods:
 
     def __rpow__(self, other: Any) -> Tensor:
         return power(other, self)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return mod(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, other)
@@ -168,6 +172,7 @@ Tensor.__sub__ = sub  # type: ignore[method-assign,assignment]
 Tensor.__mul__ = mul  # type: ignore[method-assign,assignment]
 Tensor.__truediv__ = div  # type: ignore[method-assign,assignment]
 Tensor.__pow__ = power  # type: ignore[method-assign,assignment]
+Tensor.__mod__ = mod  # type: ignore[method-assign,assignment]
 Tensor.__neg__ = neg  # type: ignore[method-assign,assignment]
 # In-place operators write into .data (ops/inplace.py), as PyTorch's.
 Tensor.__iadd__ = iadd  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from . import shape as shp
 
 _UFUNCS: dict[np.ufunc, Callable] = {
     np.add: ew.add, np.subtract: ew.sub, np.multiply: ew.mul, np.true_divide: ew.div,
-    np.power: ew.power, np.negative: ew.neg, np.positive: lambda x: x, np.exp: ew.exp,
+    np.power: ew.power, np.negative: ew.neg, np.exp: ew.exp,
     np.log: ew.log, np.sqrt: ew.sqrt, np.sin: ew.sin, np.cos: ew.cos, np.tan: ew.tan,
     np.tanh: ew.tanh, np.absolute: ew.absolute, np.square: ew.square, np.maximum: ew.maximum,
     np.minimum: ew.minimum, np.matmul: linalg.matmul,
@@ -23,21 +23,9 @@ _UFUNCS: dict[np.ufunc, Callable] = {
 
 # What to use instead, for ufuncs with no differentiable counterpart here (Python expressions
 # in x and y, checked by the tests; a remark follows "  # ").
-_SUGGESTIONS = {
-    "log1p": "tg.log(1 + x)", "expm1": "tg.exp(x) - 1", "log2": "tg.log(x) / np.log(2)",
-    "log10": "tg.log(x) / np.log(10)", "exp2": "tg.power(2, x)", "reciprocal": "tg.div(1, x)",
-    "float_power": "tg.power(x, y)", "sinh": "(tg.exp(x) - tg.exp(-x)) / 2",
-    "cosh": "(tg.exp(x) + tg.exp(-x)) / 2", "fmax": "tg.maximum", "fmin": "tg.minimum",
-    "cbrt": "tg.where(x < 0, -1.0, 1.0) * tg.abs(x) ** (1 / 3)", "fabs": "tg.abs(x)",
-    "logaddexp": "tg.logsumexp(tg.stack([a, b]), axis=0)", "hypot": "tg.sqrt(x**2 + y**2)",
-    "deg2rad": "tg.mul(x, np.pi / 180)", "radians": "tg.mul(x, np.pi / 180)",
-    "rad2deg": "tg.mul(x, 180 / np.pi)", "degrees": "tg.mul(x, 180 / np.pi)",
-    "conjugate": "x  # tg.Tensor data is real",
-    "fmod": "x - y * tg.tensor(np.trunc((x / y).data))",
-    "remainder": "x - y * tg.tensor(np.floor((x / y).data))",
-}
-# Piecewise-constant ufuncs: their derivative is zero wherever it exists.
-_STEPS = {"floor", "ceil", "trunc", "rint", "sign", "heaviside", "floor_divide", "signbit"}
+_SUGGESTIONS = {"conjugate": "x  # tg.Tensor data is real"}
+# Piecewise-constant ufuncs without a counterpart: their derivative is zero wherever it exists.
+_STEPS = {"heaviside", "floor_divide", "signbit"}
 _GENERIC = ("compose it from tg functions (tg.exp, tg.log, tg.sqrt, tg.where, tg.power, ...), "
             "or apply it to t.detach() to leave the graph on purpose")
 
