@@ -17,6 +17,7 @@ from .inplace import iadd, imul, ipow, isub, itruediv, setitem
 from .linalg import dot, matmul
 from .numpy_interop import array_function, array_ufunc
 from .reduce import max, mean, min, sum
+from .statistics import cumprod, cumsum, prod, std, var
 from .shape import (
     broadcast_to, flatten, getitem, reshape, squeeze, swapaxes, transpose, unsqueeze,
 )
@@ -120,6 +121,21 @@ class _TensorMethods:
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return min(self, axis, keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return prod(self, axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        return var(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        return std(self, axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None) -> Tensor:
+        return cumsum(self, axis)
+
+    def cumprod(self, axis: Any = None) -> Tensor:
+        return cumprod(self, axis)
 
     # --- shape --------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
