@@ -302,22 +302,22 @@ def test_every_numpy_coverage_name_can_be_drawn() -> None:
     assert names == drawn
 
 
-@budget(150)
-@given(programs(generators=MIXED))
+@budget(400)
+@given(programs(min_steps=3, generators=MIXED))
 def test_numpy_programs_reverse_mode_matches_finite_differences(program: Program) -> None:
     note(repr(program))
     check_first_order(program)
 
 
-@budget(60)
-@given(programs(max_steps=6, generators=MIXED))
+@budget(150)
+@given(programs(max_steps=6, min_steps=2, generators=MIXED))
 def test_numpy_programs_second_derivatives_match_finite_differences(program: Program) -> None:
     note(repr(program))
     check_second_order(program)
 
 
-@budget(80)
-@given(programs(max_steps=6, generators=MIXED))
+@budget(200)
+@given(programs(max_steps=6, min_steps=2, generators=MIXED))
 def test_numpy_programs_forward_mode_matches_finite_differences(program: Program) -> None:
     values, _, _ = _valid_point(program)
     note(repr(program))
