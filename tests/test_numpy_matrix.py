@@ -73,6 +73,9 @@ MATRIX = [  # (ord, axis, keepdims, shape)
     ("fro", None, False, (3, 4)), (None, (0, 1), True, (3, 4)), ("fro", (-1, -2), False, (2, 3, 4)),
     (1, None, False, (3, 4)), (-1, (1, 0), True, (3, 4)), (INF, None, False, (3, 4)),
     (-INF, (0, 1), False, (3, 4)), (1, (-2, -1), False, (2, 3, 4)), (INF, (2, 0), True, (2, 3, 4)),
+    (2, None, False, (3, 4)), (-2, None, False, (4, 3)), ("nuc", None, False, (3, 3)),
+    ("nuc", (1, 2), True, (2, 3, 4)), (2, (2, 0), False, (2, 3, 4)),
+    (-2, (-1, -2), True, (2, 4, 3)),
 ]
 NORMS = VECTOR + MATRIX
 
@@ -119,6 +122,11 @@ def hand_matrix_grad(x, ord, axis):
     """Gradient of the sum of matrix norms: x/n for 'fro'; sign(x) on the extreme column (ord
     1/-1) or row (inf/-inf) for the others (no ties here)."""
     rows, cols = axis if axis is not None else (0, 1)
+    if ord in (2, -2, "nuc"):  # u1 v1ᵀ, u_k v_kᵀ, U Vᵀ from NumPy's SVD
+        u, _, vt = np.linalg.svd(np.moveaxis(x, (rows, cols), (-2, -1)), full_matrices=False)
+        i = 0 if ord == 2 else -1
+        g = u @ vt if ord == "nuc" else u[..., :, i:][..., :1] @ vt[..., i:, :][..., :1, :]
+        return np.moveaxis(g, (-2, -1), (rows, cols))
     if ord in (None, "fro"):
         return x / np.sqrt((x * x).sum(axis=(rows, cols), keepdims=True))
     summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
@@ -235,17 +243,22 @@ def test_norm_keeps_float32(ord, axis):
 
 
 @pytest.mark.parametrize("ord", [2, -2, "nuc"])
-def test_singular_value_norms_give_values_but_refuse_derivatives(ord):
-    x = distinct(2, 3, 4)
-    close(la.norm(Tensor(x[0]), ord), np.linalg.norm(x[0], ord))
-    close(la.norm(Tensor(x), ord, axis=(1, 2), keepdims=True),
-          np.linalg.norm(x, ord, axis=(1, 2), keepdims=True))
-    with pytest.raises(NotImplementedError, match=f"norm: ord={ord!r} for matrices.*SVD"):
-        la.norm(leaf(x[0]), ord)
-    with pytest.raises(NotImplementedError, match="norm"):
-        tg.jvp(lambda t: la.norm(t, ord), (x[0],), (x[0],))
-    with tg.no_grad():
-        close(la.norm(leaf(x[0]), ord), np.linalg.norm(x[0], ord))
+def test_singular_value_norm_tangents_are_the_singular_vectors_hand_formula(ord):
+    x, v = distinct(3, 4), rng_().standard_normal((3, 4))
+    u, _, vt = np.linalg.svd(x, full_matrices=False)
+    # dσ_i = u_iᵀ dx v_i: the largest for 2, the smallest for -2, all of them for 'nuc'
+    dsigma = np.einsum("ji,jk,ik->i", u, v, vt)
+    expected = {2: dsigma[0], -2: dsigma[-1], "nuc": dsigma.sum()}[ord]
+    out, tangent = tg.jvp(lambda t: la.norm(t, ord), (x,), (v,))
+    close(out, np.linalg.norm(x, ord))
+    close(tangent, expected, rtol=1e-10)
+
+
+def test_singular_value_norm_of_a_wide_and_a_tall_matrix_agree():
+    x = distinct(3, 4)
+    (wide,) = grad_of(lambda t: la.norm(t, 2), x)
+    (tall,) = grad_of(lambda t: la.norm(t, 2), x.T.copy())
+    close(wide, tall.T, rtol=1e-12)
 
 
 def test_norm_bad_arguments():

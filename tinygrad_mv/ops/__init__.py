@@ -9,7 +9,8 @@ and how pictures draw them.
   logaddexp, mod, ...); ``rounding``: sign, floor, ceil, trunc, rint (slope 0).
 - ``statistics``: prod, cumsum, cumprod, var, std, average, sort, diff.
 - ``arrange``: tile, repeat, flip, roll, pad, moveaxis, triu/tril, diag, trace, ...
-- ``matrix``: norm, det, slogdet, inv, solve (``tg.linalg``).
+- ``matrix``: norm, det, slogdet, inv, solve (``tg.linalg``); ``spectral``: the symmetric
+  eigen-decomposition and singular values the matrix norms of order 2, -2, 'nuc' use.
 - ``inplace``: ``+=``, ``-=``, ``*=``, ``/=``, ``**=`` and ``t[index] = value``, as PyTorch's.
 - ``numpy_interop``: NumPy's ufuncs and functions on Tensors (``__array_ufunc__``, ...).
 - ``methods``: Tensor's operators and op methods, bound onto the class.

@@ -8,13 +8,12 @@ with its exact gradient (the cofactor matrix, from an SVD, as PyTorch's singular
 """
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .. import autograd, forward
+from .. import autograd
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor, _make
 from . import elementwise as ew
@@ -22,6 +21,7 @@ from . import reduce as red
 from ._util import keepdims_shape, normalize_axes
 from .elementwise import _sign
 from .shape import reshape
+from .spectral import singular_values
 
 __all__: list[str] = ["norm", "det", "slogdet", "inv", "solve", "SlogdetResult"]
 
@@ -333,28 +333,24 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
 
 
 def _singular_value_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
-    """ord 2, -2, 'nuc' (singular values): the value only; their derivatives would need a
-    differentiable SVD, which tinygrad_mv does not have, so a derivative is refused loudly."""
-    tracked = isinstance(x, Tensor) and x.requires_grad and autograd.is_grad_enabled()
-    if tracked or forward.current() is not None:
-        raise NotImplementedError(
-            f"norm: ord={ord!r} for matrices is not differentiable in tinygrad_mv (its "
-            "derivative needs a differentiable SVD); use ord='fro', 1, -1, inf or -inf, or "
-            f"np.linalg.norm(t.detach().numpy(), {ord!r}) for the value alone")
-    data = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=float)
-    fn = functools.partial(np.linalg.norm, ord=ord, axis=axes, keepdims=keepdims)
-    value = np.asarray(fn(data))
-    tracer = autograd._tracer
-    if tracer is not None:
-        tracer.record_call(autograd._ndarray_result(fn), (data,), value)
-    return _make(value, None)
+    """ord 2 (the largest singular value), -2 (the smallest), 'nuc' (their sum). Ties of the
+    largest or smallest share the gradient, as max and min."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    rest = tuple(i for i in range(x.ndim) if i not in axes)
+    moved = x if axes == (x.ndim - 2, x.ndim - 1) else x.transpose(rest + axes)
+    sigma = singular_values(moved)
+    reduce = {"nuc": red.sum, 2: red.max, -2: red.min}[ord]
+    out = reduce(sigma, axis=-1)
+    if not keepdims:
+        return out
+    return reshape(out, keepdims_shape(x.shape, axes, "norm"))
 
 
 def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Tensor:
     """``np.linalg.norm``: a vector norm over one axis (ord None or 2, 1, inf, -inf, 0 or any p),
-    a matrix norm over a pair of axes (ord None or 'fro', 1, -1, inf, -inf; 2, -2 and 'nuc'
-    without derivatives), or with axis None the 2-norm of everything (ord None) or the norm of
-    a 1-D or 2-D tensor. Its gradient is 0 where the norm is 0, as PyTorch's."""
+    a matrix norm over a pair of axes (ord None or 'fro', 'nuc', 1, -1, 2, -2, inf, -inf), or
+    with axis None the 2-norm of everything (ord None) or the norm of a 1-D or 2-D tensor. Its
+    gradient is 0 where the norm is 0, as PyTorch's."""
     ndim = len(_shape(x))
     keepdims = bool(keepdims)
     if axis is None:

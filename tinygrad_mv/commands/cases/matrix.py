@@ -7,6 +7,8 @@ import numpy as np
 def cases(rng: np.random.Generator) -> list:
     import tinygrad_mv as tg
 
+    from tinygrad_mv.ops.spectral import eigenvalues, eigenvectors
+
     from ..gradcheck import OpCase
 
     def normal(*shape: int) -> np.ndarray:
@@ -32,6 +34,13 @@ def cases(rng: np.random.Generator) -> list:
                (normal(2, 3, 3),)),
         OpCase("linalg.norm (matrix 1, -inf)",
                lambda a: la.norm(a, 1) * la.norm(a, -np.inf, axis=(1, 0)), (distinct,)),
+        OpCase("linalg.norm (2, nuc: singular values)",
+               lambda a: la.norm(a, 2) + la.norm(a, "nuc") * la.norm(a.T, -2), (distinct,)),
+        OpCase("linalg.norm (2, batched, wide)", lambda a: la.norm(a, 2, axis=(1, 2)),
+               (normal(2, 2, 3),)),
+        OpCase("eigh of a symmetric matrix (signs squared away)",
+               lambda a: eigenvectors(a + a.T) ** 2 * eigenvalues(a + a.T),
+               (np.diag([0.5, 1.0, 2.0]) + 0.1 * normal(3, 3),)),
         OpCase("linalg.det (batched)", la.det, (invertible(2),)),
         OpCase("linalg.slogdet (logabsdet)", lambda a: la.slogdet(a).logabsdet,
                (invertible(2),)),
