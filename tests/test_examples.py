@@ -186,3 +186,15 @@ def test_numpy_backprop_example_runs_the_course_code_on_tensors():
     assert out["slope_difference"] < 1e-12
     assert out["cost"] == pytest.approx(example.cost(params, x, y), rel=1e-12)
     assert out["costs"][-1] < out["costs"][0]
+
+
+def test_export_onnx_example(tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    out = load("export_onnx").main(str(tmp_path), steps=20)
+    for path in (out["path"], out["grad_path"]):
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    assert out["difference"] < 1e-12 and out["grad_difference"] < 1e-12
+    assert out["cost_difference"] < 1e-12
+    assert all(seconds > 0 for seconds in out["seconds"])

@@ -36,6 +36,7 @@ from . import datasets
 from . import optimize
 # [issue 6: graphs]
 from .viz import draw_graph, graph_text
+from . import onnx
 
 # compiled replay of recorded functions
 from .tracing import JitError, jit

@@ -46,8 +46,12 @@ _forward: Any = None
 
 
 def _ndarray_result(fn: Callable) -> Callable:
-    """``fn`` with its result as an ndarray (as apply makes it), for recorded programs."""
-    return lambda *args: np.asarray(fn(*args))
+    """``fn`` with its result as an ndarray (as apply makes it), for recorded programs; the
+    function it wraps stays readable (``.wrapped``: what ONNX export maps)."""
+    def call(*args: Any) -> np.ndarray:
+        return np.asarray(fn(*args))
+    call.wrapped = fn  # type: ignore[attr-defined]
+    return call
 
 
 class JitError(RuntimeError):

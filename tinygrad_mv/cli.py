@@ -7,7 +7,8 @@ import importlib
 import sys
 from typing import Sequence
 
-COMMANDS = ["demo", "curve", "gaussian", "graph", "gradcheck", "bench", "examples", "run"]
+COMMANDS = ["demo", "curve", "gaussian", "graph", "gradcheck", "bench", "export", "examples",
+            "run"]
 
 
 def build_parser() -> argparse.ArgumentParser:

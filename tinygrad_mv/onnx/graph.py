@@ -1,0 +1,99 @@
+"""Building an ONNX graph: named values, nodes, initializers (this module imports ``onnx``)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+def onnx_type(dtype: np.dtype) -> int:
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+class GraphBuilder:
+    """Nodes and initializers of one ONNX graph, with fresh value names."""
+
+    def __init__(self, reserved: Sequence[str] = ()) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: dict[str, onnx.TensorProto] = {}
+        self.count = 0
+        self.reserved = set(reserved)  # the inputs' and outputs' names: never generated
+
+    def fresh(self, hint: str = "v") -> str:
+        while True:
+            self.count += 1
+            name = f"{hint}_{self.count}"
+            if name not in self.reserved:
+                return name
+
+    def node(self, op_type: str, inputs: Sequence[str], **attributes: Any) -> str:
+        out = self.fresh(op_type.lower())
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attributes))
+        return out
+
+    def constant(self, value: Any, dtype: Any = None, name: str | None = None) -> str:
+        array = np.asarray(value, dtype=dtype)
+        name = name or self.fresh("const")
+        self.initializers[name] = numpy_helper.from_array(array.copy(order="C"), name)
+        return name
+
+    def ints(self, values: Sequence[int]) -> str:
+        return self.constant(np.asarray(values, dtype=np.int64).reshape(-1))
+
+    def cast(self, name: str, source: np.dtype, target: np.dtype) -> str:
+        if np.dtype(source) == np.dtype(target):
+            return name
+        return self.node("Cast", [name], to=onnx_type(target))
+
+    def reshape(self, name: str, shape: Sequence[int]) -> str:
+        return self.node("Reshape", [name, self.ints(list(shape))])
+
+    def model(self, inputs: list[tuple[str, np.ndarray]], outputs: list[tuple[str, np.ndarray]],
+              opset: int, graph_name: str) -> onnx.ModelProto:
+        nodes = _live_nodes(self.nodes, {n for n, _ in outputs})
+        used = {name for node in nodes for name in node.input} | {n for n, _ in outputs}
+        graph = helper.make_graph(
+            nodes, graph_name,
+            [helper.make_tensor_value_info(n, onnx_type(a.dtype), list(a.shape))
+             for n, a in inputs],
+            [helper.make_tensor_value_info(n, onnx_type(a.dtype), list(a.shape))
+             for n, a in outputs],
+            [t for n, t in self.initializers.items() if n in used])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                                  producer_name="tinygrad_mv")
+        model.ir_version = min(model.ir_version, 10)  # what onnxruntime releases read
+        return model
+
+
+def _live_nodes(nodes: list, wanted: set[str]) -> list:
+    """The nodes the outputs depend on, in order (recording runs the whole function)."""
+    needed = set(wanted)
+    kept = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    kept.reverse()
+    return kept
+
+
+def write_atomically(model: onnx.ModelProto, path: str | os.PathLike) -> Path:
+    """Write ``model`` to ``path`` through a temporary file in the same folder: a failure leaves
+    no half-written file (and an existing file untouched)."""
+    target = Path(path)
+    data = model.SerializeToString()
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                         dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
