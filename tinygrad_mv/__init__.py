@@ -19,8 +19,8 @@ from .tensor import (
     Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
 )
 
-from .functional import grad, hessian, hvp, jacobian, value_and_grad, vjp
-from .forward_mode import jacfwd, jacrev, jvp, linearize
+from .functional import grad, jacobian, value_and_grad, vjp
+from .forward_mode import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from .autograd import primitive
 from . import forward_ad
 

@@ -159,12 +159,16 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
     return grad
 
 
-def _as_input(data: Any, parent: Any) -> Any:
-    """A saved input as a Tensor attached to the graph (for ``create_graph``)."""
+def _as_input(data: Any, parent: Any, level: Any = None) -> Any:
+    """A saved input as a Tensor attached to the graph (for ``create_graph``), with the tangents
+    of the value it stands for when forward mode is on (``level``)."""
     if parent is None or type(data) is not np.ndarray:
         return data  # a constant, or a value no rule reads (None, an ArrayMeta)
     if type(parent) is Node:
-        return _make(data, parent)
+        tensor = _make(data, parent)
+        if level is not None:
+            level.copy_tangents(parent, tensor)
+        return tensor
     return parent  # a leaf Tensor
 
 
@@ -182,8 +186,11 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
     a reverse topological order, iteratively: deep graphs never touch the recursion limit.
     """
     level = None if autograd._forward is None else forward.current()  # (no call otherwise)
-    if level is not None and level.refuse_reverse:
-        raise ReverseInside  # tg.jvp computes this by reverse mode instead
+    if level is not None and level.refuse_reverse and not create_graph:
+        # A pass on arrays cannot carry tangents: tg.jvp computes this by reverse mode instead.
+        # A recorded pass (create_graph) can: its rules are operations, and its inputs get the
+        # tangents of the values they stand for.
+        raise ReverseInside
     tracer = autograd._tracer
     if tracer is not None:
         if not tracer.active():
@@ -255,9 +262,11 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             datas, out = saved
             parents = node.parents
             if create_graph:
-                datas = [_as_input(d, p) for d, p in zip(datas, parents)]
+                datas = [_as_input(d, p, level) for d, p in zip(datas, parents)]
                 if type(out) is np.ndarray:
                     out = _make(out, node)
+                    if level is not None:
+                        level.copy_tangents(node, out)
             params = node.params
             vjps = node.vjps
             for i, parent in enumerate(parents):

@@ -43,11 +43,17 @@ STALE = _Stale()
 class Level:
     """One forward-mode evaluation: the tangents of the Tensors computed while it is active."""
 
-    def __init__(self, refuse_reverse: bool = False) -> None:
+    def __init__(self, refuse_reverse: bool = False, record: bool = True) -> None:
         self.parent: Level | None = None
         self.thread = threading.get_ident()
         self.refuse_reverse = refuse_reverse
+        # record=False: nothing outside differentiates this level's tangents by reverse mode,
+        # so they stay arrays even where values require grad (a gradient taken inside tg.jvp)
+        self.record = record
         self._tangents: dict[int, tuple[Any, Any]] = {}
+        # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
+        # inputs as new Tensors around the saved arrays, and gives them these tangents.
+        self._by_node: dict[int, tuple[Any, Any]] = {}
         self.closed = False
 
     def __enter__(self) -> Level:
@@ -58,6 +64,7 @@ class Level:
     def __exit__(self, *exc: object) -> None:
         _install(self.parent)
         self._tangents.clear()  # tangents are dropped with the level
+        self._by_node.clear()
         self.closed = True
 
     # --- tangents ----------------------------------------------------------------------------
@@ -76,6 +83,38 @@ class Level:
             return
         tangents = self._tangents
         self._tangents[key] = (weakref.ref(tensor, lambda _ref: tangents.pop(key, None)), tangent)
+        node = tensor._node
+        if node is not None:
+            by_node, node_key = self._by_node, id(node)
+            by_node[node_key] = (weakref.ref(node, lambda _ref: by_node.pop(node_key, None)),
+                                 tangent)
+
+    def node_tangent(self, node: Any) -> Any:
+        """The tangent of the value ``node`` recorded, or None."""
+        entry = self._by_node.get(id(node))
+        if entry is None or entry[0]() is not node:
+            return None
+        return entry[1]
+
+    def carries(self, tensor: Any) -> bool:
+        """Whether ``tensor`` carries a tangent at this level or an outer one."""
+        level: Level | None = self
+        while level is not None:
+            if level.tangent(tensor) is not None:
+                return True
+            level = level.parent
+        return False
+
+    def copy_tangents(self, source: Any, target: Tensor) -> None:
+        """Give ``target`` the tangents ``source`` (a Tensor or a node) carries, at this level and
+        the outer ones."""
+        level: Level | None = self
+        while level is not None:
+            tangent = (level.tangent(source) if isinstance(source, Tensor) else
+                       level.node_tangent(source))
+            if tangent is not None:
+                level.set(target, tangent)
+            level = level.parent
 
     # --- called by every primitive (autograd.primitive) --------------------------------------
     def propagate(self, op: Callable, args: tuple, datas: list, params: dict,
@@ -101,7 +140,7 @@ class Level:
         # On Tensors when the tangent must itself be differentiated: by reverse mode (something
         # requires grad) or by an outer level (a jvp of a jvp).
         as_tensors = self.parent is not None or any(isinstance(t, Tensor) for _, _, t in carried) \
-            or (result._requires_grad and autograd._grad_enabled.get())
+            or (self.record and result._requires_grad and autograd._grad_enabled.get())
         if as_tensors:
             out, inputs = result, args
         else:

@@ -2,10 +2,15 @@
 
 ``jvp(f, primals, tangents)`` runs ``f`` once with each value's tangent carried beside it
 (forward.py): no tape, no backward pass, and it works under ``tg.no_grad()``. Its cost is a small
-constant times one evaluation of f. Where tangents cannot be carried, it computes the same J v by
-two reverse passes (functional.jvp_by_reverse): when ``f`` takes a gradient itself
-(forward-over-reverse, ``jvp(grad(f), ...)``), and while ``tg.jit`` records (the replay is made of
-the reverse pass's NumPy calls).
+constant times one evaluation of f. A gradient taken inside f (``jvp(grad(f), ...)``, forward
+over reverse) is recorded, and the tangents ride through its backward pass's operations. Where
+tangents cannot be carried, it computes the same J v by two reverse passes
+(functional.jvp_by_reverse): a ``backward()`` on arrays inside f, and while ``tg.jit`` records
+(the replay is made of the reverse pass's NumPy calls).
+
+``hessian`` and ``hvp`` are forward over reverse on a recorded gradient: one pass of forward
+rules through the recorded graph per direction (``_sweep``), reverse over reverse where that
+cannot serve (inside other transforms, while tg.jit records, an op without forward rules).
 
 ``jacfwd`` builds a Jacobian column by column (one forward pass per input element, cheap when
 inputs are few), ``jacrev`` row by row (one reverse pass per output element, cheap when outputs
@@ -21,7 +26,7 @@ from . import autograd, functional
 from .forward import Level, ReverseInside, current
 from .tensor import Tensor
 
-__all__ = ["jvp", "linearize", "jacfwd", "jacrev"]
+__all__ = ["jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp"]
 
 
 def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Tensor, Tensor]:
@@ -43,7 +48,7 @@ def _forward_jvp(f: Callable, primals: Sequence[Any],
     outer = current()  # an enclosing jvp: the results keep its tangents
     nested = outer is not None or grad_on and any(isinstance(x, Tensor) and x.requires_grad
                                                   for x in (*primals, *tangents))
-    with Level(refuse_reverse=True) as level:
+    with Level(refuse_reverse=True, record=nested) as level:
         inputs = []
         for p, t in zip(primals, tangents):
             if isinstance(p, Tensor) and (p.requires_grad and grad_on or outer is not None):
@@ -119,3 +124,146 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``jacrev(f)(*args)``: the Jacobian by reverse mode, one cotangent per output element (the
     same as ``tg.jacobian``)."""
     return functional._jacobian(f, argnums, "jacrev")
+
+
+# --- forward over reverse on a recorded gradient ------------------------------------------------
+class _CannotSweep(Exception):
+    """The recorded graph lacks a value a forward rule reads (or an operation has none)."""
+
+
+def _graph(root: Any) -> list:
+    """The nodes of the graph that ends at ``root``, in creation order."""
+    node_type = autograd.Node
+    seen = {id(root)}
+    stack, nodes = [root], []
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        for parent in node.parents:
+            if type(parent) is node_type and id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    nodes.sort(key=lambda n: n.seq)
+    return nodes
+
+
+def _plan(nodes: list) -> list:
+    """For each node, its saved values and the forward rule of each recorded input; raises
+    _CannotSweep when the tape freed or never kept a value a forward rule reads."""
+    from . import rules
+    plan = []
+    for node in nodes:
+        op = autograd.op_of(node)
+        if node.saved is None or op is None or op.jvps is None:
+            raise _CannotSweep
+        datas, out = node.saved
+        edges = []
+        for i, parent in enumerate(node.parents):
+            if parent is None:
+                continue
+            rule = op.jvps[i]
+            uses = rules.rule_uses(rule, len(datas))
+            if any(use == rules.READ and (v is None or isinstance(v, rules.ArrayMeta))
+                   for use, v in zip(uses, (out, *datas))):
+                raise _CannotSweep  # a large value the tape did not keep
+            edges.append((id(parent), rule))
+        plan.append((node, datas, out, edges))
+    return plan
+
+
+def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[Any]) -> Any:
+    """The tangent of ``root`` (a node) when ``leaves`` carry ``tangents``: each recorded
+    operation's forward rule, in creation order, over the graph already recorded (one pass per
+    direction, no new tape). None when root does not depend on the leaves."""
+    carried: dict[int, Any] = {id(leaf): t for leaf, t in zip(leaves, tangents)}
+    for node, datas, out, edges in plan:
+        total = None
+        for parent, rule in edges:
+            t = carried.get(parent)
+            if t is None:
+                continue
+            c = rule(t, out, *datas, **node.params)
+            total = c if total is None else total + c
+        if total is not None:
+            if total.shape != node.shape:
+                total = np.broadcast_to(total, node.shape)
+            carried[id(node)] = np.asarray(total, dtype=node.dtype)
+    return carried.get(id(root))
+
+
+def _can_sweep(nested: bool) -> bool:
+    """Tangents swept on arrays serve only a result nobody differentiates or records further:
+    not inside another transform (nested), forward-mode level, or tg.jit recording."""
+    tracer = autograd._tracer
+    return not nested and current() is None and not (tracer is not None and tracer.active())
+
+
+def _recorded_gradient(f: Callable, args: Sequence[Any], nums: tuple[int, ...],
+                       name: str) -> tuple[list, Tensor, bool, tuple]:
+    prepared, out, nested = functional._evaluate(f, args, nums, name)
+    functional._scalar_output(out, name)
+    with autograd.enable_grad():
+        grads = functional._grads(out, [prepared[n] for n in nums], None, True)
+    return prepared, out, nested, grads
+
+
+def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """Hessian of a one-element f times ``tangents``, without forming the Hessian, by forward over
+    reverse: the gradient is recorded once, then the tangents are carried through it (one
+    forward-rule pass). Returns a Tensor for one primal, a tuple for several."""
+    primals, tangents = functional._primals_and_tangents(primals, tangents, "hvp")
+    nums = tuple(range(len(primals)))
+    prepared, out, nested, grads = _recorded_gradient(f, primals, nums, "hvp")
+    if _can_sweep(nested):
+        try:
+            plan = _plan(_graph_of_all([g._node for g in grads]))
+            result = []
+            for g, p in zip(grads, prepared):
+                t = None if g._node is None else _sweep(plan, g._node, prepared,
+                                                        [t.data for t in tangents])
+                result.append(Tensor(np.zeros(p.shape, dtype=p.dtype) if t is None else
+                                     np.array(t, dtype=p.dtype)))
+            return result[0] if len(result) == 1 else tuple(result)
+        except _CannotSweep:
+            pass
+    return functional.hvp_by_reverse(prepared, out, nested, grads, tangents)
+
+
+def _graph_of_all(roots: Sequence[Any]) -> list:
+    nodes: dict[int, Any] = {}
+    for root in roots:
+        if root is not None:
+            for node in _graph(root):
+                nodes[id(node)] = node
+    return sorted(nodes.values(), key=lambda n: n.seq)
+
+
+def hessian(f: Callable, argnums: int = 0) -> Callable:
+    """``hessian(f)(*args)`` of shape ``x.shape + x.shape`` for a one-element f, by forward over
+    reverse: the gradient is recorded once, then one forward-rule pass through it per input
+    element gives one column. ``argnums`` is a single int here (JAX also takes tuples, giving
+    nested tuples of blocks)."""
+    if not functional._single(argnums):
+        raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
+    functional._check_callable(f, "hessian")
+    by_reverse = functional.hessian_by_reverse(f, argnums)
+
+    def hessian_of(*args: Any) -> Tensor:
+        nums = functional._argnums_tuple(argnums, len(args), "hessian")
+        prepared, out, nested, (g,) = _recorded_gradient(f, args, nums, "hessian")
+        x = prepared[nums[0]]
+        if _can_sweep(nested) and g._node is not None:
+            try:
+                plan = _plan(_graph(g._node))
+                columns = np.empty(g.shape + (x.size,), dtype=g.dtype)
+                basis = np.zeros(x.size, dtype=x.dtype)
+                for k in range(x.size):
+                    basis[k] = 1
+                    column = _sweep(plan, g._node, [x], [basis.reshape(x.shape)])
+                    columns[..., k] = 0 if column is None else column
+                    basis[k] = 0
+                return Tensor(columns.reshape(g.shape + x.shape))
+            except _CannotSweep:
+                pass
+        return by_reverse(*args)
+    return functional._named(hessian_of, "hessian", f)

@@ -32,9 +32,8 @@ import numpy as np
 from . import autograd
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad", "jacobian", "hessian", "jvp_by_reverse", "vjp", "hvp",
-           "taylor",
-           "TaylorPolynomial"]
+__all__ = ["grad", "value_and_grad", "jacobian", "hessian_by_reverse", "jvp_by_reverse", "vjp",
+           "hvp_by_reverse", "taylor", "TaylorPolynomial"]
 
 
 def _argnums_tuple(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
@@ -58,9 +57,11 @@ def _prepare(args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list[Any], boo
     True), and the derivative is the partial one for that argument slot even when ``f`` also
     reaches the same Tensor another way (a closure, or the same Tensor in two slots).
     """
+    from .forward import current
     from .ops import reshape
     args = list(args)
     nested = False
+    level = None if autograd._forward is None else current()
     for n in nums:
         a = args[n]
         if isinstance(a, Tensor) and a.requires_grad and autograd.is_grad_enabled():
@@ -69,6 +70,11 @@ def _prepare(args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list[Any], boo
             continue
         # Tensor() copies and turns integer or bool data into float64.
         args[n] = Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
+        if level is not None and isinstance(a, Tensor) and level.carries(a):
+            # forward over reverse (jvp of a gradient): the derivative is recorded, so that
+            # the tangents flow through the backward pass's operations too
+            level.copy_tangents(a, args[n])
+            nested = True
     return args, nested
 
 
@@ -235,13 +241,11 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return _jacobian(f, argnums, "jacobian")
 
 
-def hessian(f: Callable, argnums: int = 0) -> Callable:
-    """``hessian(f)(*args)`` of shape ``x.shape + x.shape`` for a one-element f: the Jacobian of
-    the gradient, n Hessian-vector products for n inputs. ``argnums`` is a single int here (JAX
-    also takes tuples, giving nested tuples of blocks)."""
-    if not _single(argnums):
-        raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
-    return _named(_jacobian(_grad(f, argnums, "hessian"), argnums, "hessian"), "hessian", f)
+def hessian_by_reverse(f: Callable, argnums: int = 0) -> Callable:
+    """The Hessian as the Jacobian of the gradient (reverse over reverse): what ``tg.hessian``
+    (forward over reverse, forward_mode.py) uses inside other transforms and while tg.jit
+    records."""
+    return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
 
 
 def _tuple_arg(value: Any, name: str, what: str) -> tuple:
@@ -315,15 +319,13 @@ def jvp_by_reverse(f: Callable, primals: Sequence[Any],
     return _finish(out, nested), _finish(tangent_out, nested)
 
 
-def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
-    """Hessian of a one-element f times ``tangents``, without forming the Hessian: the gradient
-    of grad(f) . v. Returns a Tensor for one primal, a tuple for several."""
-    primals, tangents = _primals_and_tangents(primals, tangents, "hvp")
-    nums = tuple(range(len(primals)))
-    prepared, out, nested = _evaluate(f, primals, nums, "hvp")
-    _scalar_output(out, "hvp")
+def hvp_by_reverse(prepared: list, out: Tensor, nested: bool, grads: tuple,
+                   tangents: Sequence[Tensor]) -> Any:
+    """Hessian-vector products as the gradient of grad(f) . v (reverse over reverse), from a
+    recorded gradient: what ``tg.hvp`` (forward over reverse, forward_mode.py) uses inside
+    other transforms and while tg.jit records."""
     with autograd.enable_grad():
-        total = _dot_all(_grads(out, prepared, None, True), tangents)
+        total = _dot_all(grads, tangents)
     if total is None or not total.requires_grad:
         result = tuple(Tensor(np.zeros(p.shape, dtype=p.dtype)) for p in prepared)
     else:
@@ -398,7 +400,7 @@ def taylor(f: Callable, x0: Any, order: int) -> TaylorPolynomial:
         if order >= 1:
             derivatives.append(grad(f)(x.detach()))
         if order == 2:
-            derivatives.append(hessian(f)(x.detach()))
+            derivatives.append(hessian_by_reverse(f)(x.detach()))
         return TaylorPolynomial(x.data, derivatives)
     derivatives = [out.detach()]
     current = out

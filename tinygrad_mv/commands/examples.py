@@ -1,8 +1,8 @@
-"""List the example programs in examples/ with one line each (run one with `tinygrad-mv run NAME`).
+"""List the example programs and the course notebooks, with one line each (run one with
+`tinygrad-mv run NAME --out DIR`).
 
-The examples live in the source tree, not in the installed package: they are found in
-$TINYGRAD_MV_EXAMPLES, else in the examples/ folder beside the package (a source checkout or an
-editable install), else in ./examples.
+They are shipped with the package (tinygrad_mv/examples/, the notebooks in its notebooks/
+folder); $TINYGRAD_MV_EXAMPLES points at another folder of examples instead.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import ast
 import os
 from pathlib import Path
 
-HELP = "list the example programs (the course's methods and the applications)"
+HELP = "list the example programs and the course notebooks"
 
 
 def examples_dir() -> Path:
@@ -19,26 +19,39 @@ def examples_dir() -> Path:
     candidates = []
     if os.environ.get("TINYGRAD_MV_EXAMPLES"):
         candidates.append(Path(os.environ["TINYGRAD_MV_EXAMPLES"]))
-    candidates.append(Path(__file__).resolve().parents[2] / "examples")
+    candidates.append(Path(__file__).resolve().parents[1] / "examples")
     candidates.append(Path.cwd() / "examples")
     for folder in candidates:
         if folder.is_dir() and any(folder.glob("*.py")):
             return folder
     raise FileNotFoundError("no examples folder found (looked in "
                             + ", ".join(str(c) for c in candidates)
-                            + "); run from a source checkout of tinygrad_mv or set "
-                              "TINYGRAD_MV_EXAMPLES to its examples/ folder")
+                            + "); reinstall tinygrad_mv or set TINYGRAD_MV_EXAMPLES to a "
+                              "folder of examples")
 
 
 def available() -> dict[str, Path]:
-    """Example name (file stem) -> path, sorted by name."""
-    return {p.stem: p for p in sorted(examples_dir().glob("*.py")) if not p.name.startswith("_")}
+    """Example name (file stem) -> path, sorted by name: the programs, then the notebooks."""
+    folder = examples_dir()
+    programs = {p.stem: p for p in sorted(folder.glob("*.py")) if not p.name.startswith("_")}
+    notebooks = {p.stem: p for p in sorted((folder / "notebooks").glob("[0-9][0-9]_*.py"))}
+    return {**programs, **notebooks}
+
+
+def is_notebook(path: Path) -> bool:
+    return path.parent.name == "notebooks"
 
 
 def summary(path: Path) -> str:
-    """The first line of the example's docstring, read without running it."""
+    """The first line of the example's docstring (a notebook's first heading), read without
+    running it."""
     try:
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        if is_notebook(path):
+            headings = [line[2:].lstrip("# ").strip() for line in text.splitlines()
+                        if line.startswith("# #")]
+            return headings[0] if headings else "(no title)"
+        doc = ast.get_docstring(ast.parse(text))
     except (SyntaxError, UnicodeDecodeError, OSError) as exc:
         return f"(unreadable: {exc})"
     return doc.strip().splitlines()[0] if doc else "(no description)"
@@ -53,5 +66,11 @@ def run(args: argparse.Namespace) -> int:
     width = max(len(name) for name in found)
     print(f"examples in {examples_dir()} (run one with: tinygrad-mv run NAME [--out DIR]):")
     for name, path in found.items():
-        print(f"  {name.ljust(width)}  {summary(path)}")
+        if not is_notebook(path):
+            print(f"  {name.ljust(width)}  {summary(path)}")
+    notebooks = {name: path for name, path in found.items() if is_notebook(path)}
+    if notebooks:
+        print("the course notebooks (run one to write it, executed with its pictures, to DIR):")
+        for name, path in notebooks.items():
+            print(f"  {name.ljust(width)}  {summary(path)}")
     return 0

@@ -1,7 +1,10 @@
-"""Run one example program by name (see `tinygrad-mv examples`), writing its files to --out.
+"""Run one example program or course notebook by name (see `tinygrad-mv examples`), writing its
+files to --out.
 
 An example with a ``main(out=..., quick=...)`` function is called directly (``quick`` only when
-it takes it); any other is run as a script with ``--out DIR`` on its command line.
+it takes it); any other is run as a script with ``--out DIR`` on its command line. A notebook is
+executed top to bottom in a fresh kernel and written to DIR/NAME.ipynb with its outputs and
+pictures (this needs the notebooks extra: pip install "tinygrad_mv[notebooks]").
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from .examples import available
+from .examples import available, is_notebook
 
 HELP = "run one example program by name"
 
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no example named {args.name!r}; the examples are: "
                          f"{', '.join(found)}")
     path = found[name]
+    if is_notebook(path):
+        return _run_notebook(path, Path(args.out))
     if _defines_main(path):
         spec = importlib.util.spec_from_file_location(f"tinygrad_mv_example_{name}", path)
         module = importlib.util.module_from_spec(spec)
@@ -59,4 +64,23 @@ def run(args: argparse.Namespace) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         sys.argv = saved
+    return 0
+
+
+def _run_notebook(source: Path, out: Path) -> int:
+    try:
+        import jupytext
+        import nbclient
+        import nbformat
+    except ImportError:
+        print('tinygrad-mv run: error: running a notebook needs jupytext, nbclient and ipykernel: '
+              'pip install "tinygrad_mv[notebooks]"', file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    notebook = jupytext.read(source)
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(out)}}).execute()
+    target = out / f"{source.stem}.ipynb"
+    nbformat.write(notebook, target)
+    print(f"ran {source.name}; wrote {target} with its outputs")
     return 0

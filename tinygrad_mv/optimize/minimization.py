@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import functional
+from .. import forward_mode, functional
 from ..optim import adam_update, momentum_update
 from ..tensor import Tensor
 from ._common import (MinimizeResult, _check_stopping, _fmt, _shaped, _start, _value,
@@ -22,7 +22,7 @@ def _largest_curvature(fun: Callable[[Tensor], Tensor], x: np.ndarray, iters: in
     v /= np.linalg.norm(v)
     estimate = 0.0
     for _ in range(iters):
-        hv = functional.hvp(lambda t: fun(t).reshape(()), (x,), (v,)).data.reshape(-1)
+        hv = forward_mode.hvp(lambda t: fun(t).reshape(()), (x,), (v,)).data.reshape(-1)
         norm = float(np.linalg.norm(hv))
         if not np.isfinite(norm) or norm == 0.0:
             return estimate
