@@ -605,3 +605,20 @@ def test_params_name_a_models_parameters_as_torchviz():
         tg.graph_text(loss, params=[1, 2])
     with pytest.raises(TypeError, match="params=: 'w' is a ndarray, not a Tensor"):
         tg.graph_text(loss, params={"w": np.ones(2)})
+
+
+def test_pictures_label_values_with_their_tangents_in_forward_mode():
+    import tinygrad_mv.forward_ad as fwAD
+
+    with fwAD.dual_level():
+        x = tg.Tensor(3.0, requires_grad=True, name="x")
+        dual = fwAD.make_dual(x, tg.Tensor(0.5))
+        y = tg.sin(dual) * dual  # tangent (sin x + x cos x) v
+        text = tg.graph_text(y)
+        source = tg.draw_graph(y).source
+        expected = (np.sin(3.0) + 3.0 * np.cos(3.0)) * 0.5
+        assert f"tangent {expected:.4g}" in text.splitlines()[0]
+        assert f"tangent {np.cos(3.0) * 0.5:.4g}" in text  # sin's output
+        assert f"tangent {expected:.4g}" in source
+    # outside the level the tangents are gone: the picture shows none
+    assert "tangent" not in tg.graph_text(y) and "tangent" not in tg.draw_graph(y).source

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import forward
 from ..autograd import Node
 from .labels import _params_text, _short_name
 from .op_drawing import drawing
 from .picture import _leaf_ids, _Picture, _tensor_lines
 from .scopes import _node_scopes
 from .tape import _Tape
+
+
+def _tangent(source: object) -> object:
+    """The tangent a Tensor (or the value a node recorded) carries in the innermost forward-mode
+    level that has one (fwAD.dual_level, tg.jvp), or None."""
+    level = forward.current()
+    while level is not None:
+        found = (level.node_tangent(source) if type(source) is Node else
+                 level.tangent(source))
+        if found is not None:
+            return found
+        level = level.parent
+    return None
 
 
 def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Picture:
@@ -24,7 +38,7 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         name = tape.leaf_name(leaf)
         title = _short_name(name) or ("output" if is_root else None)
         pic.add(leaf_ids[key], _tensor_lines(title, leaf.shape, leaf.dtype, leaf.data, leaf.grad,
-                                             show_values, show_grads),
+                                             show_values, show_grads, _tangent(leaf)),
                 style, leaf_scopes.get(key))
         if name:
             pic.leaf_names[leaf_ids[key]] = str(name)
@@ -70,7 +84,8 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         title = _short_name(tensor.name) if tensor is not None else None
         grad = tensor.grad if tensor is not None else None
         pic.add(f"t{seq}", _tensor_lines(title or ("output" if is_root else None), node.shape,
-                                         node.dtype, value, grad, show_values, show_grads),
+                                         node.dtype, value, grad, show_values, show_grads,
+                                         _tangent(node)),
                 "output" if is_root else "tensor", out_scopes.get(node))
         pic.edge(op_id, f"t{seq}")
     if freed:

@@ -47,11 +47,13 @@ class _Picture:
 
 
 def _tensor_lines(title: str | None, shape: tuple, dtype: Any, value: Any, grad: Any,
-                  show_values: bool, show_grads: bool) -> list[str]:
+                  show_values: bool, show_grads: bool, tangent: Any = None) -> list[str]:
     lines = [title] if title else []
     lines.append(_shape_text(shape, dtype))
     if show_values and value is not None:
         lines.append(f"value {_summary(value)}")
+    if tangent is not None:  # forward mode: the tangent carried beside the value
+        lines.append(f"tangent {_summary(getattr(tangent, 'data', tangent))}")
     if show_grads and grad is not None:
         lines.append(f"grad {_summary(grad)}")
     return lines

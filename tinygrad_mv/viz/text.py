@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..autograd import Node
+from .forward import _tangent
 from .labels import _params_text, _shape_text, _summary
 from .scopes import _assign_scopes, _chain
 from .tape import _Tape
@@ -62,6 +63,7 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
             text = f"{name}{kind} -> {_shape_text(item.shape, item.dtype)}"
             if show_values:
                 text += f"  value {_summary(item.data)}"
+            text += _tangent_text(item)
             if show_grads and item.grad is not None:
                 text += f"  grad {_summary(item.grad.data)}"
             return text
@@ -73,6 +75,7 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
         value = tape.value(item)
         if show_values:
             text += f"  value {_summary(value)}" if value is not None else "  value freed"
+        text += _tangent_text(item)
         if show_grads and tensor is not None and tensor.grad is not None:
             text += f"  grad {_summary(tensor.grad.data)}"
         if item in scopes:
@@ -111,3 +114,8 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
         lines.append("(values of intermediate results were freed by backward(); pass "
                      "retain_graph=True to keep them)")
     return "\n".join(lines)
+
+
+def _tangent_text(item: object) -> str:
+    tangent = _tangent(item)
+    return "" if tangent is None else f"  tangent {_summary(getattr(tangent, 'data', tangent))}"
