@@ -68,3 +68,11 @@ def test_run_writes_an_executed_notebook_where_out_says(tmp_path, monkeypatch, c
                 if "image/png" in o.get("data", {})]
     assert pictures, "the executed notebook holds its plots"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_run_gradient_descent_from_outside_the_checkout(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TINYGRAD_MV_EXAMPLES", raising=False)
+    assert cli.main(["run", "gradient_descent", "--out", "pictures", "--quick"]) == 0
+    assert (tmp_path / "pictures" / "gradient_descent.png").stat().st_size > 5_000
