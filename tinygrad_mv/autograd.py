@@ -361,13 +361,17 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         return result
 
     apply.__name__ = apply.__qualname__ = name
-    apply.__doc__ = f"Differentiable '{name}' (forward: {getattr(forward, '__name__', forward)})."
+    defined_in = sys._getframe(1).f_globals.get("__name__")
+    apply.__doc__ = (f"The differentiable operation ``{name}``: NumPy's value, with its gradient "
+                     f"(reverse mode) and tangent (forward mode) from the rules in "
+                     f"``{defined_in}``.")
+    apply.__module__ = defined_in or __name__
     apply.forward = forward  # type: ignore[attr-defined]
     apply.vjps = vjps  # type: ignore[attr-defined]
     apply.jvps = jvps  # type: ignore[attr-defined]
     apply.drawing = drawing or _NO_DRAWING  # type: ignore[attr-defined]
     # The module that defined it (read once, here): core operations live in tinygrad_mv.ops.
-    apply.defined_in = sys._getframe(1).f_globals.get("__name__")  # type: ignore[attr-defined]
+    apply.defined_in = defined_in  # type: ignore[attr-defined]
     OPS.append(apply)
     _BY_RULES[id(vjps)] = apply
     return apply

@@ -127,7 +127,8 @@ class Tensor:
             yield self[i]
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        _refuse_while_recording("np.asarray()")
+        if autograd._tracer is not None:
+            _refuse_while_recording("np.asarray()")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data

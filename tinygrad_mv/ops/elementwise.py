@@ -256,3 +256,20 @@ for _op in (add, sub, mul, div, neg, power, exp, log, sqrt, sin, cos, tan, tanh,
             relu, sigmoid, log_sigmoid, _clip, maximum, minimum, _where):
     _op.jvps = _op.vjps
 astype.jvps = (lambda t, out, x, dtype: t.astype(dtype),)
+
+# What each operation computes, for help() and the API reference (elementwise, broadcasting as
+# NumPy; Python numbers and arrays are accepted wherever a Tensor is).
+for _op, _doc in {
+    add: "``a + b``.", sub: "``a - b``.", mul: "``a * b``.", div: "``a / b``.", neg: "``-x``.",
+    power: "``x ** y``; the slope of ``x ** y`` in x is 0 at x = 0 when y = 0, as PyTorch.",
+    exp: "e to the power x.", log: "The natural logarithm.", sqrt: "The square root.",
+    sin: "The sine (radians).", cos: "The cosine (radians).", tan: "The tangent (radians).",
+    tanh: "The hyperbolic tangent.", square: "``x * x``.",
+    absolute: "``|x|``; its slope at 0 is 0, as PyTorch.",
+    relu: "``max(x, 0)``; its slope at 0 is 0, as PyTorch.",
+    sigmoid: "The logistic sigmoid 1 / (1 + e^-x), without overflow at any x.",
+    log_sigmoid: "log(sigmoid(x)), finite and exact at any finite x.",
+    maximum: "The larger of a and b; on ties each gets half the gradient.",
+    minimum: "The smaller of a and b; on ties each gets half the gradient.",
+}.items():
+    _op.__doc__ = _doc

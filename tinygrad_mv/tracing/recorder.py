@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import autograd, rules
 from ..autograd import JitError, Node
-from ..engine import IndexedGrad
+from ..engine import IndexedGrad, _sum_to_shape
 from ..observer import Observer
 from ..tensor import Tensor
 
@@ -42,6 +42,17 @@ def _scatter_onto(total: np.ndarray, values: np.ndarray, index: Any, full_shape:
     buffer = _scatter_new(values, index, full_shape, unique, dtype)
     buffer += total
     return buffer
+
+
+def _summing(source: tuple, shape: tuple) -> Callable:
+    """Summing a gradient of shape ``source`` back to ``shape``, with the axes worked out once,
+    at recording: one ufunc reduce per replay."""
+    lead = len(source) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and source[lead + i] != 1)
+    if not lead and all(source[i] == n or i in axes for i, n in enumerate(shape)):
+        return functools.partial(np.add.reduce, axis=axes, keepdims=True)
+    return functools.partial(_sum_to_shape, shape=shape)
 
 
 class _Tracer(Observer):
@@ -209,6 +220,8 @@ class _Tracer(Observer):
         self.record(fn, rule_ins, result)
 
     def step(self, fn: Callable, args: tuple, result: Any) -> None:
+        if isinstance(fn, functools.partial) and fn.func is _sum_to_shape and len(args) == 1:
+            fn = _summing(np.shape(args[0]), fn.keywords["shape"])
         self.record(fn, tuple(self.slot(a) for a in args), result)
 
     def added(self, total: Any, contribution: Any, result: Any) -> None:
