@@ -48,6 +48,8 @@ neg = primitive("neg", np.negative,
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
     # x^0 is constant: its slope is 0 even at x = 0, where y x^(y-1) would be 0 * inf (as PyTorch;
     # it keeps second derivatives of x^1 finite there too).
+    if type(y) is np.ndarray and y.ndim == 0:
+        y = y.item()  # a number exponent (x ** 2): NumPy's fast paths for x ** 1.0, x ** 2.0
     if isinstance(y, (int, float)):
         if y == 0:
             return g * 0.0
