@@ -77,6 +77,7 @@ class Tensor:
     # --- attributes ---------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        """Whether gradients are computed for this Tensor."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -94,6 +95,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a Tensor made by the user (or by no recorded operation)."""
         return self._node is None
 
     @property
@@ -103,18 +105,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of ``data``."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of ``data``."""
         return self.data.dtype
 
     def __len__(self) -> int:
@@ -139,6 +145,7 @@ class Tensor:
         return self.data.copy()
 
     def item(self) -> float:
+        """The value of a one-element Tensor as a Python number."""
         _refuse_while_recording("item()")
         if self.data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
@@ -147,6 +154,7 @@ class Tensor:
         return float(value) if self.data.dtype.kind == "f" else value
 
     def tolist(self) -> Any:
+        """The values as (nested) Python lists."""
         _refuse_while_recording("tolist()")
         return self.data.tolist()
 
@@ -367,14 +375,17 @@ def _shape_of(name: str, positional: tuple, keywords: dict) -> tuple[int, ...]:
 
 def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None,
           **keywords: Any) -> Tensor:
+    """A Tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))`` (float64 unless ``dtype``)."""
     return _creation(np.zeros(_shape_of("zeros", shape, keywords)), requires_grad, dtype)
 
 
 def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None, **keywords: Any) -> Tensor:
+    """A Tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))`` (float64 unless ``dtype``)."""
     return _creation(np.ones(_shape_of("ones", shape, keywords)), requires_grad, dtype)
 
 
 def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """A Tensor of ``shape`` filled with ``value``."""
     shape = _shape_arg((shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
     if not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"full: value must be a real number, got {type(value).__name__}")
@@ -382,10 +393,12 @@ def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = Non
 
 
 def zeros_like(t: Any, requires_grad: bool = False) -> Tensor:
+    """Zeros of the shape and dtype of ``t``."""
     return Tensor(np.zeros_like(np.asarray(t)), requires_grad=requires_grad)
 
 
 def ones_like(t: Any, requires_grad: bool = False) -> Tensor:
+    """Ones of the shape and dtype of ``t``."""
     return Tensor(np.ones_like(np.asarray(t)), requires_grad=requires_grad)
 
 
@@ -400,6 +413,7 @@ def _numpy_helper(name: str, fn: Callable[..., np.ndarray], *args: Any) -> np.nd
 
 
 def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
+    """The n x m identity matrix (m = n by default)."""
     return _creation(_numpy_helper("eye", np.eye, n, m), requires_grad, dtype)
 
 
@@ -436,6 +450,7 @@ def _arange_bounds(args: tuple, bounds: dict) -> tuple:
 
 def linspace(start: float, stop: float, num: int = 50, requires_grad: bool = False,
              dtype: Any = None) -> Tensor:
+    """``num`` evenly spaced numbers from ``start`` to ``stop`` included, as NumPy's."""
     return _creation(_numpy_helper("linspace", np.linspace, start, stop, num), requires_grad,
                      dtype)
 

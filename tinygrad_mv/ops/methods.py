@@ -26,6 +26,7 @@ from .shape import (
 class _TensorMethods:
     @property
     def T(self) -> Tensor:
+        """The transpose (axes reversed), as NumPy's ``.T``."""
         return transpose(self)
 
     # --- NumPy interop ------------------------------------------------------------------------
@@ -37,111 +38,146 @@ class _TensorMethods:
 
     # --- operators ----------------------------------------------------------------------------
     def __radd__(self, other: Any) -> Tensor:
+        """``other + self``."""
         return add(other, self)
 
     def __rsub__(self, other: Any) -> Tensor:
+        """``other - self``."""
         return sub(other, self)
 
     def __rmul__(self, other: Any) -> Tensor:
+        """``other * self``."""
         return mul(other, self)
 
     def __rtruediv__(self, other: Any) -> Tensor:
+        """``other / self``."""
         return div(other, self)
 
     def __rpow__(self, other: Any) -> Tensor:
+        """``other ** self``."""
         return power(other, self)
 
     def __rmod__(self, other: Any) -> Tensor:
+        """``other % self`` (NumPy's remainder)."""
         return mod(other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
+        """``self @ other``."""
         return matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
+        """``other @ self``."""
         return matmul(other, self)
 
     def __pos__(self) -> Tensor:
+        """``+self``: the Tensor itself."""
         return self
 
     def __abs__(self) -> Tensor:
+        """``abs(self)``: the absolute value, elementwise."""
         return absolute(self)
 
     def __getitem__(self, index: Any) -> Tensor:
+        """``self[index]``: ints, slices, None, ..., integer arrays and bool masks."""
         return getitem(self, index)
 
     # --- elementwise --------------------------------------------------------------------------
     def exp(self) -> Tensor:
+        """e to the power of each element."""
         return exp(self)
 
     def log(self) -> Tensor:
+        """The natural logarithm of each element."""
         return log(self)
 
     def sqrt(self) -> Tensor:
+        """The square root of each element."""
         return sqrt(self)
 
     def sin(self) -> Tensor:
+        """The sine of each element (radians)."""
         return sin(self)
 
     def cos(self) -> Tensor:
+        """The cosine of each element (radians)."""
         return cos(self)
 
     def tan(self) -> Tensor:
+        """The tangent of each element (radians)."""
         return tan(self)
 
     def tanh(self) -> Tensor:
+        """The hyperbolic tangent of each element."""
         return tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """The logistic sigmoid 1 / (1 + e^-x) of each element."""
         return sigmoid(self)
 
     def relu(self) -> Tensor:
+        """max(x, 0) for each element."""
         return relu(self)
 
     def abs(self) -> Tensor:
+        """The absolute value of each element."""
         return absolute(self)
 
     def square(self) -> Tensor:
+        """The square of each element."""
         return square(self)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Each element clamped to [lo, hi] (either may be None)."""
         return clip(self, lo, hi)
 
     def astype(self, dtype: Any) -> Tensor:
+        """The values cast to ``dtype`` (the gradient is cast back)."""
         return astype(self, dtype=dtype)  # a static parameter, not an operand
 
     # --- reductions ---------------------------------------------------------------------------
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The sum over ``axis`` (an int, a tuple or None: all)."""
         return sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The mean over ``axis`` (an int, a tuple or None: all)."""
         return mean(self, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The maximum over ``axis``; ties share the gradient equally."""
         return max(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The minimum over ``axis``; ties share the gradient equally."""
         return min(self, axis, keepdims)
 
     def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """The product over ``axis`` (exact gradients with zeros)."""
         return prod(self, axis, keepdims=keepdims)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """The variance over ``axis``, with ``ddof`` as NumPy's."""
         return var(self, axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Tensor:
+        """The standard deviation over ``axis``, with ``ddof`` as NumPy's."""
         return std(self, axis, ddof=ddof, keepdims=keepdims)
 
     def cumsum(self, axis: Any = None) -> Tensor:
+        """The running sum along ``axis`` (None: the flattened tensor)."""
         return cumsum(self, axis)
 
     def cumprod(self, axis: Any = None) -> Tensor:
+        """The running product along ``axis`` (None: the flattened tensor)."""
         return cumprod(self, axis)
 
     # --- shape --------------------------------------------------------------------------------
     def reshape(self, *shape: Any) -> Tensor:
+        """The same values in another shape: ``reshape(2, 3)`` or ``reshape((2, 3))``."""
         return reshape(self, shape[0] if len(shape) == 1 else shape)
 
     def transpose(self, *axes: Any) -> Tensor:
+        """NumPy's permutation of the axes (reversed when none are given)."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]
         elif (len(axes) == 2 and self.data.ndim == 2
@@ -157,21 +193,27 @@ class _TensorMethods:
         return transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """The tensor with two axes swapped."""
         return swapaxes(self, axis1, axis2)
 
     def flatten(self) -> Tensor:
+        """The values as a 1-D tensor."""
         return flatten(self)
 
     def squeeze(self, axis: Any = None) -> Tensor:
+        """Without axes of length one (all of them when ``axis`` is None)."""
         return squeeze(self, axis)
 
     def unsqueeze(self, axis: int) -> Tensor:
+        """With a new axis of length one at ``axis``."""
         return unsqueeze(self, axis)
 
     def broadcast_to(self, shape: Any) -> Tensor:
+        """The values broadcast to ``shape`` (the gradient is summed back)."""
         return broadcast_to(self, shape)
 
     def dot(self, other: Any) -> Tensor:
+        """``np.dot`` of two tensors of up to two dimensions."""
         return dot(self, other)
 
 

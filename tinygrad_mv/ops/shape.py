@@ -60,6 +60,7 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
+    """``x`` with ``axis1`` and ``axis2`` swapped, as NumPy's."""
     ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
     first, second = normalize_axes(axis1, ndim, "swapaxes"), normalize_axes(axis2, ndim, "swapaxes")
     if not ndim:  # a 0-d tensor: axes 0 and -1 are the same (no) axis
