@@ -15,9 +15,9 @@ Costs, in units of one evaluation of f plus one reverse pass:
   recorded (g(u) = J^T u is linear in u), then a reverse pass of g . v with respect to u gives
   J v: about three reverse passes. ``tg.jvp`` is true forward mode (forward_mode.py) and falls
   back on this where tangents cannot be carried.
-- ``hvp``: grad with ``create_graph``, then the gradient of grad(f) . v: about 3-4x a gradient,
-  and the Hessian is never formed.
-- ``hessian``: ``jacobian(grad(f))``: n Hessian-vector products for n inputs.
+- ``hvp_by_reverse`` and ``hessian_by_reverse``: reverse over reverse (the gradient of
+  grad(f) . v; the Jacobian of grad f), what ``tg.hvp`` and ``tg.hessian`` (forward over reverse,
+  forward_mode.py) use inside other transforms and while tg.jit records.
 - ``taylor``: for a one-element x0, derivative k is one reverse pass over the recorded graph of
   derivative k-1 (that graph grows with k); for a vector x0, a gradient and a Hessian.
 """
