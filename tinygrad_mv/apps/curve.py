@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -57,6 +57,18 @@ def cost(model: nn.Module, t: Any, xy: Any) -> tg.Tensor:
     """The course's cost: sum of squared errors over the points, divided by their number N."""
     prediction = model(t)
     return nn.SSELoss()(prediction, xy) / len(prediction)
+
+
+def cost_of_parameters(xy: Any) -> Callable[..., tg.Tensor]:
+    """The cost as a function of the input points and of every weight and bias, in the order of
+    ``state_dict()`` (W1, b1, W2, b2, W3, b3): what a transform differentiates with respect to
+    the parameters themselves (an exported gradient takes them as inputs)."""
+    def network_cost(points: Any, *params: Any) -> tg.Tensor:
+        a = points
+        for weight, bias in zip(params[::2], params[1::2]):
+            a = tg.sigmoid(tg.linear(a, weight, bias))
+        return ((a - xy) ** 2).sum() / len(xy)
+    return network_cost
 
 
 class NoisySteepestDescent:

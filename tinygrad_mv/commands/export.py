@@ -53,12 +53,7 @@ def curve(steps: int, grad: bool) -> tuple[Callable, tuple, list[str], str]:
     if not grad:
         return model, (t,), ["t"], f"the 1-6-7-2 network trained for {steps} Adam steps"
     state = model.state_dict()
-
-    def cost(points: Any, *params: Any) -> Any:
-        a = points
-        for weight, bias in zip(params[::2], params[1::2]):
-            a = tg.sigmoid(tg.linear(a, weight, bias))
-        return ((a - xy) ** 2).sum() / len(xy)
+    cost = app.cost_of_parameters(xy)
 
     def state_array(value: Any) -> np.ndarray:
         return np.asarray(getattr(value, "data", value))

@@ -69,12 +69,7 @@ def main(out: str = "tinygrad_mv_out", steps: int = STEPS) -> dict:
     names = list(model.state_dict())
     weights = [p.data for p in model.parameters()]
 
-    def cost(points: Any, *params: Any) -> Any:
-        a = points
-        for weight, bias in zip(params[::2], params[1::2]):
-            a = tg.sigmoid(tg.linear(a, weight, bias))
-        return ((a - xy) ** 2).sum() / len(xy)
-
+    cost = curve.cost_of_parameters(xy)  # the weights as inputs, not initializers
     value_and_grad = tg.value_and_grad(cost, argnums=tuple(range(1, len(weights) + 1)))
     grad_path = tg.onnx.export(value_and_grad, (t, *weights), folder / "curve_network_grad.onnx",
                                input_names=["t", *names],
