@@ -356,6 +356,27 @@ def test_second_derivatives_through_piecewise_operations_replay_with_new_masks(n
     assert hessian.recordings == hvp.recordings == jvp.recordings == 1
 
 
+@pytest.mark.parametrize("name", sorted(PIECEWISE))
+def test_jitted_jvp_records_forward_rules_with_new_masks(name: str, monkeypatch) -> None:
+    """tg.jit of tg.jvp records the forward rules themselves (no reverse pass), as operations:
+    a replay recomputes each piecewise rule's mask from the new inputs."""
+    from tinygrad_mv import functional
+
+    def no_reverse(*args: Any) -> Any:
+        raise AssertionError("tg.jvp fell back on two reverse passes under tg.jit")
+    monkeypatch.setattr(functional, "jvp_by_reverse", no_reverse)
+    f = PIECEWISE[name]
+    jvp = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    v = np.array([0.3, -1.0, 2.0])
+    for x in (np.array([1.5, -1.5, 0.25]), np.array([-1.5, 1.5, -0.25]),
+              np.array([0.25, 1.5, -1.5])):
+        out, tangent = jvp(x, v)
+        assert_same((out, tangent), tg.jvp(f, (x,), (v,)), what=f"jvp at {x}")
+        expected = (f(Tensor(x + 1e-6 * v)).item() - f(Tensor(x - 1e-6 * v)).item()) / 2e-6
+        assert_close(tangent.data, expected, rtol=1e-5, atol=1e-6)
+    assert jvp.recordings == 1
+
+
 SMOOTH = {
     "logsumexp": lambda x: tg.logsumexp(x * np.array([0.3, -1.0, 2.0])),
     "log_softmax": lambda x: (tg.log_softmax(x) * np.array([0.3, -1.0, 2.0])).sum(),

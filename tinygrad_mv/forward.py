@@ -43,13 +43,17 @@ STALE = _Stale()
 class Level:
     """One forward-mode evaluation: the tangents of the Tensors computed while it is active."""
 
-    def __init__(self, refuse_reverse: bool = False, record: bool = True) -> None:
+    def __init__(self, refuse_reverse: bool = False, record: bool = True,
+                 on_tensors: bool = False) -> None:
         self.parent: Level | None = None
         self.thread = threading.get_ident()
         self.refuse_reverse = refuse_reverse
         # record=False: nothing outside differentiates this level's tangents by reverse mode,
         # so they stay arrays even where values require grad (a gradient taken inside tg.jvp)
         self.record = record
+        # on_tensors: the rules always run on Tensors, as operations a tracer (tg.jit, ONNX
+        # export) records like any other
+        self.on_tensors = on_tensors
         self._tangents: dict[int, tuple[Any, Any]] = {}
         # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
         # inputs as new Tensors around the saved arrays, and gives them these tangents.
@@ -139,7 +143,8 @@ class Level:
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
         # On Tensors when the tangent must itself be differentiated: by reverse mode (something
         # requires grad) or by an outer level (a jvp of a jvp).
-        as_tensors = self.parent is not None or any(isinstance(t, Tensor) for _, _, t in carried) \
+        as_tensors = self.on_tensors or self.parent is not None \
+            or any(isinstance(t, Tensor) for _, _, t in carried) \
             or (self.record and result._requires_grad and autograd._grad_enabled.get())
         if as_tensors:
             out, inputs = result, args
@@ -150,6 +155,11 @@ class Level:
         ident = threading.get_ident()
         active = levels[ident]
         levels[ident] = self.parent  # the rules' own operations belong to outer levels
+        tracer = autograd._tracer
+        if tracer is not None and not (as_tensors and tracer.active()):
+            tracer = None
+        if tracer is not None:  # a mask a rule computes from .data would be frozen: refused
+            tracer.rule_passes += 1
         try:
             tangent = None
             for i, _, t in carried:
@@ -157,6 +167,8 @@ class Level:
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
             levels[ident] = active
+            if tracer is not None:
+                tracer.rule_passes -= 1
         self.set(result, _fit(tangent, result))
 
 

@@ -3,10 +3,10 @@
 ``jvp(f, primals, tangents)`` runs ``f`` once with each value's tangent carried beside it
 (forward.py): no tape, no backward pass, and it works under ``tg.no_grad()``. Its cost is a small
 constant times one evaluation of f. A gradient taken inside f (``jvp(grad(f), ...)``, forward
-over reverse) is recorded, and the tangents ride through its backward pass's operations. Where
-tangents cannot be carried, it computes the same J v by two reverse passes
-(functional.jvp_by_reverse): a ``backward()`` on arrays inside f, and while ``tg.jit`` records
-(the replay is made of the reverse pass's NumPy calls).
+over reverse) is recorded, and the tangents ride through its backward pass's operations. While
+``tg.jit`` or an ONNX export records, the tangent rules run on Tensors, as operations it records.
+Where tangents cannot be carried (a ``backward()`` on arrays inside f), it computes the same J v
+by two reverse passes (functional.jvp_by_reverse).
 
 ``hessian`` and ``hvp`` are forward over reverse on a recorded gradient: one pass of forward
 rules through the recorded graph per direction (``_sweep``), reverse over reverse where that
@@ -33,22 +33,22 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[T
     """``(f(*primals), J @ tangents)`` by forward mode; ``primals`` and ``tangents`` are tuples."""
     primals, tangents = functional._primals_and_tangents(primals, tangents, "jvp")
     tracer = autograd._tracer
-    if tracer is not None and tracer.active():
-        return functional.jvp_by_reverse(f, primals, tangents)
     try:
-        return _forward_jvp(f, primals, tangents)
+        # While tg.jit or an export records, the tangent rules run as operations it records.
+        return _forward_jvp(f, primals, tangents,
+                            on_tensors=tracer is not None and tracer.active())
     except ReverseInside:
         return functional.jvp_by_reverse(f, primals, tangents)
 
 
-def _forward_jvp(f: Callable, primals: Sequence[Any],
-                 tangents: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor],
+                 on_tensors: bool = False) -> tuple[Tensor, Tensor]:
     from .ops import reshape
     grad_on = autograd.is_grad_enabled()
     outer = current()  # an enclosing jvp: the results keep its tangents
     nested = outer is not None or grad_on and any(isinstance(x, Tensor) and x.requires_grad
                                                   for x in (*primals, *tangents))
-    with Level(refuse_reverse=True, record=nested) as level:
+    with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors) as level:
         inputs = []
         for p, t in zip(primals, tangents):
             if isinstance(p, Tensor) and (p.requires_grad and grad_on or outer is not None):
@@ -57,7 +57,7 @@ def _forward_jvp(f: Callable, primals: Sequence[Any],
                 x = reshape(p, p.shape)
             else:
                 x = Tensor(p.data if isinstance(p, Tensor) else p)
-            tangent = t if nested and t.requires_grad else t.data
+            tangent = t if on_tensors or nested and t.requires_grad else t.data
             if tangent.dtype != x.dtype:
                 tangent = tangent.astype(x.dtype)
             level.set(x, tangent)
