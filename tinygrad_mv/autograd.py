@@ -369,6 +369,10 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
     apply.forward = forward  # type: ignore[attr-defined]
     apply.vjps = vjps  # type: ignore[attr-defined]
     apply.jvps = jvps  # type: ignore[attr-defined]
+    # How forward rules take tangents with leading batch axes (tg.jacfwd's one pass):
+    # "elementwise" (lined up with the operands), "trailing" (the rules act on the trailing
+    # axes), None (one batch element at a time).
+    apply.batching = None  # type: ignore[attr-defined]
     apply.drawing = drawing or _NO_DRAWING  # type: ignore[attr-defined]
     # The module that defined it (read once, here): core operations live in tinygrad_mv.ops.
     apply.defined_in = defined_in  # type: ignore[attr-defined]

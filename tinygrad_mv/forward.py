@@ -44,7 +44,7 @@ class Level:
     """One forward-mode evaluation: the tangents of the Tensors computed while it is active."""
 
     def __init__(self, refuse_reverse: bool = False, record: bool = True,
-                 on_tensors: bool = False) -> None:
+                 on_tensors: bool = False, batch: int | None = None) -> None:
         self.parent: Level | None = None
         self.thread = threading.get_ident()
         self.refuse_reverse = refuse_reverse
@@ -54,6 +54,8 @@ class Level:
         # on_tensors: the rules always run on Tensors, as operations a tracer (tg.jit, ONNX
         # export) records like any other
         self.on_tensors = on_tensors
+        # batch=n: every tangent is n tangents stacked on a leading axis (tg.jacfwd), arrays only
+        self.batch = batch
         self._tangents: dict[int, tuple[Any, Any]] = {}
         # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
         # inputs as new Tensors around the saved arrays, and gives them these tangents.
@@ -146,6 +148,9 @@ class Level:
         as_tensors = self.on_tensors or self.parent is not None \
             or any(isinstance(t, Tensor) for _, _, t in carried) \
             or (self.record and result._requires_grad and autograd._grad_enabled.get())
+        if self.batch is not None:
+            self.set(result, self._batched(op, carried, args, datas, params, result))
+            return
         if as_tensors:
             out, inputs = result, args
         else:
@@ -170,6 +175,39 @@ class Level:
             if tracer is not None:
                 tracer.rule_passes -= 1
         self.set(result, _fit(tangent, result))
+
+
+    def _batched(self, op: Callable, carried: list, args: tuple, datas: list, params: dict,
+                 result: Tensor) -> np.ndarray:
+        """The result's tangents, stacked, from the inputs' stacked tangents: in one call of
+        each rule where the operation says how its rules take batch axes, else one batch element
+        at a time."""
+        out = result.data
+        inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
+        batching, rules = op.batching, op.jvps
+        levels = autograd._forward
+        ident = threading.get_ident()
+        active = levels[ident]
+        levels[ident] = self.parent
+        try:
+            tangent = None
+            for i, _, t in carried:
+                if batching == "elementwise":  # line the tangent up with the broadcast result
+                    t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
+                    contribution = rules[i](t, out, *inputs, **params)
+                elif batching == "trailing":
+                    contribution = rules[i](t, out, *inputs, **params)
+                else:
+                    contribution = np.stack([
+                        np.broadcast_to(rules[i](part, out, *inputs, **params), out.shape)
+                        for part in t]) if len(t) else np.zeros((0,) + out.shape, out.dtype)
+                tangent = contribution if tangent is None else tangent + contribution
+        finally:
+            levels[ident] = active
+        shape = (self.batch,) + out.shape
+        if tangent.shape != shape:
+            tangent = np.broadcast_to(tangent, shape).copy()
+        return tangent if tangent.dtype == out.dtype else tangent.astype(out.dtype)
 
 
 def _fit(tangent: Any, result: Tensor) -> Any:

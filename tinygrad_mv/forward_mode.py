@@ -12,9 +12,12 @@ by two reverse passes (functional.jvp_by_reverse).
 rules through the recorded graph per direction (``_sweep``), reverse over reverse where that
 cannot serve (inside other transforms, while tg.jit records, an op without forward rules).
 
-``jacfwd`` builds a Jacobian column by column (one forward pass per input element, cheap when
-inputs are few), ``jacrev`` row by row (one reverse pass per output element, cheap when outputs
-are few); both give shape ``f(x).shape + x.shape``.
+``jacfwd`` builds a Jacobian from its columns in one forward pass: the basis tangents ride on a
+leading axis (each operation's ``batching`` says how its rules take it; one batch element at a
+time where it does not). Inside another transform, or with inputs that require grad, it runs one
+``jvp`` per column, whose operations are recorded. ``jacrev`` builds it row by row (one reverse
+pass per output element). Forward mode is cheap when inputs are few, reverse when outputs are;
+both give shape ``f(x).shape + x.shape``.
 """
 from __future__ import annotations
 
@@ -89,14 +92,20 @@ def linearize(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
-    """``jacfwd(f)(*args)``: the Jacobian by forward mode, one tangent per input element; shape
-    ``f(x).shape + x.shape`` (a tuple when ``argnums`` is a tuple)."""
+    """``jacfwd(f)(*args)``: the Jacobian by forward mode, one tangent per input element, all in
+    one batched pass; shape ``f(x).shape + x.shape`` (a tuple when ``argnums`` is a tuple)."""
     functional._check_callable(f, "jacfwd")
 
     def jacobian(*args: Any) -> Any:
         from .ops import reshape, stack
         nums = functional._argnums_tuple(argnums, len(args), "jacfwd")
         args = [a if isinstance(a, Tensor) else Tensor(a) for a in args]
+        if _can_batch(args):
+            try:
+                blocks = _batched_jacobian(f, args, nums)
+                return blocks[0] if functional._single(argnums) else tuple(blocks)
+            except ReverseInside:  # f takes a gradient on arrays: column by column below
+                pass
         blocks = []
         for n in nums:
             x = args[n]
@@ -118,6 +127,42 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
             blocks.append(reshape(stack(columns, axis=-1), out.shape + x.shape))
         return blocks[0] if functional._single(argnums) else tuple(blocks)
     return functional._named(jacobian, "jacfwd", f)
+
+
+def _can_batch(args: Sequence[Tensor]) -> bool:
+    """Whether one batched pass serves: nothing outside differentiates the result (no enclosing
+    transform, no recording tracer, no argument requiring grad)."""
+    tracer = autograd._tracer
+    if current() is not None or tracer is not None and tracer.active():
+        return False
+    return not (autograd.is_grad_enabled() and any(a.requires_grad for a in args))
+
+
+def _batched_jacobian(f: Callable, args: Sequence[Tensor], nums: Sequence[int]) -> list[Tensor]:
+    """Every column of the Jacobian in one forward pass: the tangents of the inputs in ``nums``
+    are the rows of an identity matrix, stacked on a leading axis."""
+    sizes = [args[n].size for n in nums]
+    total = sum(sizes)
+    with Level(refuse_reverse=True, record=False, batch=total) as level:
+        inputs = [Tensor(a.data) for a in args]
+        start = 0
+        for n, size in zip(nums, sizes):
+            x = inputs[n]
+            basis = np.zeros((total, size), dtype=x.dtype)
+            basis[start:start + size] = np.eye(size, dtype=x.dtype)
+            level.set(x, basis.reshape((total,) + x.shape))
+            start += size
+        out = functional._call(f, inputs, "jacfwd")
+        tangents = level.tangent(out)
+    if tangents is None:  # f does not depend on the inputs
+        tangents = np.zeros((total,) + out.shape, dtype=out.dtype)
+    columns = np.moveaxis(tangents, 0, -1)  # out.shape + (total,)
+    blocks, start = [], 0
+    for n, size in zip(nums, sizes):
+        block = columns[..., start:start + size].reshape(out.shape + args[n].shape)
+        blocks.append(Tensor(np.ascontiguousarray(block)))
+        start += size
+    return blocks
 
 
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:

@@ -15,6 +15,13 @@ def value(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
+def batch_shape(t: Any, x: Any) -> tuple[int, ...]:
+    """The leading axes a tangent ``t`` carries beyond its input ``x``'s shape: ``tg.jacfwd`` sends
+    every basis tangent through in one pass, stacked on a leading axis, and a rule that marks its
+    operation ``batching = "trailing"`` acts on the trailing axes only."""
+    return t.shape[:t.ndim - x.ndim]
+
+
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple, negatives allowed) as a sorted tuple of axes."""
     if axis is None:

@@ -33,6 +33,7 @@ def _binary(name: str, forward: Callable[..., Any], dx: Callable, dy: Callable,
                    drawing=Drawing(roles=() if commutative else roles, local=local,
                                    formula=formula, commutative=commutative, elementwise=True))
     op.jvps = op.vjps  # elementwise: each rule is g times a local derivative
+    op.batching = "elementwise"
     return op
 
 

@@ -257,7 +257,9 @@ astype = primitive("astype", _astype,
 for _op in (add, sub, mul, div, neg, power, exp, log, sqrt, sin, cos, tan, tanh, square, absolute,
             relu, sigmoid, log_sigmoid, _clip, maximum, minimum, _where):
     _op.jvps = _op.vjps
+    _op.batching = "elementwise"  # a tangent with batch axes broadcasts like the operands
 astype.jvps = (lambda t, out, x, dtype: t.astype(dtype),)
+astype.batching = "elementwise"
 
 # What each operation computes, for help() and the API reference (elementwise, broadcasting as
 # NumPy; Python numbers and arrays are accepted wherever a Tensor is).

@@ -2,6 +2,7 @@
 Einstein summation (einsum) with tensordot and kron built on it."""
 from __future__ import annotations
 
+import builtins
 import operator
 import string
 from typing import Any, Callable, Sequence
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor
+from ._util import batch_shape
 
 __all__: list[str] = ["einsum", "tensordot", "kron"]  # the NumPy-coverage names defined here
 
@@ -100,11 +102,47 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
 
 
 # Forward rules: a product is linear in each factor, so each JVP is the product with the tangent
-# in that factor's place.
-_matmul.jvps = (lambda t, out, x, y: t @ y, lambda t, out, x, y: x @ t)
-_linear.jvps = (lambda t, out, x, w, b=None: t @ w.swapaxes(-1, -2),
-                lambda t, out, x, w, b=None: x @ t.swapaxes(-1, -2),
-                lambda t, out, x, w, b: t)
+# in that factor's place. They also take tangents with leading batch axes (tg.jacfwd's one pass):
+# the right factor's tangent is then lined up below the left factor's own batch axes.
+def _right_factor(x: Any, t: Any, lead: tuple, shape: tuple) -> Any:
+    """``t``, a right factor of ``shape`` behind batch axes ``lead``, with ones inserted so that
+    ``x @`` it broadcasts x's own stack axes, not the batch axes (a vector as a column)."""
+    shape = (shape[0], 1) if len(shape) == 1 else tuple(shape)
+    return t.reshape(lead + (1,) * builtins.max(x.ndim - len(shape), 0) + shape)
+
+
+def _matmul_dx_jvp(t: Any, out: Any, x: Any, y: Any) -> Any:
+    if t.ndim == x.ndim or y.ndim == 1 or x.ndim >= y.ndim:
+        return t @ y
+    # y has more stack axes than x: x's tangent as rows below the batch axes
+    shape = (1, x.shape[0]) if x.ndim == 1 else tuple(x.shape)
+    product = t.reshape(batch_shape(t, x) + (1,) * (y.ndim - len(shape)) + shape) @ y
+    return product[..., 0, :] if x.ndim == 1 else product
+
+
+def _matmul_dy_jvp(t: Any, out: Any, x: Any, y: Any) -> Any:
+    if t.ndim == y.ndim:
+        return x @ t
+    product = x @ _right_factor(x, t, batch_shape(t, y), y.shape)
+    return product[..., 0] if y.ndim == 1 else product
+
+
+def _linear_dw_jvp(t: Any, out: Any, x: Any, w: Any, b: Any = None) -> Any:
+    if t.ndim == w.ndim:
+        return x @ t.swapaxes(-1, -2)
+    return x @ _right_factor(x, t.swapaxes(-1, -2), batch_shape(t, w), w.shape[::-1])
+
+
+def _linear_db_jvp(t: Any, out: Any, x: Any, w: Any, b: Any) -> Any:
+    if t.ndim == b.ndim:
+        return t
+    return t.reshape(batch_shape(t, b) + (1,) * (out.ndim - 1) + tuple(b.shape))
+
+
+_matmul.jvps = (_matmul_dx_jvp, _matmul_dy_jvp)
+_linear.jvps = (lambda t, out, x, w, b=None: t @ w.swapaxes(-1, -2), _linear_dw_jvp,
+                _linear_db_jvp)
+_matmul.batching = _linear.batching = "trailing"
 
 
 # --- einsum, tensordot, kron --------------------------------------------------------------------

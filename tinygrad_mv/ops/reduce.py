@@ -40,24 +40,32 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
 
 
 # Forward rules: sum and mean are linear (the reduction of the tangent); max and min pass the
-# tangent of the maximum (ties share it), as their VJP passes the gradient.
+# tangent of the maximum (ties share it), as their VJP passes the gradient. A tangent with leading
+# batch axes (tg.jacfwd) is reduced over x's axes only, counted from the end.
+def _tangent_axes(t: Any, x: Any, axis: Any) -> Any:
+    if t.ndim == x.ndim:
+        return axis
+    return tuple(range(-x.ndim, 0)) if axis is None else tuple(a - x.ndim for a in axis)
+
+
 def _sum_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return t.sum(axis=axis, keepdims=keepdims)
+    return t.sum(axis=_tangent_axes(t, x, axis), keepdims=keepdims)
 
 
 def _mean_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return t.mean(axis=axis, keepdims=keepdims)
+    return t.mean(axis=_tangent_axes(t, x, axis), keepdims=keepdims)
 
 
 def _extreme_jvp(t: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     hit = x == out.reshape(keepdims_shape(x.shape, axis, "max"))
     with np.errstate(invalid="ignore"):
         share = hit / hit.sum(axis=axis, keepdims=True)
-    return (t * share).sum(axis=axis, keepdims=keepdims)
+    return (t * share).sum(axis=_tangent_axes(t, x, axis), keepdims=keepdims)
 
 
 def _reduction(name: str, fn: Any, rule: Any, drawing: Drawing, jvp: Any) -> Any:
     op = primitive(name, fn, rule, drawing=drawing, jvps=(jvp,))
+    op.batching = "trailing"
 
     def reduce(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         if axis is not None:

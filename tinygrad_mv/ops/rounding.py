@@ -28,6 +28,7 @@ def _step(name: str, forward: Callable[..., Any], formula: str) -> Callable[...,
     op = primitive(name, forward, zero_rule,
                    drawing=Drawing(local=('0',), formula=formula))
     op.jvps = op.vjps  # zero tangents too
+    op.batching = "elementwise"
     return op
 
 
@@ -43,6 +44,7 @@ floor_divide = primitive("floor_divide", np.floor_divide, zero_rule, zero_rule,
                          drawing=Drawing(roles=('dividend', 'divisor'), local=('0', '0'),
                                          formula='{0} // {1}', elementwise=True))
 floor_divide.jvps = floor_divide.vjps
+floor_divide.batching = "elementwise"
 
 
 def _unary(op: Callable[..., Any], name: str, x: Any, kwargs: dict) -> Tensor:

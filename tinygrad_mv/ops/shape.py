@@ -1,6 +1,7 @@
 """Shape primitives: reshape, transpose, broadcasting, indexing, joining."""
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any, Sequence
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from ..autograd import Drawing, IndexedGrad, _VariadicRules, primitive
 from ..tensor import Tensor
-from ._util import normalize_axes
+from ._util import batch_shape, normalize_axes
 
 _reshape = primitive("reshape", lambda x, shape: np.reshape(x, shape),
                      lambda g, out, x, shape: g.reshape(x.shape), views=True,
@@ -208,22 +209,59 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 # Forward rules: every shape operation is linear, so its JVP is the operation on the tangent
 # (joined with zeros in the other inputs' places for concatenate and stack).
-def _zeros_like(x: Any, t: Any) -> np.ndarray:
-    return np.zeros(x.shape, dtype=t.dtype)
-
-
 def _scatter_jvp(t: Any, out: Any, src: Any, shape: tuple, index: Any) -> Any:
     if isinstance(t, Tensor):
         return _scatter_add(t, shape=shape, index=index)
     return _scatter_forward(t, shape, index)
 
 
-_reshape.jvps = (lambda t, out, x, shape: t.reshape(shape),)
-_transpose.jvps = (lambda t, out, x, axes: np.transpose(t, axes),)
-_broadcast_to.jvps = (lambda t, out, x, shape: np.broadcast_to(t, shape),)
-_getitem.jvps = (lambda t, out, x, index: t[index],)
+# Each also takes tangents with leading batch axes (tg.jacfwd's one pass): axes count from the
+# batch axes on (batch_shape).
+def _transpose_jvp(t: Any, out: Any, x: Any, axes: Any) -> Any:
+    lead = t.ndim - x.ndim
+    if not lead:
+        return np.transpose(t, axes)
+    axes = range(x.ndim)[::-1] if axes is None else axes
+    return np.transpose(t, (*range(lead), *(a + lead for a in axes)))
+
+
+def _broadcast_jvp(t: Any, out: Any, x: Any, shape: tuple) -> Any:
+    if t.ndim == x.ndim:
+        return np.broadcast_to(t, shape)
+    lead = batch_shape(t, x)
+    aligned = t.reshape(lead + (1,) * (len(shape) - x.ndim) + tuple(x.shape))
+    return np.broadcast_to(aligned, lead + tuple(shape))
+
+
+def _basic(index: Any) -> bool:
+    """Whether ``index`` selects with slices, integers, None and Ellipsis only (no arrays)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return not any(isinstance(i, (np.ndarray, Tensor, list)) for i in items)
+
+
+def _getitem_jvp(t: Any, out: Any, x: Any, index: Any) -> Any:
+    lead = t.ndim - x.ndim
+    if not lead:
+        return t[index]
+    if _basic(index):
+        return t[(slice(None),) * lead + (index if isinstance(index, tuple) else (index,))]
+    # array indices would move the batch axes: one batch element at a time
+    flat = t.reshape((-1,) + tuple(x.shape))
+    return np.stack([part[index] for part in flat]).reshape(batch_shape(t, x) + out.shape)
+
+
+def _joined_jvp(join: Any, i: int, t: Any, out: Any, *xs: Any, axis: int) -> Any:
+    lead = batch_shape(t, xs[i])
+    return join([t if j == i else np.zeros(lead + tuple(x.shape), dtype=t.dtype)
+                 for j, x in enumerate(xs)], axis=axis + len(lead))
+
+
+_reshape.jvps = (lambda t, out, x, shape: t.reshape(batch_shape(t, x) + tuple(shape)),)
+_transpose.jvps = (_transpose_jvp,)
+_broadcast_to.jvps = (_broadcast_jvp,)
+_getitem.jvps = (_getitem_jvp,)
 _scatter_add.jvps = (_scatter_jvp,)
-_concatenate.jvps = _VariadicRules(lambda i, t, out, *xs, axis: np.concatenate(
-    [t if j == i else _zeros_like(x, t) for j, x in enumerate(xs)], axis=axis))
-_stack.jvps = _VariadicRules(lambda i, t, out, *xs, axis: np.stack(
-    [t if j == i else _zeros_like(x, t) for j, x in enumerate(xs)], axis=axis))
+_concatenate.jvps = _VariadicRules(functools.partial(_joined_jvp, np.concatenate))
+_stack.jvps = _VariadicRules(functools.partial(_joined_jvp, np.stack))
+for _op in (_reshape, _transpose, _broadcast_to, _getitem, _concatenate, _stack):
+    _op.batching = "trailing"

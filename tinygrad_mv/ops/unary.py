@@ -158,6 +158,7 @@ _positive = primitive("positive", np.positive, lambda g, out, x: g, drawing=_d("
 for _op in (_exp2, _expm1, _log2, _log10, _log1p, _cbrt, _reciprocal, _arcsin, _arccos, _arctan,
             _sinh, _cosh, _arcsinh, _arccosh, _arctanh, _rad2deg, _deg2rad, _fabs, _positive):
     _op.jvps = _op.vjps
+    _op.batching = "elementwise"
 
 
 # --- public functions ---------------------------------------------------------------------------

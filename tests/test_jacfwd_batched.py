@@ -1,0 +1,157 @@
+"""``tg.jacfwd`` in one batched forward pass: every basis tangent rides on a leading axis.
+
+Each Jacobian is checked against the one built column by column (one ``tg.jvp`` per input
+element, the path the batched pass replaces), against reverse mode (``tg.jacrev``) and, for the
+shape-sensitive rules written for batch axes (matmul, linear, broadcasting, indexing), against
+central differences. Every op case of the gradcheck command is swept; f must run exactly once.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from conftest import assert_close, fd_jacobian
+
+import tinygrad_mv as tg
+from tinygrad_mv import Tensor, autograd, forward_mode
+from tinygrad_mv.commands.gradcheck import OpCase, op_cases
+
+CASES = op_cases()
+
+
+def column_by_column(f: Callable, args: tuple, n: int) -> np.ndarray:
+    """The Jacobian of f in argument n from one jvp per element of that argument."""
+    x = np.asarray(args[n], dtype=float)
+    columns = []
+    for k in range(x.size):
+        basis = np.zeros(x.size)
+        basis[k] = 1.0
+        tangents = tuple(basis.reshape(x.shape) if m == n else np.zeros(np.shape(a))
+                         for m, a in enumerate(args))
+        columns.append(np.asarray(tg.jvp(f, args, tangents)[1].data))
+    out_shape = columns[0].shape if columns else np.shape(f(*args).data)
+    return np.stack(columns, axis=-1).reshape(out_shape + x.shape)
+
+
+def counting(f: Callable) -> tuple[Callable, list]:
+    calls = []
+
+    def wrapped(*args: Any) -> Any:
+        calls.append(1)
+        return f(*args)
+    return wrapped, calls
+
+
+@pytest.fixture
+def one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the column-by-column path fail: the Jacobian must come from the batched pass."""
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("jacfwd ran one jvp per column")
+    monkeypatch.setattr(forward_mode, "jvp", refuse)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.label for c in CASES])
+def test_every_op_case_in_one_pass(case: OpCase, monkeypatch: pytest.MonkeyPatch) -> None:
+    argnums = tuple(range(len(case.inputs)))
+    expected = [column_by_column(case.fn, case.inputs, n) for n in argnums]
+    reverse = tg.jacrev(case.fn, argnums=argnums)(*case.inputs)
+    f, calls = counting(case.fn)
+    monkeypatch.setattr(forward_mode, "jvp", lambda *a, **k: pytest.fail("one jvp per column"))
+    got = tg.jacfwd(f, argnums=argnums)(*case.inputs)
+    assert len(calls) == 1, f"{case.label}: f ran {len(calls)} times"
+    for n, block in enumerate(got):
+        assert isinstance(block.data, np.ndarray) and block.shape == expected[n].shape
+        assert_close(block.data, expected[n], rtol=1e-12, atol=1e-12)
+        assert_close(block.data, reverse[n].data, rtol=1e-9, atol=1e-10)
+
+
+MATMUL_SHAPES = [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
+                 ((2, 2, 3), (3,)), ((2, 2, 3), (3, 4)), ((3,), (2, 3, 4)), ((2, 2, 3), (2, 3, 4)),
+                 ((1, 2, 3), (2, 3, 2))]
+
+
+@pytest.mark.parametrize("xs, ys", MATMUL_SHAPES, ids=[f"{a}@{b}" for a, b in MATMUL_SHAPES])
+def test_matmul_every_rank(xs: tuple, ys: tuple, one_pass: None) -> None:
+    rng = np.random.default_rng(len(xs) * 10 + len(ys))
+    x, y = rng.standard_normal(xs), rng.standard_normal(ys)
+    jx, jy = tg.jacfwd(lambda a, b: a @ b, argnums=(0, 1))(x, y)
+    assert_close(jx.data, fd_jacobian(lambda a: a @ y, x), rtol=1e-7, atol=1e-8)
+    assert_close(jy.data, fd_jacobian(lambda b: x @ b, y), rtol=1e-7, atol=1e-8)
+    # by hand: d(x @ y)/dx for vectors and matrices
+    if len(xs) == 2 and len(ys) == 2:
+        assert_close(jx.data, np.einsum("il,kj->ijlk", np.eye(xs[0]), y), rtol=1e-14)
+
+
+@pytest.mark.parametrize("xs", [(3,), (4, 3), (2, 4, 3)])
+def test_linear_with_bias_every_rank(xs: tuple, one_pass: None) -> None:
+    rng = np.random.default_rng(len(xs))
+    x, w, b = rng.standard_normal(xs), rng.standard_normal((5, 3)), rng.standard_normal(5)
+    jx, jw, jb = tg.jacfwd(tg.linear, argnums=(0, 1, 2))(x, w, b)
+    assert_close(jx.data, fd_jacobian(lambda a: a @ w.T + b, x), rtol=1e-7, atol=1e-8)
+    assert_close(jw.data, fd_jacobian(lambda m: x @ m.T + b, w), rtol=1e-7, atol=1e-8)
+    # the bias's Jacobian is the identity on every row
+    expected = np.broadcast_to(np.eye(5), xs[:-1] + (5, 5))
+    assert_close(jb.data, expected, rtol=0, atol=0)
+
+
+SHAPE_FUNCTIONS = {
+    "broadcast row": (lambda a: a * np.ones((2, 3)), (3,)),
+    "broadcast_to": (lambda a: tg.broadcast_to(a, (4, 2, 3)), (2, 1)),
+    "transpose None": (lambda a: a.transpose(), (2, 3, 4)),
+    "transpose axes": (lambda a: a.transpose((1, 2, 0)), (2, 3, 4)),
+    "basic index": (lambda a: a[1:, ..., None, ::2], (3, 2, 4)),
+    "array index": (lambda a: a[[0, 2, 2], :, [1, 0, 1]], (3, 2, 2)),
+    "bool mask": (lambda a: a[np.array([True, False, True])] * 2.0, (3, 2)),
+    "reshape": (lambda a: a.reshape(3, 2).T.reshape(-1), (2, 3)),
+    "sum axis": (lambda a: tg.sin(a).sum(axis=(0, 2), keepdims=True), (2, 3, 2)),
+    "mean all": (lambda a: (a * a).mean(), (2, 3)),
+    "max axis": (lambda a: a.max(axis=1), (2, 3)),
+    "concatenate": (lambda a: tg.concatenate([a, 2 * a[:1]], axis=0), (2, 3)),
+    "stack": (lambda a: tg.stack([a, a * a], axis=1), (2, 3)),
+    "not batched (cumsum)": (lambda a: tg.cumsum(a * a, axis=0), (3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE_FUNCTIONS))
+def test_shape_rules_take_batch_axes(name: str, one_pass: None) -> None:
+    f, shape = SHAPE_FUNCTIONS[name]
+    x = np.random.default_rng(len(name)).standard_normal(shape)
+    got = tg.jacfwd(f)(x)
+    assert_close(got.data, fd_jacobian(lambda a: f(Tensor(a)).data, x), rtol=1e-7, atol=1e-8)
+    assert_close(got.data, tg.jacrev(f)(x).data, rtol=1e-13, atol=1e-14)
+
+
+def test_ops_tell_how_they_take_batch_axes() -> None:
+    """The common operations take the whole batch in one call of their rule."""
+    batched = {op.__name__ for op in autograd.OPS if op.batching is not None}
+    for name in ("add", "mul", "pow", "exp", "sin", "matmul", "linear", "sum", "mean",
+                 "reshape", "getitem", "transpose", "broadcast_to", "where", "relu"):
+        assert name in batched, name
+    assert {op.batching for op in autograd.OPS} <= {None, "elementwise", "trailing"}
+
+
+def test_a_gradient_inside_falls_back_column_by_column() -> None:
+    """f that calls backward() on arrays cannot carry tangents: the per-column path answers."""
+    def f(x: Any) -> Any:
+        inner = Tensor(x.data.copy(), requires_grad=True)
+        (inner ** 3).sum().backward()
+        return x * Tensor(inner.grad.data)
+    x = np.array([0.5, -1.0, 2.0])
+    assert_close(tg.jacfwd(f)(x).data, np.diag(3 * x ** 2), rtol=1e-14)
+
+
+def test_an_input_that_requires_grad_keeps_its_graph() -> None:
+    """With an input that requires grad the columns are operations (reverse mode sees them)."""
+    x = Tensor(np.array([0.3, 0.9]), requires_grad=True)
+    jac = tg.jacfwd(lambda a: tg.sin(a) * a)(x)
+    jac.sum().backward()
+    # d/dx_i of (cos x_i x_i + sin x_i) = -sin x_i x_i + 2 cos x_i
+    assert_close(x.grad.data, -np.sin(x.data) * x.data + 2 * np.cos(x.data), rtol=1e-14)
+
+
+def test_float32_stays_float32(one_pass: None) -> None:
+    x = np.array([0.5, 1.5], dtype=np.float32)
+    jac = tg.jacfwd(lambda a: tg.exp(a) @ np.ones((2, 3), np.float32))(x)
+    assert jac.dtype == np.float32
+    assert_close(jac.data, np.tile(np.exp(x), (3, 1)), rtol=1e-6)
