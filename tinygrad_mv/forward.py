@@ -125,65 +125,71 @@ class Level:
     # --- called by every primitive (autograd.primitive) --------------------------------------
     def propagate(self, op: Callable, args: tuple, datas: list, params: dict,
                   result: Tensor) -> None:
-        if threading.get_ident() != self.thread:
-            return
         if self.parent is not None:  # outer levels first: this level's rules may read theirs
             self.parent.propagate(op, args, datas, params, result)
-        carried = [(i, arg, t) for i, arg in enumerate(args)
-                   if isinstance(arg, Tensor) and (t := self.tangent(arg)) is not None]
-        if not carried:
+        # One loop, no helper calls: this runs for every operation inside tg.jvp.
+        tangents = self._tangents
+        carried = []
+        on_tensors = False
+        for i, arg in enumerate(args):
+            if isinstance(arg, Tensor):
+                entry = tangents.get(id(arg))
+                if entry is not None and entry[0]() is arg:
+                    t = entry[1]
+                    if t is STALE:
+                        raise RuntimeError(
+                            f"forward mode: '{op.__name__}' uses a view taken before the tensor "
+                            "it views was written in place: its tangent describes the values "
+                            "before the write. Take the view again after the write.")
+                    if isinstance(t, Tensor):
+                        on_tensors = True
+                    carried.append((i, t))
+        if not carried or threading.get_ident() != self.thread:
             return
-        if any(t is STALE for _, _, t in carried):
-            raise RuntimeError(
-                f"forward mode: '{op.__name__}' uses a view taken before the tensor it views was "
-                "written in place: its tangent describes the values before the write. Take the "
-                "view again after the write.")
         rules = op.jvps
         if rules is None:
             raise NotImplementedError(
                 f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
+        if self.batch is not None:
+            self.set(result, self._batched(op, carried, datas, params, result.data))
+            return
         # On Tensors when the tangent must itself be differentiated: by reverse mode (something
         # requires grad) or by an outer level (a jvp of a jvp).
-        as_tensors = self.on_tensors or self.parent is not None \
-            or any(isinstance(t, Tensor) for _, _, t in carried) \
-            or (self.record and result._requires_grad and autograd._grad_enabled.get())
-        if self.batch is not None:
-            self.set(result, self._batched(op, carried, args, datas, params, result))
-            return
-        if as_tensors:
+        if on_tensors or self.on_tensors or self.parent is not None or (
+                self.record and result._requires_grad and autograd._grad_enabled.get()):
             out, inputs = result, args
+            tracer = autograd._tracer
+            if tracer is not None and not tracer.active():
+                tracer = None
         else:
             out = result.data
-            inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
+            inputs = datas
+            tracer = None
         levels = autograd._forward
-        ident = threading.get_ident()
+        ident = self.thread
         active = levels[ident]
         levels[ident] = self.parent  # the rules' own operations belong to outer levels
-        tracer = autograd._tracer
-        if tracer is not None and not (as_tensors and tracer.active()):
-            tracer = None
         if tracer is not None:  # a mask a rule computes from .data would be frozen: refused
             tracer.rule_passes += 1
         try:
             tangent = None
-            for i, _, t in carried:
+            for i, t in carried:
                 contribution = rules[i](t, out, *inputs, **params)
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
             levels[ident] = active
             if tracer is not None:
                 tracer.rule_passes -= 1
-        self.set(result, _fit(tangent, result))
+        if tangent.shape != out.shape or tangent.dtype != out.dtype:
+            tangent = _fit(tangent, result)
+        self.set(result, tangent)
 
-
-    def _batched(self, op: Callable, carried: list, args: tuple, datas: list, params: dict,
-                 result: Tensor) -> np.ndarray:
+    def _batched(self, op: Callable, carried: list, inputs: list, params: dict,
+                 out: np.ndarray) -> np.ndarray:
         """The result's tangents, stacked, from the inputs' stacked tangents: in one call of
         each rule where the operation says how its rules take batch axes, else one batch element
         at a time."""
-        out = result.data
-        inputs = [a.data if isinstance(a, Tensor) else d for a, d in zip(args, datas)]
         batching, rules = op.batching, op.jvps
         levels = autograd._forward
         ident = threading.get_ident()
@@ -191,7 +197,7 @@ class Level:
         levels[ident] = self.parent
         try:
             tangent = None
-            for i, _, t in carried:
+            for i, t in carried:
                 if batching == "elementwise":  # line the tangent up with the broadcast result
                     t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
                     contribution = rules[i](t, out, *inputs, **params)
