@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd import JitError
 from ..tensor import Tensor, _make
+from . import optimizer
 from .recorder import _Tracer
 
 
@@ -91,10 +92,14 @@ class _Program:
     def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
                  rebuild: Callable[[list[str], dict], str]) -> None:
         self.live = tracer.live
-        tracer.program = _needed_steps(tracer.program, out_slots)
+        live_slots = [s for s, *_ in tracer.live]
+        out_slots = _optimize(tracer, _needed_steps(tracer.program, out_slots), out_slots)
         self.steps = tracer.program
-        self.run_values = _compile(tracer, n_inputs, out_slots, [s for s, *_ in tracer.live],
-                                   rebuild)
+        protected = set(range(n_inputs)) | set(live_slots) | set(tracer.constants) | set(out_slots)
+        # step index -> the dying temporary its ufunc writes into
+        self.buffers = optimizer.plan_buffers(self.steps, tracer.values, protected)
+        self.run_values = _compile(tracer, n_inputs, out_slots, live_slots, rebuild,
+                                   self.buffers)
 
     def run(self, arrays: list[np.ndarray]) -> Any:
         datas = []
@@ -119,8 +124,21 @@ def _needed_steps(program: list, out_slots: list[int]) -> list:
     return kept
 
 
+def _optimize(tracer: _Tracer, program: list, out_slots: list[int]) -> list[int]:
+    """Rewrites ``tracer.program`` (``program``, the needed steps) by optimizer's passes; the
+    result slots, some now stood for by others."""
+    program = optimizer.expand_rules(tracer, program)
+    for rewrite in (lambda p: optimizer.drop_unit_products(p, tracer.values, tracer.constants),
+                    lambda p: optimizer.merge_common(p, tracer.values)):
+        program, remap = rewrite(program)
+        out_slots = [remap.get(s, s) for s in out_slots]
+    tracer.program = _needed_steps(program, out_slots)
+    return out_slots
+
+
 def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
-             rebuild: Callable[[list[str], dict], str]) -> Callable:
+             rebuild: Callable[[list[str], dict], str],
+             buffers: dict[int, int] | None = None) -> Callable:
     namespace: dict[str, Any] = {}
     last_use: dict[int, int] = {}
     for index, (_, ins, _) in enumerate(tracer.program):
@@ -141,7 +159,8 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
         lines.append("    " + "".join(f"v{s}, " for s in live_slots) + "= live")
     for index, (fn, ins, out) in enumerate(tracer.program):
         namespace[f"f{index}"] = fn
-        lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)})")
+        into = f", out=v{buffers[index]}" if buffers and index in buffers else ""
+        lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)}{into})")
         dead = sorted({i for i in ins if last_use[i] == index and i not in keep
                        and i not in tracer.constants})
         if dead:

@@ -1,0 +1,211 @@
+"""The rewrites tg.jit makes to a recorded program (tracing/optimizer.py): common subexpressions
+merged, rules expanded, products with one dropped, buffers reused. A replay stays bitwise equal
+to the eager run, never merges across an in-place write, never writes into a view, an input or
+an array an earlier call returned."""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import tinygrad_mv as tg
+from tinygrad_mv.tracing import optimizer
+from tinygrad_mv.tracing.recorder import _add_in_place
+
+
+def rosen(t):
+    return (100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2).sum()
+
+
+def net(W1, b1, W2, b2, x):
+    a1 = (W1 @ x + b1).sigmoid()
+    return ((W2 @ a1 + b2).sigmoid() ** 2).sum()
+
+
+def chi2(mu, sig, x):
+    f = tg.exp(-((x - mu) ** 2) / (2 * sig ** 2)) / (2.5 * sig)
+    return ((x / 200.0 - f) ** 2).sum()
+
+
+def reused(x, y):
+    # x is read by several operations: its gradient is accumulated (in place) from them
+    return (x * tg.exp(x) + tg.sin(x) * x - x / y + (x * y) ** 2).sum()
+
+
+def program_of(jitted):
+    (program,) = jitted.programs.values()
+    return program
+
+
+def leaves(result):
+    if isinstance(result, (tuple, list)):
+        return [leaf for r in result for leaf in leaves(r)]
+    return [np.asarray(result.data)]
+
+
+def assert_bitwise(jitted, eager, make_args, calls=3):
+    jitted(*make_args(0))
+    for seed in range(1, calls + 1):
+        args = make_args(seed)
+        got, want = leaves(jitted(*args)), leaves(eager(*args))
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            assert np.array_equal(g, w, equal_nan=True)
+
+
+# --- common subexpressions ----------------------------------------------------------------------
+def test_a_repeated_slice_and_function_is_computed_once():
+    jitted = tg.jit(lambda x: tg.exp(x[:-1]) + tg.exp(x[:-1]))
+    x = np.linspace(0.0, 1.0, 7)
+    np.testing.assert_array_equal(jitted(x).data, 2 * np.exp(x[:-1]))
+    assert len(program_of(jitted).steps) == 3  # slice, exp, add
+
+
+def test_jvp_of_rosenbrock_slices_each_array_once():
+    jitted = tg.jit(lambda x, v: tg.jvp(rosen, (x,), (v,)))
+    rng = np.random.default_rng(0)
+    jitted(rng.standard_normal(50), rng.standard_normal(50))
+    steps = program_of(jitted).steps
+    slices = [(fn.keywords["index"], ins) for fn, ins, _ in steps
+              if isinstance(fn, functools.partial) and "index" in fn.keywords]
+    assert len(slices) == 4  # t[1:], t[:-1] of values and of tangents, once each
+    assert len(steps) <= 24  # 26 without the merge
+
+
+def test_different_slices_and_parameters_stay_apart():
+    jitted = tg.jit(lambda x: x[1:] * x[:-1] + x[slice(0, 4)] * x[slice(0, True)].sum())
+    x = np.arange(1.0, 6.0)
+    want = x[1:] * x[:-1] + x[0:4] * x[0:1].sum()
+    np.testing.assert_array_equal(jitted(x).data, want)
+    np.testing.assert_array_equal(jitted(x + 1).data, (x + 1)[1:] * (x + 1)[:-1]
+                                  + (x + 1)[0:4] * (x + 1)[0:1].sum())
+    assert optimizer._fn_key(functools.partial(abs, i=1)) != optimizer._fn_key(
+        functools.partial(abs, i=True))
+    assert optimizer._fn_key(functools.partial(abs, i=0.0)) != optimizer._fn_key(
+        functools.partial(abs, i=-0.0))
+    assert optimizer._fn_key(functools.partial(abs, i=np.zeros(2))) is optimizer._NO
+
+
+def test_no_merge_across_an_in_place_write():
+    x, c = np.arange(3.0), np.ones(3)
+    first = np.negative(x)
+    values = [x, c, first, first, np.negative(x)]
+    # slot 2 is written in place (into slot 3) after slot 4 repeats it: 4 keeps its own array
+    program = [(np.negative, (0,), 2), (np.negative, (0,), 4), (_add_in_place, (2, 1), 3)]
+    kept, remap = optimizer.merge_common(program, values)
+    assert remap == {} and len(kept) == 3
+    _add_in_place(first, c)
+    # a write into the input in between: the later step reads other values
+    values = [x, c, np.negative(x), x, np.negative(x)]
+    program = [(np.negative, (0,), 2), (_add_in_place, (0, 1), 3), (np.negative, (0,), 4)]
+    kept, remap = optimizer.merge_common(program, values)
+    assert remap == {} and len(kept) == 3
+
+
+def test_steps_that_are_not_functions_of_their_inputs_stay_apart():
+    x = np.arange(3.0)
+    values = [x, x + 1, x + 2]  # same function and inputs, different results: a random draw
+    program = [(np.positive, (0,), 1), (np.positive, (0,), 2)]
+    assert optimizer.merge_common(program, values)[1] == {}
+    values = [x, x + 1, x + 1]
+    assert optimizer.merge_common(program, values)[1] == {2: 1}
+
+
+# --- products with one and rule expansion -------------------------------------------------------
+def test_the_gradient_of_a_product_is_the_other_factor():
+    jitted = tg.jit(tg.grad(lambda a, b: (a * b + a).sum(), argnums=(0, 1)))
+    a, b = np.random.default_rng(4).standard_normal((2, 3, 3))
+    ga, gb = jitted(a, b)
+    np.testing.assert_array_equal(ga.data, b + 1)
+    np.testing.assert_array_equal(gb.data, a)
+    assert gb.data is not a  # an argument handed back is copied
+    assert len(program_of(jitted).steps) == 1  # 1 + b; (ones * b, ones * a dropped)
+
+
+def test_a_product_with_ones_written_in_place_later_is_kept():
+    x, ones, c = np.arange(3.0), np.ones(3), np.full(3, 2.0)
+    product = np.multiply(ones, x) + 0.0
+    values = [x, ones, c, product, product]
+    program = [(np.multiply, (1, 0), 3), (_add_in_place, (3, 2), 4)]
+    kept, remap = optimizer.drop_unit_products(program, values, {1: ones, 2: c})
+    assert remap == {} and len(kept) == 2  # else the write would go into the argument x
+
+
+# --- buffer reuse -------------------------------------------------------------------------------
+def test_buffers_are_reused_and_results_of_earlier_calls_survive():
+    jitted = tg.jit(tg.grad(rosen))
+    x1 = np.random.default_rng(1).uniform(-1.5, 1.5, 1000)
+    first = jitted(x1).data
+    kept = first.copy()
+    assert program_of(jitted).buffers  # some step writes into a dying temporary
+    second = jitted(x1 * 0.5).data
+    np.testing.assert_array_equal(first, kept)
+    assert not np.shares_memory(first, second)
+    assert np.array_equal(second, tg.grad(rosen)(x1 * 0.5).data)
+
+
+def test_no_buffer_is_an_input_a_view_or_viewed():
+    x = np.arange(6.0)
+    fresh = np.exp(x)
+    view = fresh.reshape(2, 3)
+    values = [x, fresh, view, np.negative(fresh), np.negative(x)]
+    program = [(np.exp, (0,), 1), (np.reshape, (1,), 2), (np.negative, (1,), 3),
+               (np.negative, (0,), 4)]
+    # slot 1 dies at step 2 but slot 2 views it; slot 0 is an argument
+    assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {}
+    values[2] = fresh.copy().reshape(2, 3)
+    assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {2: 1}
+    assert optimizer.plan_buffers(program, values, {0, 1, 2, 3, 4}) == {}
+    square = np.exp(x).reshape(2, 3)
+    for other in (square.astype(np.float32), np.asfortranarray(square)):  # dtype, strides
+        values = [x, other, view.copy(), np.negative(square), x]
+        assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {}
+
+
+def test_arguments_are_never_written():
+    jitted = tg.jit(lambda x, y: tg.exp(-(x * y)) * 2.0 + x)
+    x, y = np.linspace(0, 1, 100), np.linspace(1, 2, 100)
+    x0, y0 = x.copy(), y.copy()
+    for _ in range(3):
+        jitted(x, y)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+
+
+# --- replays equal eager, bit for bit -----------------------------------------------------------
+def _net_args(dtype):
+    def make(seed):
+        rng = np.random.default_rng(seed)
+        shapes = [(6, 1), (6, 1), (2, 6), (2, 1), (1, 40)]
+        return [rng.standard_normal(s).astype(dtype) for s in shapes]
+    return make
+
+
+CASES = {
+    "rosen grad": (tg.grad(rosen), lambda s: [np.random.default_rng(s).uniform(-2, 2, 300)]),
+    "rosen jvp": (lambda x, v: tg.jvp(rosen, (x,), (v,)),
+                  lambda s: list(np.random.default_rng(s).standard_normal((2, 300)))),
+    "net value and grad": (tg.value_and_grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float64)),
+    "net float32": (tg.grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float32)),
+    "chi2 value and grad": (tg.value_and_grad(chi2, argnums=(0, 1)),
+                            lambda s: [np.array(160.0 + s), np.array(6.0 + s / 3),
+                                       np.linspace(140.0, 200.0, 30)]),
+    "accumulated gradient": (tg.grad(reused, argnums=(0, 1)),
+                             lambda s: [np.random.default_rng(s).standard_normal((4, 5)),
+                                        np.random.default_rng(s + 9).uniform(1, 2, 5)]),
+    "float32 accumulated": (tg.grad(reused, argnums=(0, 1)),
+                            lambda s: [np.random.default_rng(s).standard_normal(8)
+                                       .astype(np.float32),
+                                       np.random.default_rng(s + 9).uniform(1, 2, 8)
+                                       .astype(np.float32)]),
+    "second derivative": (tg.grad(lambda x: tg.grad(lambda y: (y.sigmoid() ** 2).sum())(x).sum()),
+                          lambda s: [np.random.default_rng(s).standard_normal(20)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_replays_equal_eager_bitwise(name):
+    f, make_args = CASES[name]
+    assert_bitwise(tg.jit(f), f, make_args)
