@@ -209,3 +209,15 @@ CASES = {
 def test_replays_equal_eager_bitwise(name):
     f, make_args = CASES[name]
     assert_bitwise(tg.jit(f), f, make_args)
+
+
+@pytest.mark.parametrize("weights", [np.ones(3), np.zeros(3)])
+def test_a_gradient_that_is_ones_only_at_the_recording_is_not_folded(weights):
+    """x ** 2's rule is folded to 2 x only when its incoming gradient is the constant seed; a
+    weight that happens to be ones (or zeros) at the recording stays an input of the replay."""
+    jitted = tg.jit(tg.grad(lambda x, w: (w * x ** 2).sum()))
+    x = np.array([1.0, 2.0, 3.0])
+    jitted(x, weights)
+    for w in (np.array([2.0, 3.0, 4.0]), np.array([-1.0, 0.5, 0.0])):
+        np.testing.assert_array_equal(jitted(x, w).data, 2 * w * x)
+    assert jitted.recordings == 1

@@ -192,31 +192,34 @@ def _twice_times(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.multiply(g, t, out=t)
 
 
-def _pow_dbase_calls(ins: tuple, values: list, const: Callable[[Any], int]) -> Calls | None:
+def _pow_dbase_calls(ins: tuple, values: list, const: Callable[[Any], int],
+                     constants: dict) -> Calls | None:
     g, _, x, y = ins
     exponent = values[y]
-    if type(exponent) not in (int, float) or exponent != 2:
+    if y not in constants or type(exponent) not in (int, float) or exponent != 2:
         return None  # only x ** 2: g * (2 * x)
-    if _all_ones(values[g]) and np.shape(values[g]) == np.shape(values[x]):
-        return [(np.multiply, (const(2), x))]  # a sum's gradient: g is ones
+    if g in constants and _all_ones(values[g]) and np.shape(values[g]) == np.shape(values[x]):
+        return [(np.multiply, (const(2), x))]  # a sum's gradient: g is constant ones
     return [(_twice_times, (g, x))]
 
 
-def _power_calls(ins: tuple, values: list, const: Callable[[Any], int]) -> Calls | None:
+def _power_calls(ins: tuple, values: list, const: Callable[[Any], int],
+                 constants: dict) -> Calls | None:
     x, y = ins
-    if type(values[x]) is not np.ndarray or type(values[y]) not in (int, float) or values[y] != 2:
+    if (y not in constants or type(values[x]) is not np.ndarray
+            or type(values[y]) not in (int, float) or values[y] != 2):
         return None
     return [(np.square, (x,))]  # what NumPy's x ** 2 calls
 
 
-_EXPANSIONS: dict[Callable, Callable[[tuple, list, Callable], Calls | None]] = {
-    ew.neg.vjps[0]: lambda ins, v, c: [(np.negative, (ins[0],))],
-    ew.sub.vjps[1]: lambda ins, v, c: [(np.negative, (ins[0],))],
-    ew.mul.vjps[0]: lambda ins, v, c: [(np.multiply, (ins[0], ins[3]))],
-    ew.mul.vjps[1]: lambda ins, v, c: [(np.multiply, (ins[0], ins[2]))],
-    ew.div.vjps[0]: lambda ins, v, c: [(np.true_divide, (ins[0], ins[3]))],
-    ew.exp.vjps[0]: lambda ins, v, c: [(np.multiply, (ins[0], ins[1]))],
-    ew.sigmoid.vjps[0]: lambda ins, v, c: [(_sigmoid_slope, (ins[0], ins[1]))],
+_EXPANSIONS: dict[Callable, Callable[[tuple, list, Callable, dict], Calls | None]] = {
+    ew.neg.vjps[0]: lambda ins, v, c, k: [(np.negative, (ins[0],))],
+    ew.sub.vjps[1]: lambda ins, v, c, k: [(np.negative, (ins[0],))],
+    ew.mul.vjps[0]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[3]))],
+    ew.mul.vjps[1]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[2]))],
+    ew.div.vjps[0]: lambda ins, v, c, k: [(np.true_divide, (ins[0], ins[3]))],
+    ew.exp.vjps[0]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[1]))],
+    ew.sigmoid.vjps[0]: lambda ins, v, c, k: [(_sigmoid_slope, (ins[0], ins[1]))],
     ew._pow_dbase: _pow_dbase_calls,
     ew.power.forward: _power_calls,  # type: ignore[attr-defined]
 }
@@ -229,7 +232,8 @@ def expand_rules(tracer: _Tracer, program: list[Step]) -> list[Step]:
     expanded: list[Step] = []
     for fn, ins, out in program:
         make = _EXPANSIONS.get(fn) if _hashable(fn) else None
-        steps = _expand(tracer, make(ins, values, tracer.constant), out) if make else None
+        steps = (_expand(tracer, make(ins, values, tracer.constant, tracer.constants), out)
+                 if make else None)
         expanded.extend(steps or [(fn, ins, out)])
     return expanded
 
