@@ -289,7 +289,7 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         vjps = _VariadicRules(variadic)  # type: ignore[assignment]
         if jvps is not None:
             jvps = _VariadicRules(jvps)
-    plans: dict[int, rules.Reads] = {}  # what a node saves, per number of inputs
+    plans: dict[tuple, rules.Reads] = {}  # what a node saves, per inputs needing a gradient
 
     def apply(*args: Any, **params: Any) -> Any:
         datas = []
@@ -330,9 +330,10 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
             # Large values no rule reads are not kept. (Only a one-input operation, such as a
             # reduction, has inputs larger than its output.)
             if out.size > _SMALL or len(datas) == 1 and datas[0].size > _SMALL:
-                plan = plans.get(len(datas))
+                needed = tuple(p is not None for p in parents)
+                plan = plans.get(needed)
                 if plan is None:
-                    plan = plans[len(datas)] = rules.save_plan(vjps, len(datas))
+                    plan = plans[needed] = rules.save_plan(vjps, len(datas), needed)
                 saved = rules.thin(datas, parents, out, plan)
             else:
                 saved = (datas, out)

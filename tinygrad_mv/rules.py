@@ -95,11 +95,15 @@ class Reads(NamedTuple):
     unread: tuple[int, ...]
 
 
-def save_plan(rules: Any, n_inputs: int) -> Reads:
-    """The union over every input's rule of what it reads."""
+def save_plan(rules: Any, n_inputs: int, needed: tuple[bool, ...] | None = None) -> Reads:
+    """The union of what the rules of the inputs that need a gradient read (``needed``; every
+    input when None): a constant operand's rule never runs (2 in x ** 2: x ** 2 itself is not
+    read)."""
     out = UNUSED
     inputs = [UNUSED] * n_inputs
     for i in range(n_inputs):
+        if needed is not None and not needed[i]:
+            continue
         uses = rule_uses(rules[i], n_inputs)
         out = max(out, uses[0])
         inputs = [max(a, b) for a, b in zip(inputs, uses[1:])]

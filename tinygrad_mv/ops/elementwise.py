@@ -45,6 +45,16 @@ neg = primitive("neg", np.negative,
                 drawing=Drawing(local=('-g',), formula='-{0}'))
 
 
+def _times(g: Any, local: Any) -> Any:
+    """``g * local``, where ``local`` is a temporary the rule just made: on arrays of one shape
+    and dtype the product goes into it (one new array per rule instead of two, which shows on
+    large arrays: fresh memory costs page faults)."""
+    if (type(g) is np.ndarray and type(local) is np.ndarray and g.shape == local.shape
+            and g.dtype == local.dtype):
+        return np.multiply(g, local, out=local)
+    return g * local
+
+
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
     # x^0 is constant: its slope is 0 even at x = 0, where y x^(y-1) would be 0 * inf (as PyTorch;
     # it keeps second derivatives of x^1 finite there too).
@@ -54,7 +64,7 @@ def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
         if y == 0:
             return g * 0.0
         if y >= 1:
-            return g * (2 * x) if y == 2 else g * y * x ** (y - 1)
+            return _times(g, 2 * x) if y == 2 else g * y * x ** (y - 1)
     else:
         at_zero = y == 0  # recorded when y is a Tensor: a replay recomputes it
         if isinstance(g, Tensor) or np.any(at_zero):
@@ -99,19 +109,19 @@ def _sqrt_rule(g: Any, out: Any, x: Any) -> Any:
 sqrt = primitive("sqrt", np.sqrt, _sqrt_rule,
                  drawing=Drawing(local=('g / (2·sqrt({0}))',)))
 sin = primitive("sin", np.sin,
-                lambda g, out, x: g * np.cos(x),
+                lambda g, out, x: _times(g, np.cos(x)),
                 drawing=Drawing(local=('g·cos({0})',)))
 cos = primitive("cos", np.cos,
-                lambda g, out, x: -g * np.sin(x),
+                lambda g, out, x: _times(-g, np.sin(x)),
                 drawing=Drawing(local=('-g·sin({0})',)))
 tan = primitive("tan", np.tan,
                 lambda g, out, x: g * (1 + out * out),
                 drawing=Drawing(local=('g / cos²({0})',)))
 tanh = primitive("tanh", np.tanh,
-                 lambda g, out, x: g * (1 - out * out),
+                 lambda g, out, x: _times(g, 1 - out * out),
                  drawing=Drawing(local=('g·(1 - tanh²({0}))',)))
 square = primitive("square", np.square,
-                   lambda g, out, x: g * (2 * x),
+                   lambda g, out, x: _times(g, 2 * x),
                    drawing=Drawing(local=('2·g·{0}',), formula='{0}²'))
 absolute = primitive("abs", np.abs,
                      lambda g, out, x: g * _sign(x),
@@ -135,7 +145,7 @@ def _sigmoid(x: Any) -> np.ndarray:
 
 
 sigmoid = primitive("sigmoid", _sigmoid,
-                    lambda g, out, x: g * (out * (1 - out)),
+                    lambda g, out, x: _times(g, out * (1 - out)),
                     drawing=Drawing(local=('g·σ({0})·(1 - σ({0}))',)))
 
 
