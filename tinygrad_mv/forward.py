@@ -22,7 +22,7 @@ import numpy as np
 from . import autograd
 from .tensor import Tensor
 
-__all__ = ["Level", "ReverseInside", "current"]
+__all__ = ["Level", "ReverseInside", "batched_rule", "current", "fit_batch"]
 
 
 class ReverseInside(Exception):
@@ -190,7 +190,6 @@ class Level:
         """The result's tangents, stacked, from the inputs' stacked tangents: in one call of
         each rule where the operation says how its rules take batch axes, else one batch element
         at a time."""
-        batching, rules = op.batching, op.jvps
         levels = autograd._forward
         ident = threading.get_ident()
         active = levels[ident]
@@ -198,22 +197,35 @@ class Level:
         try:
             tangent = None
             for i, t in carried:
-                if batching == "elementwise":  # line the tangent up with the broadcast result
-                    t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
-                    contribution = rules[i](t, out, *inputs, **params)
-                elif batching == "trailing":
-                    contribution = rules[i](t, out, *inputs, **params)
-                else:
-                    contribution = np.stack([
-                        np.broadcast_to(rules[i](part, out, *inputs, **params), out.shape)
-                        for part in t]) if len(t) else np.zeros((0,) + out.shape, out.dtype)
+                contribution = batched_rule(op.batching, op.jvps[i], t, out, inputs, params)
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
             levels[ident] = active
-        shape = (self.batch,) + out.shape
-        if tangent.shape != shape:
-            tangent = np.broadcast_to(tangent, shape).copy()
-        return tangent if tangent.dtype == out.dtype else tangent.astype(out.dtype)
+        return fit_batch(tangent, out, self.batch)
+
+
+def batched_rule(batching: str | None, rule: Callable, t: np.ndarray, out: np.ndarray,
+                 inputs: Any, params: dict) -> np.ndarray:
+    """One input's contribution to a result's stacked tangents, from its own (``t``, batch axis
+    first), by the operation's ``batching``: one call of the rule where it takes batch axes,
+    one call per batch element otherwise."""
+    if batching == "elementwise":  # line the tangent up with the broadcast result
+        t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
+        return rule(t, out, *inputs, **params)
+    if batching == "trailing":
+        return rule(t, out, *inputs, **params)
+    if not len(t):
+        return np.zeros((0,) + out.shape, out.dtype)
+    return np.stack([np.broadcast_to(rule(part, out, *inputs, **params), out.shape)
+                     for part in t])
+
+
+def fit_batch(tangent: np.ndarray, out: Any, batch: int) -> np.ndarray:
+    """Stacked tangents in the shape (batch,) + out's shape and out's dtype."""
+    shape = (batch,) + tuple(out.shape)
+    if tangent.shape != shape:
+        tangent = np.broadcast_to(tangent, shape).copy()
+    return tangent if tangent.dtype == out.dtype else tangent.astype(out.dtype)
 
 
 def _fit(tangent: Any, result: Tensor) -> Any:

@@ -9,8 +9,9 @@ Where tangents cannot be carried (a ``backward()`` on arrays inside f), it compu
 by two reverse passes (functional.jvp_by_reverse).
 
 ``hessian`` and ``hvp`` are forward over reverse on a recorded gradient: one pass of forward
-rules through the recorded graph per direction (``_sweep``), reverse over reverse where that
-cannot serve (inside other transforms, while tg.jit records, an op without forward rules).
+rules through the recorded graph (``_sweep``; for the Hessian every basis direction at once,
+stacked as for jacfwd), reverse over reverse where that cannot serve (inside other transforms,
+while tg.jit records, an op without forward rules).
 
 ``jacfwd`` builds a Jacobian from its columns in one forward pass: the basis tangents ride on a
 leading axis (each operation's ``batching`` says how its rules take it; one batch element at a
@@ -26,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import autograd, functional
-from .forward import Level, ReverseInside, current
+from .forward import Level, ReverseInside, batched_rule, current, fit_batch
 from .tensor import Tensor
 
 __all__ = ["jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp"]
@@ -212,27 +213,34 @@ def _plan(nodes: list) -> list:
                    for use, v in zip(uses, (out, *datas))):
                 raise _CannotSweep  # a large value the tape did not keep
             edges.append((id(parent), rule))
-        plan.append((node, datas, out, edges))
+        plan.append((node, op.batching, datas, out, edges))
     return plan
 
 
-def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[Any]) -> Any:
+def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[Any],
+           batch: int | None = None) -> Any:
     """The tangent of ``root`` (a node) when ``leaves`` carry ``tangents``: each recorded
-    operation's forward rule, in creation order, over the graph already recorded (one pass per
-    direction, no new tape). None when root does not depend on the leaves."""
+    operation's forward rule, in creation order, over the graph already recorded (no new tape).
+    ``batch=n``: each tangent is n directions stacked on a leading axis, all swept in one pass.
+    None when root does not depend on the leaves."""
     carried: dict[int, Any] = {id(leaf): t for leaf, t in zip(leaves, tangents)}
-    for node, datas, out, edges in plan:
+    for node, batching, datas, out, edges in plan:
         total = None
         for parent, rule in edges:
             t = carried.get(parent)
             if t is None:
                 continue
-            c = rule(t, out, *datas, **node.params)
+            c = (rule(t, out, *datas, **node.params) if batch is None else
+                 batched_rule(batching, rule, t, out, datas, node.params))
             total = c if total is None else total + c
-        if total is not None:
-            if total.shape != node.shape:
-                total = np.broadcast_to(total, node.shape)
-            carried[id(node)] = np.asarray(total, dtype=node.dtype)
+        if total is None:
+            continue
+        if batch is not None:
+            carried[id(node)] = fit_batch(total, node, batch)
+            continue
+        if total.shape != node.shape:
+            total = np.broadcast_to(total, node.shape)
+        carried[id(node)] = np.asarray(total, dtype=node.dtype)
     return carried.get(id(root))
 
 
@@ -285,9 +293,9 @@ def _graph_of_all(roots: Sequence[Any]) -> list:
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:
     """``hessian(f)(*args)`` of shape ``x.shape + x.shape`` for a one-element f, by forward over
-    reverse: the gradient is recorded once, then one forward-rule pass through it per input
-    element gives one column. ``argnums`` is a single int here (JAX also takes tuples, giving
-    nested tuples of blocks)."""
+    reverse: the gradient is recorded once, then one forward-rule pass through it carries every
+    input element's basis direction at once (a stack of columns). ``argnums`` is a single int
+    here (JAX also takes tuples, giving nested tuples of blocks)."""
     if not functional._single(argnums):
         raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
     functional._check_callable(f, "hessian")
@@ -297,17 +305,17 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
         nums = functional._argnums_tuple(argnums, len(args), "hessian")
         prepared, out, nested, (g,) = _recorded_gradient(f, args, nums, "hessian")
         x = prepared[nums[0]]
-        if _can_sweep(nested) and g._node is not None:
+        if _can_sweep(nested) and g._node is None:  # a gradient that is constant in x
+            return Tensor(np.zeros(g.shape + x.shape, dtype=g.dtype))
+        if _can_sweep(nested):
             try:
                 plan = _plan(_graph(g._node))
-                columns = np.empty(g.shape + (x.size,), dtype=g.dtype)
-                basis = np.zeros(x.size, dtype=x.dtype)
-                for k in range(x.size):
-                    basis[k] = 1
-                    column = _sweep(plan, g._node, [x], [basis.reshape(x.shape)])
-                    columns[..., k] = 0 if column is None else column
-                    basis[k] = 0
-                return Tensor(columns.reshape(g.shape + x.shape))
+                basis = np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape)
+                rows = _sweep(plan, g._node, [x], [basis], batch=x.size)  # (n,) + g.shape
+                if rows is None:
+                    return Tensor(np.zeros(g.shape + x.shape, dtype=g.dtype))
+                columns = np.moveaxis(rows, 0, -1)
+                return Tensor(np.ascontiguousarray(columns).reshape(g.shape + x.shape))
             except _CannotSweep:
                 pass
         return by_reverse(*args)

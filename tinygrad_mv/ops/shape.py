@@ -212,7 +212,16 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 def _scatter_jvp(t: Any, out: Any, src: Any, shape: tuple, index: Any) -> Any:
     if isinstance(t, Tensor):
         return _scatter_add(t, shape=shape, index=index)
-    return _scatter_forward(t, shape, index)
+    lead = batch_shape(t, src)
+    if not lead:
+        return _scatter_forward(t, shape, index)
+    if _basic(index):  # slices and integers: no position twice
+        full = np.zeros(lead + tuple(shape), dtype=t.dtype)
+        full[(slice(None),) * len(lead) + (index if isinstance(index, tuple) else (index,))] = t
+        return full
+    parts = t.reshape((-1,) + tuple(src.shape))
+    return np.stack([_scatter_forward(part, shape, index) for part in parts]).reshape(
+        lead + tuple(shape))
 
 
 # Each also takes tangents with leading batch axes (tg.jacfwd's one pass): axes count from the
@@ -263,5 +272,5 @@ _getitem.jvps = (_getitem_jvp,)
 _scatter_add.jvps = (_scatter_jvp,)
 _concatenate.jvps = _VariadicRules(functools.partial(_joined_jvp, np.concatenate))
 _stack.jvps = _VariadicRules(functools.partial(_joined_jvp, np.stack))
-for _op in (_reshape, _transpose, _broadcast_to, _getitem, _concatenate, _stack):
+for _op in (_reshape, _transpose, _broadcast_to, _getitem, _scatter_add, _concatenate, _stack):
     _op.batching = "trailing"
