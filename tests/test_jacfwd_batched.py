@@ -110,7 +110,15 @@ SHAPE_FUNCTIONS = {
     "concatenate": (lambda a: tg.concatenate([a, 2 * a[:1]], axis=0), (2, 3)),
     "stack": (lambda a: tg.stack([a, a * a], axis=1), (2, 3)),
     "not batched (cumsum)": (lambda a: tg.cumsum(a * a, axis=0), (3, 2)),
+    "in place": (lambda a: _written_in_place(a), (3,)),
 }
+
+
+def _written_in_place(x: Any) -> Any:
+    y = x * 2.0
+    y[1] = x[0] ** 2  # setitem: one batch element at a time
+    y += tg.sin(x)
+    return y[::-1] * 3
 
 
 @pytest.mark.parametrize("name", sorted(SHAPE_FUNCTIONS))
