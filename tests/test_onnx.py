@@ -305,6 +305,33 @@ def test_hessian_is_exported(tmp_path):
     assert_outputs([got], tinygrad_outputs(h, [new]), rtol=1e-12)
 
 
+def test_jvp_and_jacfwd_are_exported_as_forward_rules(tmp_path, monkeypatch):
+    """While exporting, tg.jvp's forward rules run as operations the exporter records (no
+    reverse pass); jacfwd is one jvp per column there."""
+    from tinygrad_mv import functional
+
+    def no_reverse(*args, **kwargs):
+        raise AssertionError("jvp fell back on two reverse passes")
+    monkeypatch.setattr(functional, "jvp_by_reverse", no_reverse)
+    rng = np.random.default_rng(8)
+    jvp = lambda x, v: tg.jvp(scalar_function, (x,), (v,))  # noqa: E731
+    path = tmp_path / "jvp.onnx"
+    tg.onnx.export(jvp, (rng.standard_normal(4), rng.standard_normal(4)), path)
+    new = [rng.standard_normal(4), rng.standard_normal(4)]
+    got = run_onnx(path, *new)
+    assert_outputs(got, tinygrad_outputs(jvp, new), rtol=1e-12)
+    # the tangent is the gradient's dot product with v
+    np.testing.assert_allclose(got[1], tg.grad(scalar_function)(new[0]).data @ new[1],
+                               rtol=1e-12)
+    jac = tg.jacfwd(lambda x: tg.tanh(x * x[::-1]))
+    path = tmp_path / "jacfwd.onnx"
+    tg.onnx.export(jac, (rng.standard_normal(3),), path)
+    x = rng.standard_normal(3)
+    (got,) = run_onnx(path, x)
+    np.testing.assert_allclose(got, tg.jacrev(lambda x: tg.tanh(x * x[::-1]))(x).data,
+                               rtol=1e-12, atol=1e-14)
+
+
 def test_grad_of_grad_is_exported(tmp_path):
     path = tmp_path / "gg.onnx"
     gg = tg.grad(lambda v: (tg.grad(scalar_function)(v) ** 2).sum())
