@@ -189,3 +189,23 @@ def test_hessian_sweeps_every_direction_at_once(case: OpCase,
     got = tg.hessian(f)(x).data
     assert got.shape == x.shape + x.shape
     assert_close(got, expected, rtol=1e-10, atol=1e-11)
+
+
+def test_your_own_operation_in_one_pass_and_element_by_element() -> None:
+    """A user primitive's rules run once per basis tangent, or once for the whole stack when it
+    says they take it (batching = "elementwise")."""
+    calls = []
+
+    def slope(t: Any, out: Any, x: Any) -> Any:
+        calls.append(t.shape)
+        return t / (1 + np.exp(-x))
+    softplus = tg.primitive("my_softplus_batched", lambda x: np.logaddexp(0, x),
+                            lambda g, out, x: g / (1 + np.exp(-x)), jvps=(slope,))
+    x = np.array([0.3, -1.2, 2.0, 0.1])
+    expected = np.diag(1 / (1 + np.exp(-x)))
+    assert_close(tg.jacfwd(softplus)(x).data, expected, rtol=1e-15)
+    assert calls == [(4,)] * 4  # one basis tangent at a time
+    calls.clear()
+    softplus.batching = "elementwise"
+    assert_close(tg.jacfwd(softplus)(x).data, expected, rtol=1e-15)
+    assert calls == [(4, 4)]  # the whole stack at once
