@@ -30,7 +30,8 @@ class _Outcome(NamedTuple):
 
 
 def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newton: np.ndarray,
-                    a: np.ndarray, r: np.ndarray, chi2: float) -> _Trial | None:
+                    a: np.ndarray, r: np.ndarray, chi2: float,
+                    *_shared: np.ndarray) -> _Trial | None:
     """Gauss-Newton's step, halved until chi^2 decreases at a point where the Jacobian is
     finite (the next step needs it); None once the step no longer moves p. The full step is
     evaluated with its Jacobian (needed whenever it is accepted), halved ones with values only.
@@ -58,13 +59,17 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
                       max_iter: int, path: list, chi2_path: list) -> _Outcome:
     """least_squares_fit's "gauss-newton" and "levenberg-marquardt": from the Gauss-Newton step
     at p, ``search`` (:func:`_halving_search` or a :class:`_TrustRegion`) finds the next point,
-    appended to ``path`` and ``chi2_path``."""
+    appended to ``path`` and ``chi2_path``. The search is also handed A^T A, A^T r and A dp,
+    which it would otherwise compute again."""
     nit = 0
     while True:
         r = chi2_of.residuals(value)
         a = chi2_of.weighted(jac)
-        dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
-        if chi2_of.negligible(dp, p, a, chi2):
+        # formed once per iteration: the Gauss-Newton step, the test and the search share them
+        normal, gradient = a.T @ a, a.T @ r
+        dp = _gauss_newton_step(a, r, normal, gradient)  # both methods test it
+        fitted = a @ dp
+        if chi2_of.negligible(dp, p, a, chi2, fitted):
             return _Outcome(p, value, jac, chi2, nit, True,
                 f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
                 "negligible")
@@ -72,11 +77,11 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
             return _Outcome(p, value, jac, chi2, nit, False,
                 f"stopped after max_iter={max_iter} iterations without converging (last step "
                 f"|dp| = {_norm(dp):.3g})")
-        trial = search(evaluator, chi2_of, p, dp, a, r, chi2)
+        trial = search(evaluator, chi2_of, p, dp, a, r, chi2, normal, gradient, fitted)
         if trial is None:
             # converged only if what chi2's linear model still promises is below chi2's own
             # rounding error (each residual is good to about chi2_of.resolution / 8)
-            gain = float(r @ r - np.sum((r - a @ dp) ** 2))
+            gain = float(r @ r - np.sum((r - fitted) ** 2))
             return _Outcome(p, value, jac, chi2, nit, bool(gain <= chi2_of.rounding(chi2)),
                 f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
                 f"(the Gauss-Newton model promises {gain:.3g} more)")

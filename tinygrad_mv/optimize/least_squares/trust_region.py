@@ -73,11 +73,16 @@ class _TrustRegion:
         self.damping, self.radius, self.scale = 0.0, None, np.zeros(k)
 
     def __call__(self, evaluator: _Model, chi2_of: _Chi2, p: np.ndarray,
-                 gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray,
-                 chi2: float) -> _Trial | None:
-        normal, gradient = a.T @ a, a.T @ r
+                 gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray, chi2: float,
+                 normal: np.ndarray | None = None, gradient: np.ndarray | None = None,
+                 fitted_gauss_newton: np.ndarray | None = None) -> _Trial | None:
+        """The next point from p; ``normal`` = A^T A, ``gradient`` = A^T r and
+        ``fitted_gauss_newton`` = A gauss_newton when the loop has them already."""
+        if normal is None or gradient is None:
+            normal, gradient = a.T @ a, a.T @ r
         self.scale = np.maximum(self.scale, np.sqrt(normal.diagonal()))
-        scaled = np.where(self.scale > 0, self.scale, 1.0)
+        # (all positive after the first iteration, as a rule: then no np.where)
+        scaled = self.scale if self.scale.all() else np.where(self.scale > 0, self.scale, 1.0)
         first = optimistic = self.radius is None
         if first:
             # MINPACK's first radius: 100 |D p0| (100 when p0 = 0). From a start a million
@@ -98,7 +103,8 @@ class _TrustRegion:
                     self.radius, first = min(self.radius, length), False
             value, jac = evaluator.value_and_jacobian(p + dp)
             new_chi2 = chi2_of(value)
-            fitted_change = a @ dp
+            fitted_change = (fitted_gauss_newton if dp is gauss_newton
+                             and fitted_gauss_newton is not None else a @ dp)
             fitted = float(fitted_change @ fitted_change)
             predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
             blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(jac).all())
