@@ -76,10 +76,30 @@ def _column_norms(a: np.ndarray) -> np.ndarray:
     return norms
 
 
-# The normal equations solve for the step when (A^T A)^-1, with A's columns scaled to unit length,
-# has no diagonal entry above this / k^2: then cond(A^T A) <= k^2 max diag <= 1e6, and the step
-# loses at most ~1e-10 of itself to rounding (an SVD of A would cost several times more)
+# The normal equations give the step when (A^T A)^-1, for A's columns scaled to unit length, has no
+# diagonal entry above this / k^2: then cond(A^T A) <= k^2 max diag <= 1e6 (its largest
+# eigenvalue is at most its trace, k), and the step loses at most ~1e-10 of itself to rounding
 _NORMAL_EQUATIONS_COND = 1e6
+
+
+def _normal_solve(normal: np.ndarray,
+                  gradient: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(dp, (A^T A)^-1) from the normal equations (A^T A) dp = A^T r when A is well
+    conditioned (see _NORMAL_EQUATIONS_COND), else None: then only an SVD of A serves."""
+    diagonal = normal.diagonal()
+    try:
+        # unscaled: elimination on a positive definite matrix is indifferent to the scaling
+        inverse = np.linalg.inv(normal)
+    except np.linalg.LinAlgError:
+        return None
+    if not diagonal.all():
+        return None
+    # the unit-column inverse's diagonal is inverse_ii normal_ii; NaN fails the test, and so
+    # does a matrix not numerically positive definite (a huge entry, of either sign)
+    if not np.abs(inverse.diagonal() * diagonal).max() * diagonal.size ** 2 \
+            <= _NORMAL_EQUATIONS_COND:
+        return None
+    return inverse @ gradient, inverse
 
 
 def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None = None,
@@ -87,19 +107,11 @@ def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None =
     """The least-squares solution of a dp = r (the shortest one when a's columns are
     dependent), computed with a's columns scaled to unit length. ``normal`` = a^T a and
     ``gradient`` = a^T r, when the caller has them: for a well-conditioned a the step then
-    comes from the k x k normal equations (the same step up to rounding); otherwise (nearly
-    dependent or zero columns) from lstsq, as always."""
+    comes from the k x k normal equations (the same step up to rounding, for a fraction of an
+    SVD's cost); otherwise (nearly dependent or zero columns) from lstsq, as always."""
     if normal is not None and gradient is not None:
-        norms = np.sqrt(normal.diagonal())
-        if norms.all():
-            try:
-                inverse = np.linalg.inv(normal / norms / norms[:, None])
-            except np.linalg.LinAlgError:
-                inverse = None
-            # cond <= k lambda_max(inverse) <= k^2 max diag; NaN fails the test, and so does
-            # a matrix not numerically positive definite (a huge diagonal entry, of any sign)
-            if inverse is not None and (float(np.abs(inverse.diagonal()).max()) * norms.size ** 2
-                                        <= _NORMAL_EQUATIONS_COND):
-                return inverse @ (gradient / norms) / norms
+        solved = _normal_solve(normal, gradient)
+        if solved is not None:
+            return solved[0]
     norms = _column_norms(a)
     return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms

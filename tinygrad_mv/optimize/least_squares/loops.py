@@ -10,7 +10,7 @@ from ... import functional
 from ...tensor import Tensor
 from .._common import _EPS
 from ..minimization import _backtrack
-from .chi2 import _Chi2, _gauss_newton_step, _norm
+from .chi2 import _Chi2, _gauss_newton_step, _norm, _normal_solve
 from .model import _Model
 
 
@@ -27,6 +27,9 @@ class _Outcome(NamedTuple):
     nit: int
     success: bool
     message: str
+    # (A^T A)^-1 at p when the last Gauss-Newton step came from the normal equations (A well
+    # conditioned): the covariance, without another factorisation
+    inverse: np.ndarray | None = None
 
 
 def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newton: np.ndarray,
@@ -67,16 +70,17 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
         a = chi2_of.weighted(jac)
         # formed once per iteration: the Gauss-Newton step, the test and the search share them
         normal, gradient = a.T @ a, a.T @ r
-        dp = _gauss_newton_step(a, r, normal, gradient)  # both methods test it
+        solved = _normal_solve(normal, gradient)  # the Gauss-Newton step: both methods test it
+        dp, inverse = solved if solved is not None else (_gauss_newton_step(a, r), None)
         fitted = a @ dp
         if chi2_of.negligible(dp, p, a, chi2, fitted):
             return _Outcome(p, value, jac, chi2, nit, True,
                 f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
-                "negligible")
+                "negligible", inverse)
         if nit >= max_iter:
             return _Outcome(p, value, jac, chi2, nit, False,
                 f"stopped after max_iter={max_iter} iterations without converging (last step "
-                f"|dp| = {_norm(dp):.3g})")
+                f"|dp| = {_norm(dp):.3g})", inverse)
         trial = search(evaluator, chi2_of, p, dp, a, r, chi2, normal, gradient, fitted)
         if trial is None:
             # converged only if what chi2's linear model still promises is below chi2's own
@@ -84,11 +88,11 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
             gain = float(r @ r - np.sum((r - fitted) ** 2))
             return _Outcome(p, value, jac, chi2, nit, bool(gain <= chi2_of.rounding(chi2)),
                 f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
-                f"(the Gauss-Newton model promises {gain:.3g} more)")
+                f"(the Gauss-Newton model promises {gain:.3g} more)", inverse)
         step, value, jac, chi2 = trial
-        p = p + step
+        p = p + step  # a new array: the path may keep it without a copy
         nit += 1
-        path.append(p.copy())
+        path.append(p)
         chi2_path.append(chi2)
 
 
