@@ -3,6 +3,7 @@ linear model, and the test that ends a fit."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -77,29 +78,41 @@ def _column_norms(a: np.ndarray) -> np.ndarray:
 
 
 # The normal equations give the step when (A^T A)^-1, for A's columns scaled to unit length, has no
-# diagonal entry above this / k^2: then cond(A^T A) <= k^2 max diag <= 1e6 (its largest
-# eigenvalue is at most its trace, k), and the step loses at most ~1e-10 of itself to rounding
+# entry above this / k^2 in magnitude: then cond(A^T A) <= k^2 max |entry| <= 1e6 (its largest
+# eigenvalue is at most its trace, k; the inverse's at most k times its largest entry), and
+# the step loses at most ~1e-10 of itself to rounding
 _NORMAL_EQUATIONS_COND = 1e6
 
 
-def _normal_solve(normal: np.ndarray,
-                  gradient: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(dp, (A^T A)^-1) from the normal equations (A^T A) dp = A^T r when A is well
-    conditioned (see _NORMAL_EQUATIONS_COND), else None: then only an SVD of A serves."""
-    diagonal = normal.diagonal()
+class _Solved(NamedTuple):
+    """The Gauss-Newton step from the normal equations, and what gives (A^T A)^-1 if needed:
+    the inverse for A's columns scaled to unit length, and their lengths."""
+    step: np.ndarray
+    unit_inverse: np.ndarray
+    lengths: np.ndarray
+
+    def inverse(self) -> np.ndarray:
+        """(A^T A)^-1 (computed only for the result: a fit's last point)."""
+        return self.unit_inverse / self.lengths / self.lengths[:, None]
+
+
+def _normal_solve(normal: np.ndarray, gradient: np.ndarray) -> _Solved | None:
+    """The Gauss-Newton step from the normal equations (A^T A) dp = A^T r when A is well
+    conditioned (see _NORMAL_EQUATIONS_COND), else None: then only an SVD of A serves. Solved
+    with A's columns scaled to unit length, as the SVD is: rounding then does not depend on the
+    parameters' units."""
+    lengths = np.sqrt(normal.diagonal())
+    if not lengths.all():
+        return None
     try:
-        # unscaled: elimination on a positive definite matrix is indifferent to the scaling
-        inverse = np.linalg.inv(normal)
+        unit_inverse = np.linalg.inv(normal / lengths / lengths[:, None])
     except np.linalg.LinAlgError:
         return None
-    if not diagonal.all():
+    # The entries' magnitudes, unlike the diagonal alone, cannot cancel to look small for a
+    # nearly singular A^T A whose rounding made it indefinite; NaN fails the test too
+    if not np.abs(unit_inverse).max() * lengths.size ** 2 <= _NORMAL_EQUATIONS_COND:
         return None
-    # the unit-column inverse's diagonal is inverse_ii normal_ii; NaN fails the test, and so
-    # does a matrix not numerically positive definite (a huge entry, of either sign)
-    if not np.abs(inverse.diagonal() * diagonal).max() * diagonal.size ** 2 \
-            <= _NORMAL_EQUATIONS_COND:
-        return None
-    return inverse @ gradient, inverse
+    return _Solved(unit_inverse @ (gradient / lengths) / lengths, unit_inverse, lengths)
 
 
 def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None = None,
@@ -112,6 +125,6 @@ def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None =
     if normal is not None and gradient is not None:
         solved = _normal_solve(normal, gradient)
         if solved is not None:
-            return solved[0]
+            return solved.step
     norms = _column_norms(a)
     return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms

@@ -71,16 +71,16 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
         # formed once per iteration: the Gauss-Newton step, the test and the search share them
         normal, gradient = a.T @ a, a.T @ r
         solved = _normal_solve(normal, gradient)  # the Gauss-Newton step: both methods test it
-        dp, inverse = solved if solved is not None else (_gauss_newton_step(a, r), None)
+        dp = solved.step if solved is not None else _gauss_newton_step(a, r)
         fitted = a @ dp
         if chi2_of.negligible(dp, p, a, chi2, fitted):
             return _Outcome(p, value, jac, chi2, nit, True,
                 f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
-                "negligible", inverse)
+                "negligible", solved and solved.inverse())
         if nit >= max_iter:
             return _Outcome(p, value, jac, chi2, nit, False,
                 f"stopped after max_iter={max_iter} iterations without converging (last step "
-                f"|dp| = {_norm(dp):.3g})", inverse)
+                f"|dp| = {_norm(dp):.3g})", solved and solved.inverse())
         trial = search(evaluator, chi2_of, p, dp, a, r, chi2, normal, gradient, fitted)
         if trial is None:
             # converged only if what chi2's linear model still promises is below chi2's own
@@ -88,7 +88,8 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
             gain = float(r @ r - np.sum((r - fitted) ** 2))
             return _Outcome(p, value, jac, chi2, nit, bool(gain <= chi2_of.rounding(chi2)),
                 f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
-                f"(the Gauss-Newton model promises {gain:.3g} more)", inverse)
+                f"(the Gauss-Newton model promises {gain:.3g} more)",
+                solved and solved.inverse())
         step, value, jac, chi2 = trial
         p = p + step  # a new array: the path may keep it without a copy
         nit += 1

@@ -96,6 +96,7 @@ class _Model:
         self._seen_dtype: np.dtype | None = None
         # p as a column (k, 1, ...): broadcast against y's shape for the "pointwise" Jacobian
         self._column = (k,) + (1,) * len(y_shape)
+        self._ones = np.ones(y_shape)  # the "pointwise" cotangent: copied per call, never lent
 
     def _checked(self, out: Any) -> Tensor:
         if not isinstance(out, Tensor):
@@ -144,7 +145,7 @@ class _Model:
     def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         data = np.empty((self.k,) + self.y_shape)
         data[...] = p.reshape(self._column)
-        value, grads = self._vjp(data, np.ones(self.y_shape))
+        value, grads = self._vjp(data, self._ones.copy())
         if grads is None:
             return value, np.zeros((value.size, self.k))
         return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
