@@ -62,7 +62,9 @@ class _Chi2:
         resolves. The last two serve parameters whose optimum is 0; the last one exact data
         with relative sigmas, where the noise itself goes to 0. ``fitted``: A dp, when the
         caller has it already."""
-        if (np.abs(dp) <= self.tol * np.abs(p)).all():
+        tol = self.tol
+        # on Python floats: k numbers, where five NumPy calls would cost more than the test
+        if all(abs(d) <= tol * abs(q) for d, q in zip(dp.tolist(), p.tolist())):
             return True
         if fitted is None:
             fitted = a @ dp
