@@ -71,6 +71,7 @@ class _TrustRegion:
 
     def __init__(self, k: int) -> None:
         self.damping, self.radius, self.scale = 0.0, None, np.zeros(k)
+        self.positive = False  # whether every entry of scale is > 0 (it never decreases)
 
     def __call__(self, evaluator: _Model, chi2_of: _Chi2, p: np.ndarray,
                  gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray, chi2: float,
@@ -81,8 +82,9 @@ class _TrustRegion:
         if normal is None or gradient is None:
             normal, gradient = a.T @ a, a.T @ r
         self.scale = np.maximum(self.scale, np.sqrt(normal.diagonal()))
-        # (all positive after the first iteration, as a rule: then no np.where)
-        scaled = self.scale if self.scale.all() else np.where(self.scale > 0, self.scale, 1.0)
+        # once every parameter has moved the model, the scale stays positive: no more np.where
+        self.positive = self.positive or bool(self.scale.all())
+        scaled = self.scale if self.positive else np.where(self.scale > 0, self.scale, 1.0)
         first = optimistic = self.radius is None
         if first:
             # MINPACK's first radius: 100 |D p0| (100 when p0 = 0). From a start a million
