@@ -56,19 +56,22 @@ class _Chi2:
         return 2.0 * math.sqrt(chi2) * self.resolution + 8.0 * self.eps * self.y.size * chi2
 
     def negligible(self, dp: np.ndarray, p: np.ndarray, a: np.ndarray, chi2: float,
-                   fitted: np.ndarray | None = None) -> bool:
+                   fitted_length: float | None = None) -> bool:
         """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit
         by less than tol standard errors, |A dp| <= tol * noise, or by less than float64
         resolves. The last two serve parameters whose optimum is 0; the last one exact data
-        with relative sigmas, where the noise itself goes to 0. ``fitted``: A dp, when the
-        caller has it already."""
+        with relative sigmas, where the noise itself goes to 0. ``fitted_length``: |A dp|,
+        when the caller has it already."""
         tol = self.tol
         # on Python floats: k numbers, where five NumPy calls would cost more than the test
-        if all(abs(d) <= tol * abs(q) for d, q in zip(dp.tolist(), p.tolist())):
+        for d, q in zip(dp.tolist(), p.tolist()):
+            if not abs(d) <= tol * abs(q):  # (NaN: not negligible)
+                break
+        else:
             return True
-        if fitted is None:
-            fitted = a @ dp
-        return _norm(fitted) <= max(self.tol * self.noise(chi2), self.resolution)
+        if fitted_length is None:
+            fitted_length = _norm(a @ dp)
+        return fitted_length <= max(self.tol * self.noise(chi2), self.resolution)
 
 
 def _column_norms(a: np.ndarray) -> np.ndarray:
@@ -86,6 +89,16 @@ def _column_norms(a: np.ndarray) -> np.ndarray:
 _NORMAL_EQUATIONS_COND = 1e6
 
 
+class _Local(NamedTuple):
+    """chi^2's linear model at p, formed once per iteration and shared by the Gauss-Newton
+    step, the stopping test and the step search."""
+    normal: np.ndarray    # A^T A
+    gradient: np.ndarray  # A^T r
+    lengths: np.ndarray   # the lengths of A's columns, sqrt(diag(A^T A))
+    fitted: np.ndarray    # A dp for the Gauss-Newton step dp
+    fitted_sq: float      # |A dp|^2
+
+
 class _Solved(NamedTuple):
     """The Gauss-Newton step from the normal equations, and what gives (A^T A)^-1 if needed:
     the inverse for A's columns scaled to unit length, and their lengths."""
@@ -98,12 +111,14 @@ class _Solved(NamedTuple):
         return self.unit_inverse / self.lengths / self.lengths[:, None]
 
 
-def _normal_solve(normal: np.ndarray, gradient: np.ndarray) -> _Solved | None:
+def _normal_solve(normal: np.ndarray, gradient: np.ndarray,
+                  lengths: np.ndarray | None = None) -> _Solved | None:
     """The Gauss-Newton step from the normal equations (A^T A) dp = A^T r when A is well
     conditioned (see _NORMAL_EQUATIONS_COND), else None: then only an SVD of A serves. Solved
-    with A's columns scaled to unit length, as the SVD is: rounding then does not depend on the
-    parameters' units."""
-    lengths = np.sqrt(normal.diagonal())
+    with A's columns scaled to unit length (``lengths``, if the caller has them), as the SVD
+    is: rounding then does not depend on the parameters' units."""
+    if lengths is None:
+        lengths = np.sqrt(normal.diagonal())
     if not lengths.all():
         return None
     try:

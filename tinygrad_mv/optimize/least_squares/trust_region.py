@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._common import _EPS
-from .chi2 import _Chi2, _norm
+from .chi2 import _Chi2, _Local, _norm
 from .loops import _Trial
 from .model import _Model
 
@@ -75,13 +75,16 @@ class _TrustRegion:
 
     def __call__(self, evaluator: _Model, chi2_of: _Chi2, p: np.ndarray,
                  gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray, chi2: float,
-                 normal: np.ndarray | None = None, gradient: np.ndarray | None = None,
-                 fitted_gauss_newton: np.ndarray | None = None) -> _Trial | None:
-        """The next point from p; ``normal`` = A^T A, ``gradient`` = A^T r and
-        ``fitted_gauss_newton`` = A gauss_newton when the loop has them already."""
-        if normal is None or gradient is None:
-            normal, gradient = a.T @ a, a.T @ r
-        self.scale = np.maximum(self.scale, np.sqrt(normal.diagonal()))
+                 local: _Local | None = None) -> _Trial | None:
+        """The next point from p; ``local``: chi^2's linear model at p, when the loop has it
+        already (formed here otherwise)."""
+        if local is None:
+            normal = a.T @ a
+            fitted = a @ gauss_newton
+            local = _Local(normal, a.T @ r, np.sqrt(normal.diagonal()), fitted,
+                           float(fitted @ fitted))
+        normal, gradient = local.normal, local.gradient
+        self.scale = np.maximum(self.scale, local.lengths)
         # once every parameter has moved the model, the scale stays positive: no more np.where
         self.positive = self.positive or bool(self.scale.all())
         scaled = self.scale if self.positive else np.where(self.scale > 0, self.scale, 1.0)
@@ -105,9 +108,11 @@ class _TrustRegion:
                     self.radius, first = min(self.radius, length), False
             value, jac = evaluator.value_and_jacobian(p + dp)
             new_chi2 = chi2_of(value)
-            fitted_change = (fitted_gauss_newton if dp is gauss_newton
-                             and fitted_gauss_newton is not None else a @ dp)
-            fitted = float(fitted_change @ fitted_change)
+            if dp is gauss_newton:
+                fitted = local.fitted_sq
+            else:
+                fitted_change = a @ dp
+                fitted = float(fitted_change @ fitted_change)
             predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
             blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(jac).all())
             actual = -chi2 if blown_up else chi2 - new_chi2
