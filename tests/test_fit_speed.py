@@ -13,8 +13,11 @@ import pytest
 
 import tinygrad_mv as tg
 from tinygrad_mv import optimize
+from tinygrad_mv.optimize.least_squares import loops as loops_module
 from tinygrad_mv.optimize.least_squares import model as model_module
-from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step, _normal_solve
+from tinygrad_mv.optimize.least_squares import normal as normal_module
+from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step
+from tinygrad_mv.optimize.least_squares.normal import _normal_solve
 from tinygrad_mv.optimize.least_squares.result import _covariance
 
 # the Gaussian histogram fits of bench/bench_fit.py, made here the same way
@@ -63,22 +66,37 @@ def counting(monkeypatch: pytest.MonkeyPatch, *names: str) -> Counter:
 
 
 # --- the Gauss-Newton step from the normal equations -------------------------------------------
+@pytest.fixture(params=["python floats", "numpy"])
+def solver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test of the normal equations runs on both paths: few parameters on Python floats,
+    more with np.linalg.inv."""
+    if request.param == "numpy":
+        monkeypatch.setattr(normal_module, "_SMALL", 0)
+    else:
+        monkeypatch.setattr(normal_module, "_SMALL", 10)
+    return request.param
+
+
 def scaled_problem(rng: np.random.Generator, k: int = 4, n: int = 30) -> tuple:
     """A well-conditioned a whose columns are in wildly different units."""
-    a = rng.normal(size=(n, k)) * np.logspace(-6, 6, k)
+    a = rng.normal(size=(n, k)) * np.logspace(-6, 6, k) if k > 1 else rng.normal(size=(n, 1))
     return a, rng.normal(size=n)
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_normal_equations_step_is_the_lstsq_step(seed: int) -> None:
-    a, r = scaled_problem(np.random.default_rng(seed))
+@pytest.mark.parametrize("k", [1, 2, 4, 6])
+@pytest.mark.parametrize("seed", range(3))
+def test_normal_equations_step_is_the_lstsq_step(seed: int, k: int, solver: str) -> None:
+    a, r = scaled_problem(np.random.default_rng(seed), k)
     normal, gradient = a.T @ a, a.T @ r
     solved = _normal_solve(normal, gradient)
     assert solved is not None
     # the SVD-based step, also with unit columns (lstsq on a itself is off by cond(a) ~ 1e12)
     np.testing.assert_allclose(solved.step, _gauss_newton_step(a, r), rtol=1e-12)
     np.testing.assert_array_equal(_gauss_newton_step(a, r, normal, gradient), solved.step)
-    np.testing.assert_allclose(solved.inverse(), _covariance(a)[0], rtol=1e-12)
+    # compared in correlation units: small off-diagonal entries carry absolute rounding
+    lengths = np.sqrt(normal.diagonal())
+    np.testing.assert_allclose(solved.inverse() * lengths * lengths[:, None],
+                               _covariance(a)[0] * lengths * lengths[:, None], atol=1e-12)
 
 
 def dependent(rng: np.random.Generator, how: str) -> np.ndarray:
@@ -95,7 +113,7 @@ def dependent(rng: np.random.Generator, how: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("how", ["equal", "nearly", "zero", "cond 1e4"])
-def test_dependent_columns_take_lstsq(how: str) -> None:
+def test_dependent_columns_take_lstsq(how: str, solver: str) -> None:
     # the shortest step (or the one cond(A) allows) comes from the SVD exactly as before
     rng = np.random.default_rng(1)
     a, r = dependent(rng, how), rng.normal(size=20)
@@ -105,8 +123,23 @@ def test_dependent_columns_take_lstsq(how: str) -> None:
                                   _gauss_newton_step(a, r))
 
 
+def test_both_paths_give_the_same_step_and_inverse(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(7)
+    for k in (1, 2, 3, 4):
+        a, r = scaled_problem(rng, k)
+        normal, gradient = a.T @ a, a.T @ r
+        small = _normal_solve(normal, gradient)
+        monkeypatch.setattr(normal_module, "_SMALL", 0)
+        large = _normal_solve(normal, gradient)
+        monkeypatch.undo()
+        assert small is not None and large is not None and isinstance(small.unit_inverse, list)
+        np.testing.assert_allclose(small.step, large.step, rtol=1e-13)
+        np.testing.assert_allclose(np.array(small.unit_inverse), large.unit_inverse,
+                                   rtol=1e-13, atol=1e-14)
+
+
 @np.errstate(invalid="ignore")
-def test_non_finite_normal_equations_take_lstsq() -> None:
+def test_non_finite_normal_equations_take_lstsq(solver: str) -> None:
     normal = np.array([[1.0, np.nan], [np.nan, 1.0]])
     assert _normal_solve(normal, np.ones(2)) is None
     assert _normal_solve(np.array([[np.inf, 0.0], [0.0, 1.0]]), np.ones(2)) is None
@@ -114,7 +147,7 @@ def test_non_finite_normal_equations_take_lstsq() -> None:
 
 @pytest.mark.parametrize("correlation, trusted", [(0.9, True), (1 - 1e-4, True),
                                                   (1 - 1e-7, False)])
-def test_the_condition_threshold(correlation: float, trusted: bool) -> None:
+def test_the_condition_threshold(correlation: float, trusted: bool, solver: str) -> None:
     # unit columns at angle arccos(correlation): cond(A^T A) = (1 + c) / (1 - c), so 2e4
     # is trusted (<= 1e6 / k^2 with k = 2 means entries up to 2.5e5 of the inverse) and 2e7 not
     normal = np.array([[1.0, correlation], [correlation, 1.0]]) * np.array([1e-3, 1e5])
@@ -133,14 +166,23 @@ def test_fit_evaluates_the_model_no_more_often(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_fit_inverts_once_per_iteration_and_never_takes_an_svd(
+def test_fit_solves_normal_equations_once_per_iteration_and_never_takes_an_svd(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     fit(name)  # recorded and compiled already
     calls = counting(monkeypatch, "inv", "lstsq", "svd")
+    solved: Counter = Counter()
+    original = loops_module._normal_solve
+
+    def counted(*args: Any) -> Any:
+        result = original(*args)
+        solved["fast" if result is not None else "lstsq"] += 1
+        return result
+    monkeypatch.setattr(loops_module, "_normal_solve", counted)
     res = fit(name)
-    # one inverse per Gauss-Newton step: at p0 and after each iteration
-    assert calls["inv"] == res.nit + 1
-    assert calls["svd"] == 0 and calls["lstsq"] == 0
+    # one Gauss-Newton step per iteration and at p0, all from the normal equations (on Python
+    # floats, these k being small: no np.linalg at all)
+    assert solved == Counter(fast=res.nit + 1)
+    assert calls["svd"] == 0 and calls["lstsq"] == 0 and calls["inv"] == 0
 
 
 def test_fit_with_dependent_parameters_still_takes_the_svd(

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._common import _EPS
+from .normal import _normal_solve
 
 
 def _norm(vector: np.ndarray) -> float:
@@ -82,13 +83,6 @@ def _column_norms(a: np.ndarray) -> np.ndarray:
     return norms
 
 
-# The normal equations give the step when (A^T A)^-1, for A's columns scaled to unit length, has no
-# entry above this / k^2 in magnitude: then cond(A^T A) <= k^2 max |entry| <= 1e6 (its largest
-# eigenvalue is at most its trace, k; the inverse's at most k times its largest entry), and
-# the step loses at most ~1e-10 of itself to rounding
-_NORMAL_EQUATIONS_COND = 1e6
-
-
 class _Local(NamedTuple):
     """chi^2's linear model at p, formed once per iteration and shared by the Gauss-Newton
     step, the stopping test and the step search."""
@@ -97,39 +91,6 @@ class _Local(NamedTuple):
     lengths: np.ndarray   # the lengths of A's columns, sqrt(diag(A^T A))
     fitted: np.ndarray    # A dp for the Gauss-Newton step dp
     fitted_sq: float      # |A dp|^2
-
-
-class _Solved(NamedTuple):
-    """The Gauss-Newton step from the normal equations, and what gives (A^T A)^-1 if needed:
-    the inverse for A's columns scaled to unit length, and their lengths."""
-    step: np.ndarray
-    unit_inverse: np.ndarray
-    lengths: np.ndarray
-
-    def inverse(self) -> np.ndarray:
-        """(A^T A)^-1 (computed only for the result: a fit's last point)."""
-        return self.unit_inverse / self.lengths / self.lengths[:, None]
-
-
-def _normal_solve(normal: np.ndarray, gradient: np.ndarray,
-                  lengths: np.ndarray | None = None) -> _Solved | None:
-    """The Gauss-Newton step from the normal equations (A^T A) dp = A^T r when A is well
-    conditioned (see _NORMAL_EQUATIONS_COND), else None: then only an SVD of A serves. Solved
-    with A's columns scaled to unit length (``lengths``, if the caller has them), as the SVD
-    is: rounding then does not depend on the parameters' units."""
-    if lengths is None:
-        lengths = np.sqrt(normal.diagonal())
-    if not lengths.all():
-        return None
-    try:
-        unit_inverse = np.linalg.inv(normal / lengths / lengths[:, None])
-    except np.linalg.LinAlgError:
-        return None
-    # The entries' magnitudes, unlike the diagonal alone, cannot cancel to look small for a
-    # nearly singular A^T A whose rounding made it indefinite; NaN fails the test too
-    if not np.abs(unit_inverse).max() * lengths.size ** 2 <= _NORMAL_EQUATIONS_COND:
-        return None
-    return _Solved(unit_inverse @ (gradient / lengths) / lengths, unit_inverse, lengths)
 
 
 def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None = None,

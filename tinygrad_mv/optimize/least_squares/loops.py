@@ -11,7 +11,8 @@ from ... import functional
 from ...tensor import Tensor
 from .._common import _EPS
 from ..minimization import _backtrack
-from .chi2 import _Chi2, _gauss_newton_step, _Local, _norm, _normal_solve
+from .chi2 import _Chi2, _gauss_newton_step, _Local, _norm
+from .normal import _normal_solve
 from .model import _Model
 
 
