@@ -101,7 +101,9 @@ def _small_solve(normal: np.ndarray, gradient: np.ndarray, lengths: np.ndarray) 
             for m in range(i, k):
                 s += inv_low[m][i] * inv_low[m][j]
             unit_inverse[i][j] = unit_inverse[j][i] = s
-            largest = max(largest, abs(s))
+            s = abs(s)
+            if s > largest or s != s:  # a NaN sticks (nothing compares greater), and fails below
+                largest = s
     if not largest * k * k <= _NORMAL_EQUATIONS_COND:
         return None
     step = [0.0] * k
