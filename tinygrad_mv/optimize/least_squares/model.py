@@ -3,6 +3,7 @@ tg.jit, counting the model's evaluations."""
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 import weakref
 from typing import Any, Callable
@@ -55,6 +56,9 @@ def _probe_cotangent(shape: tuple[int, ...]) -> np.ndarray:
     """The random cotangent that checks the "pointwise" Jacobian: always the same one, drawn once
     per shape (a new generator costs more than the check itself)."""
     return np.random.default_rng(12345).standard_normal(shape)
+
+
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 # model -> its compiled programs (None: it cannot be recorded, evaluate it eagerly)
@@ -163,7 +167,7 @@ class _Model:
         if mode != "auto":
             self.mode = mode
             return self.value_and_jacobian(p)
-        fallback = "rows" if int(np.prod(self.y_shape)) <= self.k else "columns"
+        fallback = "rows" if math.prod(self.y_shape) <= self.k else "columns"
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
@@ -176,7 +180,7 @@ class _Model:
             with np.errstate(all="ignore"):
                 probe_value, exact = self._vjp(p, u)
             exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
-            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + np.finfo(float).tiny
+            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + _TINY
             # np.allclose(value, probe_value, rtol, atol=0), without its tenfold overhead:
             # equal (infinities too) or within rtol; NaN never
             same_value = bool(((value == probe_value) | (np.abs(value - probe_value)
