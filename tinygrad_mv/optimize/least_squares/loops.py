@@ -40,7 +40,8 @@ def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newt
     """Gauss-Newton's step, halved until chi^2 decreases at a point where the Jacobian is
     finite (the next step needs it); None once the step no longer moves p. The full step is
     evaluated with its Jacobian (needed whenever it is accepted), halved ones with values only.
-    A step that leaves chi^2 equal is no progress: accepting it would repeat forever."""
+    A step that leaves chi^2 equal is no progress: accepting it would repeat forever.
+    ``local`` (chi^2's linear model, which the trust region uses) is not needed here."""
     dp, t = gauss_newton, 1.0
     value, jac = evaluator.value_and_jacobian(p + dp)
     new_chi2 = chi2_of(value)
