@@ -3,10 +3,12 @@ linear model, and the test that ends a fit."""
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from .._common import _EPS
+from .normal import _normal_solve
 
 
 def _norm(vector: np.ndarray) -> float:
@@ -24,18 +26,23 @@ class _Chi2:
         self.dof, self.absolute_sigma, self.tol, self.eps = dof, absolute_sigma, tol, eps
         # what the model's precision (eps) can resolve in |A dp|: a few rounding errors of y/sigma
         self.resolution = 8.0 * eps * _norm(self.y / self.sigma)
+        # unit sigmas (no sigma given): dividing by 1 changes nothing, so it is skipped
+        self.unit = bool((self.sigma == 1.0).all())
+        self._column_sigma = self.sigma[:, None]
 
     def residuals(self, value: np.ndarray) -> np.ndarray:
+        if self.unit:
+            return self.y - value.reshape(-1)
         return (self.y - value.reshape(-1)) / self.sigma
 
     def weighted(self, jac: np.ndarray) -> np.ndarray:
-        """A = J / sigma, row by row."""
-        return jac / self.sigma[:, None]
+        """A = J / sigma, row by row (J itself for unit sigmas: callers never write into A)."""
+        return jac if self.unit else jac / self._column_sigma
 
     def __call__(self, value: np.ndarray) -> float:
         r = self.residuals(value)
         total = float(r @ r)
-        return total if np.isfinite(total) else np.inf
+        return total if math.isfinite(total) else np.inf
 
     def noise(self, chi2: float) -> float:
         """The standard deviation the errors are in units of: 1 for absolute sigmas, else the
@@ -49,14 +56,23 @@ class _Chi2:
         cannot be seen."""
         return 2.0 * math.sqrt(chi2) * self.resolution + 8.0 * self.eps * self.y.size * chi2
 
-    def negligible(self, dp: np.ndarray, p: np.ndarray, a: np.ndarray, chi2: float) -> bool:
+    def negligible(self, dp: np.ndarray, p: np.ndarray, a: np.ndarray, chi2: float,
+                   fitted_length: float | None = None) -> bool:
         """A step is negligible when every |dp_i| <= tol * |p_i|, or when it changes the fit
         by less than tol standard errors, |A dp| <= tol * noise, or by less than float64
         resolves. The last two serve parameters whose optimum is 0; the last one exact data
-        with relative sigmas, where the noise itself goes to 0."""
-        if (np.abs(dp) <= self.tol * np.abs(p)).all():
+        with relative sigmas, where the noise itself goes to 0. ``fitted_length``: |A dp|,
+        when the caller has it already."""
+        tol = self.tol
+        # on Python floats: k numbers, where five NumPy calls would cost more than the test
+        for d, q in zip(dp.tolist(), p.tolist()):
+            if not abs(d) <= tol * abs(q):  # (NaN: not negligible)
+                break
+        else:
             return True
-        return _norm(a @ dp) <= max(self.tol * self.noise(chi2), self.resolution)
+        if fitted_length is None:
+            fitted_length = _norm(a @ dp)
+        return fitted_length <= max(self.tol * self.noise(chi2), self.resolution)
 
 
 def _column_norms(a: np.ndarray) -> np.ndarray:
@@ -67,8 +83,26 @@ def _column_norms(a: np.ndarray) -> np.ndarray:
     return norms
 
 
-def _gauss_newton_step(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+class _Local(NamedTuple):
+    """chi^2's linear model at p, formed once per iteration and shared by the Gauss-Newton
+    step, the stopping test and the step search."""
+    normal: np.ndarray    # A^T A
+    gradient: np.ndarray  # A^T r
+    lengths: np.ndarray   # the lengths of A's columns, sqrt(diag(A^T A))
+    fitted: np.ndarray    # A dp for the Gauss-Newton step dp
+    fitted_sq: float      # |A dp|^2
+
+
+def _gauss_newton_step(a: np.ndarray, r: np.ndarray, normal: np.ndarray | None = None,
+                       gradient: np.ndarray | None = None) -> np.ndarray:
     """The least-squares solution of a dp = r (the shortest one when a's columns are
-    dependent), computed with a's columns scaled to unit length."""
+    dependent), computed with a's columns scaled to unit length. ``normal`` = a^T a and
+    ``gradient`` = a^T r, when the caller has them: for a well-conditioned a the step then
+    comes from the k x k normal equations (the same step up to rounding, for a fraction of an
+    SVD's cost); otherwise (nearly dependent or zero columns) from lstsq, as always."""
+    if normal is not None and gradient is not None:
+        solved = _normal_solve(normal, gradient)
+        if solved is not None:
+            return solved.step
     norms = _column_norms(a)
     return np.linalg.lstsq(a / norms, r, rcond=None)[0] / norms

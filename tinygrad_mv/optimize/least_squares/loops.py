@@ -2,6 +2,7 @@
 :mod:`.trust_region`'s), and steepest descent on chi^2 with a line search."""
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -10,7 +11,8 @@ from ... import functional
 from ...tensor import Tensor
 from .._common import _EPS
 from ..minimization import _backtrack
-from .chi2 import _Chi2, _gauss_newton_step, _norm
+from .chi2 import _Chi2, _gauss_newton_step, _Local, _norm
+from .normal import _normal_solve
 from .model import _Model
 
 
@@ -27,14 +29,19 @@ class _Outcome(NamedTuple):
     nit: int
     success: bool
     message: str
+    # (A^T A)^-1 at p when the last Gauss-Newton step came from the normal equations (A well
+    # conditioned): the covariance, without another factorisation
+    inverse: np.ndarray | None = None
 
 
 def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newton: np.ndarray,
-                    a: np.ndarray, r: np.ndarray, chi2: float) -> _Trial | None:
+                    a: np.ndarray, r: np.ndarray, chi2: float,
+                    local: _Local | None = None) -> _Trial | None:
     """Gauss-Newton's step, halved until chi^2 decreases at a point where the Jacobian is
     finite (the next step needs it); None once the step no longer moves p. The full step is
     evaluated with its Jacobian (needed whenever it is accepted), halved ones with values only.
-    A step that leaves chi^2 equal is no progress: accepting it would repeat forever."""
+    A step that leaves chi^2 equal is no progress: accepting it would repeat forever.
+    ``local`` (chi^2's linear model, which the trust region uses) is not needed here."""
     dp, t = gauss_newton, 1.0
     value, jac = evaluator.value_and_jacobian(p + dp)
     new_chi2 = chi2_of(value)
@@ -58,32 +65,42 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
                       max_iter: int, path: list, chi2_path: list) -> _Outcome:
     """least_squares_fit's "gauss-newton" and "levenberg-marquardt": from the Gauss-Newton step
     at p, ``search`` (:func:`_halving_search` or a :class:`_TrustRegion`) finds the next point,
-    appended to ``path`` and ``chi2_path``."""
+    appended to ``path`` and ``chi2_path``. The search is also handed chi^2's linear model at
+    p (:class:`_Local`), which it would otherwise form again."""
     nit = 0
     while True:
         r = chi2_of.residuals(value)
         a = chi2_of.weighted(jac)
-        dp = _gauss_newton_step(a, r)  # the Gauss-Newton step: both methods test it
-        if chi2_of.negligible(dp, p, a, chi2):
+        # formed once per iteration: the Gauss-Newton step, the test and the search share them
+        normal, gradient = a.T @ a, a.T @ r
+        lengths = np.sqrt(normal.diagonal())
+        # the Gauss-Newton step: both methods test it
+        solved = _normal_solve(normal, gradient, lengths)
+        dp = solved.step if solved is not None else _gauss_newton_step(a, r)
+        fitted = a @ dp
+        fitted_sq = float(fitted @ fitted)
+        if chi2_of.negligible(dp, p, a, chi2, math.sqrt(fitted_sq)):
             return _Outcome(p, value, jac, chi2, nit, True,
                 f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
-                "negligible")
+                "negligible", solved and solved.inverse())
         if nit >= max_iter:
             return _Outcome(p, value, jac, chi2, nit, False,
                 f"stopped after max_iter={max_iter} iterations without converging (last step "
-                f"|dp| = {_norm(dp):.3g})")
-        trial = search(evaluator, chi2_of, p, dp, a, r, chi2)
+                f"|dp| = {_norm(dp):.3g})", solved and solved.inverse())
+        trial = search(evaluator, chi2_of, p, dp, a, r, chi2,
+                       _Local(normal, gradient, lengths, fitted, fitted_sq))
         if trial is None:
             # converged only if what chi2's linear model still promises is below chi2's own
             # rounding error (each residual is good to about chi2_of.resolution / 8)
-            gain = float(r @ r - np.sum((r - a @ dp) ** 2))
+            gain = float(r @ r - np.sum((r - fitted) ** 2))
             return _Outcome(p, value, jac, chi2, nit, bool(gain <= chi2_of.rounding(chi2)),
                 f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
-                f"(the Gauss-Newton model promises {gain:.3g} more)")
+                f"(the Gauss-Newton model promises {gain:.3g} more)",
+                solved and solved.inverse())
         step, value, jac, chi2 = trial
-        p = p + step
+        p = p + step  # a new array: the path may keep it without a copy
         nit += 1
-        path.append(p.copy())
+        path.append(p)
         chi2_path.append(chi2)
 
 

@@ -3,6 +3,7 @@ tg.jit, counting the model's evaluations."""
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 import weakref
 from typing import Any, Callable
@@ -50,6 +51,16 @@ class _ModelPrograms:
         return out, functional.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(out.shape, out.dtype))
 
 
+@functools.lru_cache(maxsize=16)
+def _probe_cotangent(shape: tuple[int, ...]) -> np.ndarray:
+    """The random cotangent that checks the "pointwise" Jacobian: always the same one, drawn once
+    per shape (a new generator costs more than the check itself)."""
+    return np.random.default_rng(12345).standard_normal(shape)
+
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
 # model -> its compiled programs (None: it cannot be recorded, evaluate it eagerly)
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -86,6 +97,10 @@ class _Model:
         self.mode = "auto"
         self.eps = _EPS  # the model's precision: float32 models resolve less
         self.programs = _compiled_model(model) if compiled else None
+        self._seen_dtype: np.dtype | None = None
+        # p as a column (k, 1, ...): broadcast against y's shape for the "pointwise" Jacobian
+        self._column = (k,) + (1,) * len(y_shape)
+        self._ones = np.ones(y_shape)  # the "pointwise" cotangent: copied per call, never lent
 
     def _checked(self, out: Any) -> Tensor:
         if not isinstance(out, Tensor):
@@ -94,8 +109,11 @@ class _Model:
         if out.shape != self.y_shape:
             raise ValueError(f"least_squares_fit: model(x, p) returned shape {out.shape} but y "
                              f"has shape {self.y_shape}")
-        if out.dtype.kind == "f":
-            self.eps = max(self.eps, float(np.finfo(out.dtype).eps))
+        dtype = out.dtype
+        if dtype is not self._seen_dtype:  # np.finfo once per dtype, not once per call
+            self._seen_dtype = dtype
+            if dtype.kind == "f":
+                self.eps = max(self.eps, float(np.finfo(dtype).eps))
         return out
 
     def call(self, p: Tensor) -> Tensor:
@@ -121,14 +139,17 @@ class _Model:
 
     def _vjp(self, p: np.ndarray, cotangent: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """model(x, p) and cotangent^T d model/dp (None when the model ignores p)."""
-        with autograd.enable_grad():
+        if autograd.is_grad_enabled():  # the usual case: no context to enter
             out, grads = self._run("vjp", p, cotangent)
+        else:
+            with autograd.enable_grad():
+                out, grads = self._run("vjp", p, cotangent)
         return self._checked(out).data.astype(np.float64, copy=False), grads
 
     def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         data = np.empty((self.k,) + self.y_shape)
-        data[...] = p.reshape((self.k,) + (1,) * len(self.y_shape))
-        value, grads = self._vjp(data, np.ones(self.y_shape))
+        data[...] = p.reshape(self._column)
+        value, grads = self._vjp(data, self._ones.copy())
         if grads is None:
             return value, np.zeros((value.size, self.k))
         return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
@@ -146,7 +167,7 @@ class _Model:
         if mode != "auto":
             self.mode = mode
             return self.value_and_jacobian(p)
-        fallback = "rows" if int(np.prod(self.y_shape)) <= self.k else "columns"
+        fallback = "rows" if math.prod(self.y_shape) <= self.k else "columns"
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
@@ -155,13 +176,16 @@ class _Model:
             value = jac = None
         if value is not None:
             # the check: an ordinary VJP with a random cotangent must agree with jac^T u
-            u = np.random.default_rng(12345).standard_normal(self.y_shape)
+            u = _probe_cotangent(self.y_shape).copy()
             with np.errstate(all="ignore"):
                 probe_value, exact = self._vjp(p, u)
             exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
-            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + np.finfo(float).tiny
-            same_value = np.allclose(value, probe_value, rtol=1e4 * self.eps, atol=0.0,
-                                     equal_nan=False)
+            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + _TINY
+            # np.allclose(value, probe_value, rtol, atol=0), without its tenfold overhead:
+            # equal (infinities too) or within rtol; NaN never
+            same_value = bool(((value == probe_value) | (np.abs(value - probe_value)
+                                                         <= 1e4 * self.eps * np.abs(probe_value))
+                               ).all())
             agree = np.abs(jac.T @ u.reshape(-1) - exact) <= max(1e-9, 1e4 * self.eps) * scale
             if same_value and agree.all():
                 self.mode = "pointwise"

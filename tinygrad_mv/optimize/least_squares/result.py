@@ -34,7 +34,7 @@ def _fit_result(outcome: _Outcome, evaluator: _Model, chi2_of: _Chi2, moved_mode
     """least_squares_fit's answer from where its loop stopped (``outcome``): not converged
     after all where a parameter that moved the model at p0 (``moved_model``) no longer does;
     the covariance, scaled by chi^2 / dof for relative sigmas; a warning for each problem."""
-    p, value, jac, chi2, nit, success, message = outcome
+    p, value, jac, chi2, nit, success, message, inverse = outcome
     k, n_points, dof, y_shape = p.size, chi2_of.y.size, chi2_of.dof, evaluator.y_shape
     lost = np.flatnonzero(moved_model & ~np.any(jac != 0, axis=0))
     if success and lost.size:
@@ -44,7 +44,12 @@ def _fit_result(outcome: _Outcome, evaluator: _Model, chi2_of: _Chi2, moved_mode
                    f"p[{', '.join(map(str, lost))}] (a zero Jacobian column, nonzero at p0): the "
                    "fit left the region the data constrains; try a start nearer the optimum")
 
-    covariance, undetermined = _covariance(chi2_of.weighted(jac))
+    if inverse is not None:
+        # the loop inverted A^T A at p, A well conditioned (every parameter determined): the
+        # same covariance as the SVD gives, up to rounding; made exactly symmetric
+        covariance, undetermined = 0.5 * (inverse + inverse.T), np.zeros(k, dtype=bool)
+    else:
+        covariance, undetermined = _covariance(chi2_of.weighted(jac))
     # stacklevel 4: the caller's line, past least_squares_fit and np.errstate's wrapper
     if undetermined.any():
         names = ", ".join(f"p[{i}]" for i in np.flatnonzero(undetermined))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._common import _EPS
-from .chi2 import _Chi2, _norm
+from .chi2 import _Chi2, _Local, _norm
 from .loops import _Trial
 from .model import _Model
 
@@ -71,13 +71,23 @@ class _TrustRegion:
 
     def __init__(self, k: int) -> None:
         self.damping, self.radius, self.scale = 0.0, None, np.zeros(k)
+        self.positive = False  # whether every entry of scale is > 0 (it never decreases)
 
     def __call__(self, evaluator: _Model, chi2_of: _Chi2, p: np.ndarray,
-                 gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray,
-                 chi2: float) -> _Trial | None:
-        normal, gradient = a.T @ a, a.T @ r
-        self.scale = np.maximum(self.scale, np.sqrt(normal.diagonal()))
-        scaled = np.where(self.scale > 0, self.scale, 1.0)
+                 gauss_newton: np.ndarray, a: np.ndarray, r: np.ndarray, chi2: float,
+                 local: _Local | None = None) -> _Trial | None:
+        """The next point from p; ``local``: chi^2's linear model at p, when the loop has it
+        already (formed here otherwise)."""
+        if local is None:
+            normal = a.T @ a
+            fitted = a @ gauss_newton
+            local = _Local(normal, a.T @ r, np.sqrt(normal.diagonal()), fitted,
+                           float(fitted @ fitted))
+        normal, gradient = local.normal, local.gradient
+        self.scale = np.maximum(self.scale, local.lengths)
+        # once every parameter has moved the model, the scale stays positive: no more np.where
+        self.positive = self.positive or bool(self.scale.all())
+        scaled = self.scale if self.positive else np.where(self.scale > 0, self.scale, 1.0)
         first = optimistic = self.radius is None
         if first:
             # MINPACK's first radius: 100 |D p0| (100 when p0 = 0). From a start a million
@@ -98,8 +108,11 @@ class _TrustRegion:
                     self.radius, first = min(self.radius, length), False
             value, jac = evaluator.value_and_jacobian(p + dp)
             new_chi2 = chi2_of(value)
-            fitted_change = a @ dp
-            fitted = float(fitted_change @ fitted_change)
+            if dp is gauss_newton:
+                fitted = local.fitted_sq
+            else:
+                fitted_change = a @ dp
+                fitted = float(fitted_change @ fitted_change)
             predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
             blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(jac).all())
             actual = -chi2 if blown_up else chi2 - new_chi2
