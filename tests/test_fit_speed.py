@@ -219,7 +219,7 @@ def python_calls(run: Callable[[], Any]) -> tuple[Counter, Any]:
     def hook(frame: Any, event: str, arg: Any) -> None:
         if event == "call":
             name = frame.f_code.co_filename
-            if "optimize" in name:
+            if "/tinygrad_mv/optimize/" in name.replace("\\", "/"):  # (not tracing/optimizer.py)
                 calls["optimize"] += 1
             elif "numpy" in name:
                 calls["numpy"] += 1
