@@ -209,3 +209,47 @@ def test_your_own_operation_in_one_pass_and_element_by_element() -> None:
     softplus.batching = "elementwise"
     assert_close(tg.jacfwd(softplus)(x).data, expected, rtol=1e-15)
     assert calls == [(4, 4)]  # the whole stack at once
+
+
+def _cubic(x: Any) -> Any:
+    return (x ** 3).sum() + tg.sin(x[0] * x[1])
+
+
+def _cubic_hessian(x: np.ndarray) -> np.ndarray:
+    h = np.diag(6 * x)
+    s, c = np.sin(x[0] * x[1]), np.cos(x[0] * x[1])
+    h[0, 0] -= s * x[1] ** 2
+    h[1, 1] -= s * x[0] ** 2
+    h[0, 1] = h[1, 0] = c - s * x[0] * x[1]
+    return h
+
+
+def test_jacfwd_of_jacfwd_in_one_pass_each(one_pass: None) -> None:
+    """The inner jacfwd's stacked tangents are operations the outer level carries its own
+    stacked tangents through: f runs once for the whole Hessian."""
+    f, calls = counting(_cubic)
+    x = np.array([0.4, -1.1, 0.7])
+    assert_close(tg.jacfwd(tg.jacfwd(f))(x).data, _cubic_hessian(x), rtol=1e-13, atol=1e-14)
+    assert len(calls) == 1
+
+
+def test_reverse_mode_through_one_pass(one_pass: None) -> None:
+    f, calls = counting(_cubic)
+    x = Tensor(np.array([0.4, -1.1, 0.7]), requires_grad=True)
+    jacobian = tg.jacfwd(f)(x)  # the gradient, as a row
+    (jacobian * np.array([1.0, 2.0, 3.0])).sum().backward()
+    assert_close(x.grad.data, _cubic_hessian(x.data) @ np.array([1.0, 2.0, 3.0]), rtol=1e-13)
+    assert len(calls) == 1
+    assert_close(tg.jacrev(tg.jacfwd(_cubic))(x.data).data, _cubic_hessian(x.data), rtol=1e-13,
+                 atol=1e-14)
+
+
+def test_jitted_jacfwd_replays_one_pass(one_pass: None) -> None:
+    f, calls = counting(lambda x: tg.tanh(x * x[::-1]) @ np.arange(6.0).reshape(3, 2))
+    jitted = tg.jit(tg.jacfwd(f))
+    x = np.array([0.3, -0.8, 1.2])
+    jitted(x)
+    recorded = len(calls)  # the recording, and the check on perturbed inputs
+    for new in (np.array([-0.5, 0.2, 0.9]), np.array([1.5, 1.0, -2.0])):
+        assert_close(jitted(new).data, tg.jacrev(f)(new).data, rtol=1e-13, atol=1e-14)
+    assert len(calls) == recorded + 2 and jitted.recordings == 1  # the two jacrev calls

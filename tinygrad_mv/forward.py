@@ -54,7 +54,7 @@ class Level:
         # on_tensors: the rules always run on Tensors, as operations a tracer (tg.jit, ONNX
         # export) records like any other
         self.on_tensors = on_tensors
-        # batch=n: every tangent is n tangents stacked on a leading axis (tg.jacfwd), arrays only
+        # batch=n: every tangent is n tangents stacked on a leading axis (tg.jacfwd)
         self.batch = batch
         self._tangents: dict[int, tuple[Any, Any]] = {}
         # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
@@ -151,9 +151,6 @@ class Level:
             raise NotImplementedError(
                 f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
-        if self.batch is not None:
-            self.set(result, self._batched(op, carried, datas, params, result.data))
-            return
         # On Tensors when the tangent must itself be differentiated: by reverse mode (something
         # requires grad) or by an outer level (a jvp of a jvp).
         if on_tensors or self.on_tensors or self.parent is not None or (
@@ -172,43 +169,29 @@ class Level:
         levels[ident] = self.parent  # the rules' own operations belong to outer levels
         if tracer is not None:  # a mask a rule computes from .data would be frozen: refused
             tracer.rule_passes += 1
+        batch = self.batch
         try:
             tangent = None
             for i, t in carried:
-                contribution = rules[i](t, out, *inputs, **params)
+                contribution = (rules[i](t, out, *inputs, **params) if batch is None else
+                                batched_rule(op.batching, rules[i], t, out, inputs, params))
                 tangent = contribution if tangent is None else tangent + contribution
         finally:
             levels[ident] = active
             if tracer is not None:
                 tracer.rule_passes -= 1
-        if tangent.shape != out.shape or tangent.dtype != out.dtype:
+        if batch is not None:
+            tangent = fit_batch(tangent, out, batch)
+        elif tangent.shape != out.shape or tangent.dtype != out.dtype:
             tangent = _fit(tangent, result)
         self.set(result, tangent)
 
-    def _batched(self, op: Callable, carried: list, inputs: list, params: dict,
-                 out: np.ndarray) -> np.ndarray:
-        """The result's tangents, stacked, from the inputs' stacked tangents: in one call of
-        each rule where the operation says how its rules take batch axes, else one batch element
-        at a time."""
-        levels = autograd._forward
-        ident = threading.get_ident()
-        active = levels[ident]
-        levels[ident] = self.parent
-        try:
-            tangent = None
-            for i, t in carried:
-                contribution = batched_rule(op.batching, op.jvps[i], t, out, inputs, params)
-                tangent = contribution if tangent is None else tangent + contribution
-        finally:
-            levels[ident] = active
-        return fit_batch(tangent, out, self.batch)
 
-
-def batched_rule(batching: str | None, rule: Callable, t: np.ndarray, out: np.ndarray,
-                 inputs: Any, params: dict) -> np.ndarray:
+def batched_rule(batching: str | None, rule: Callable, t: Any, out: Any, inputs: Any,
+                 params: dict) -> Any:
     """One input's contribution to a result's stacked tangents, from its own (``t``, batch axis
     first), by the operation's ``batching``: one call of the rule where it takes batch axes,
-    one call per batch element otherwise."""
+    one call per batch element otherwise. On arrays or Tensors alike."""
     if batching == "elementwise":  # line the tangent up with the broadcast result
         t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
         return rule(t, out, *inputs, **params)
@@ -220,11 +203,13 @@ def batched_rule(batching: str | None, rule: Callable, t: np.ndarray, out: np.nd
                      for part in t])
 
 
-def fit_batch(tangent: np.ndarray, out: Any, batch: int) -> np.ndarray:
+def fit_batch(tangent: Any, out: Any, batch: int) -> Any:
     """Stacked tangents in the shape (batch,) + out's shape and out's dtype."""
     shape = (batch,) + tuple(out.shape)
     if tangent.shape != shape:
-        tangent = np.broadcast_to(tangent, shape).copy()
+        tangent = np.broadcast_to(tangent, shape)  # an operation on a Tensor
+        if not isinstance(tangent, Tensor):
+            tangent = tangent.copy()
     return tangent if tangent.dtype == out.dtype else tangent.astype(out.dtype)
 
 

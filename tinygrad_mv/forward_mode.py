@@ -15,10 +15,9 @@ while tg.jit records, an op without forward rules).
 
 ``jacfwd`` builds a Jacobian from its columns in one forward pass: the basis tangents ride on a
 leading axis (each operation's ``batching`` says how its rules take it; one batch element at a
-time where it does not). Inside another transform, or with inputs that require grad, it runs one
-``jvp`` per column, whose operations are recorded. ``jacrev`` builds it row by row (one reverse
-pass per output element). Forward mode is cheap when inputs are few, reverse when outputs are;
-both give shape ``f(x).shape + x.shape``.
+time where it does not), as operations where something outside differentiates or records them.
+``jacrev`` builds it row by row (one reverse pass per output element). Forward mode is cheap
+when inputs are few, reverse when outputs are; both give shape ``f(x).shape + x.shape``.
 """
 from __future__ import annotations
 
@@ -101,12 +100,11 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
         from .ops import reshape, stack
         nums = functional._argnums_tuple(argnums, len(args), "jacfwd")
         args = [a if isinstance(a, Tensor) else Tensor(a) for a in args]
-        if _can_batch(args):
-            try:
-                blocks = _batched_jacobian(f, args, nums)
-                return blocks[0] if functional._single(argnums) else tuple(blocks)
-            except ReverseInside:  # f takes a gradient on arrays: column by column below
-                pass
+        try:
+            blocks = _batched_jacobian(f, args, nums)
+            return blocks[0] if functional._single(argnums) else tuple(blocks)
+        except ReverseInside:  # f takes a gradient on arrays: column by column below
+            pass
         blocks = []
         for n in nums:
             x = args[n]
@@ -130,38 +128,40 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     return functional._named(jacobian, "jacfwd", f)
 
 
-def _can_batch(args: Sequence[Tensor]) -> bool:
-    """Whether one batched pass serves: nothing outside differentiates the result (no enclosing
-    transform, no recording tracer, no argument requiring grad)."""
-    tracer = autograd._tracer
-    if current() is not None or tracer is not None and tracer.active():
-        return False
-    return not (autograd.is_grad_enabled() and any(a.requires_grad for a in args))
-
-
 def _batched_jacobian(f: Callable, args: Sequence[Tensor], nums: Sequence[int]) -> list[Tensor]:
     """Every column of the Jacobian in one forward pass: the tangents of the inputs in ``nums``
-    are the rows of an identity matrix, stacked on a leading axis."""
+    are the rows of an identity matrix, stacked on a leading axis. Inside another transform, or
+    while a tracer records, the tangents are operations like any others (as in ``jvp``)."""
+    from .ops import reshape
+    tracer = autograd._tracer
+    on_tensors = tracer is not None and tracer.active()
+    grad_on = autograd.is_grad_enabled()
+    outer = current()
+    nested = outer is not None or grad_on and any(a.requires_grad for a in args)
     sizes = [args[n].size for n in nums]
     total = sum(sizes)
-    with Level(refuse_reverse=True, record=False, batch=total) as level:
-        inputs = [Tensor(a.data) for a in args]
+    with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors, batch=total) as level:
+        # An identity operation of its own keeps the input's graph and an outer level's tangent.
+        inputs = [reshape(a, a.shape) if a.requires_grad and grad_on or outer is not None
+                  else Tensor(a.data) for a in args]
         start = 0
         for n, size in zip(nums, sizes):
-            x = inputs[n]
-            basis = np.zeros((total, size), dtype=x.dtype)
-            basis[start:start + size] = np.eye(size, dtype=x.dtype)
-            level.set(x, basis.reshape((total,) + x.shape))
+            basis = np.zeros((total, size), dtype=args[n].dtype)
+            basis[start:start + size] = np.eye(size, dtype=args[n].dtype)
+            stacked = basis.reshape((total,) + args[n].shape)
+            level.set(inputs[n], Tensor(stacked) if on_tensors else stacked)
             start += size
         out = functional._call(f, inputs, "jacfwd")
         tangents = level.tangent(out)
     if tangents is None:  # f does not depend on the inputs
         tangents = np.zeros((total,) + out.shape, dtype=out.dtype)
-    columns = np.moveaxis(tangents, 0, -1)  # out.shape + (total,)
+    columns = np.moveaxis(tangents, 0, -1)  # out.shape + (total,); an operation on a Tensor
     blocks, start = [], 0
     for n, size in zip(nums, sizes):
         block = columns[..., start:start + size].reshape(out.shape + args[n].shape)
-        blocks.append(Tensor(np.ascontiguousarray(block)))
+        if not isinstance(block, Tensor):
+            block = Tensor(np.ascontiguousarray(block))
+        blocks.append(functional._finish(block, nested))
         start += size
     return blocks
 
