@@ -709,3 +709,21 @@ def test_jvp_in_two_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert_rel(results["a"], 2 * np.cos(x) * v, 1e-15, "thread a")
     assert_rel(main_tangent, 3 * np.cos(x) * v, 1e-15, "main thread")
     assert left_behind is None
+
+
+def test_jvp_leaves_the_callers_arrays_alone() -> None:
+    """Tangent arrays are read where they are (no copy), and never written: a function that
+    writes in place leaves the caller's primal and tangent as they were."""
+    def f(x: Any) -> Any:
+        y = x * 1.0
+        x += 1.0  # written in place: the primal inside jvp is jvp's own
+        y[0] = x[1] ** 2
+        y *= tg.sin(x)
+        return y.sum()
+    x, v = np.array([0.3, -0.8, 1.1]), np.array([1.0, -2.0, 0.5])
+    x0, v0 = x.copy(), v.copy()
+    out, tangent = tg.jvp(f, (x,), (v,))
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(v, v0)
+    expected = directional_fd(f, (x,), (v,))
+    assert_rel(tangent, expected, 1e-6)

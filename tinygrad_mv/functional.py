@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import autograd
-from .tensor import Tensor
+from .tensor import _FLOATS, Tensor, _make
 
 __all__ = ["grad", "value_and_grad", "jacobian", "hessian_by_reverse", "jvp_by_reverse", "vjp",
            "hvp_by_reverse", "taylor", "TaylorPolynomial"]
@@ -281,7 +281,11 @@ def _primals_and_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple
     tangents = _tuple_arg(tangents, name, "tangents")
     if len(primals) != len(tangents):
         raise ValueError(f"{name}: {len(primals)} primals but {len(tangents)} tangents")
-    tangents = [t if isinstance(t, Tensor) else Tensor(t) for t in tangents]
+    # A float array is wrapped, not copied: tangents are only read (a jvp's rules make new
+    # arrays), and a copy of a large one is a pass over memory of its own.
+    tangents = [t if isinstance(t, Tensor) else
+                _make(t, None) if type(t) is np.ndarray and t.dtype in _FLOATS else Tensor(t)
+                for t in tangents]
     for i, (p, t) in enumerate(zip(primals, tangents)):
         if np.shape(p.data if isinstance(p, Tensor) else p) != t.shape:
             raise ValueError(f"{name}: tangent {i} has shape {t.shape} but its primal has shape "
