@@ -253,3 +253,30 @@ def test_jitted_jacfwd_replays_one_pass(one_pass: None) -> None:
     for new in (np.array([-0.5, 0.2, 0.9]), np.array([1.5, 1.0, -2.0])):
         assert_close(jitted(new).data, tg.jacrev(f)(new).data, rtol=1e-13, atol=1e-14)
     assert len(calls) == recorded + 2 and jitted.recordings == 1  # the two jacrev calls
+
+
+def test_a_0d_input_keeps_its_shape() -> None:
+    """The Jacobian of f: R -> R is 0-d, as jacrev gives it (eagerly and under tg.jit)."""
+    f = lambda x: x * x  # noqa: E731
+    for jac in (tg.jacfwd(f), tg.jit(tg.jacfwd(f))):
+        got = jac(np.array(2.0))
+        assert got.shape == () and got.item() == 4.0
+    blocks = tg.jacfwd(lambda a, b: tg.sum(a) * b, argnums=(0, 1))(np.ones((2, 2)), np.array(3.0))
+    assert blocks[0].shape == (2, 2) and blocks[1].shape == ()
+    assert_close(blocks[1].data, 4.0, rtol=0)
+
+
+@pytest.mark.parametrize("index", [slice(1, None), 2, [0, 2, 2], (slice(None), 1)],
+                         ids=["slice", "int", "array", "tuple"])
+def test_jacfwd_of_a_gradient_through_indexing_recorded_and_nested(index: Any) -> None:
+    """The gradient of indexing is a scatter; its forward rule takes stacked tangents as
+    operations too (tg.jit records them, an outer jacfwd differentiates them)."""
+    def f(z: Any) -> Any:
+        picked = z.reshape(2, 2)[index] if isinstance(index, tuple) else z[index]
+        return tg.sum(picked ** 3)
+    x = np.array([0.5, 1.0, 2.0, 3.0])
+    expected = tg.jacrev(tg.grad(f))(x).data
+    assert_close(tg.jit(tg.jacfwd(tg.grad(f)))(x).data, expected, rtol=1e-14)
+    third = tg.jacfwd(tg.jacfwd(tg.grad(f)))(x).data  # 6 at each position picked, per pick
+    assert third.shape == (4, 4, 4)
+    assert_close(third, tg.jacrev(tg.jacrev(tg.grad(f)))(x).data, rtol=1e-14)

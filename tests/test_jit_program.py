@@ -221,3 +221,47 @@ def test_a_gradient_that_is_ones_only_at_the_recording_is_not_folded(weights):
     for w in (np.array([2.0, 3.0, 4.0]), np.array([-1.0, 0.5, 0.0])):
         np.testing.assert_array_equal(jitted(x, w).data, 2 * w * x)
     assert jitted.recordings == 1
+
+
+def test_a_product_with_one_of_a_reversed_view_is_kept():
+    """1.0 * flip(x) is a fresh C-ordered array; a matmul on the view itself rounds otherwise."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=7)
+
+    def f(x):
+        return (tg.flip(x, 0) * 1.0) @ tg.Tensor(w)
+    jitted = tg.jit(f)
+    jitted(rng.normal(size=(300, 7)))
+    for _ in range(3):
+        x = rng.normal(size=(300, 7)) * 10 ** rng.uniform(-3, 3, size=(300, 7))
+        np.testing.assert_array_equal(jitted(x).data, f(tg.Tensor(x)).data)
+
+
+def test_arguments_in_fortran_order_replay_as_eager():
+    """out= buffers are planned for the recording's layout: an argument in another memory order
+    is another signature, replayed without them (bitwise as eager)."""
+    rng = np.random.default_rng(0)
+    c = rng.uniform(0.5, 2.0, size=(3, 1000))
+
+    def f(x):
+        return tg.sum(tg.exp(x) * c, axis=-1)
+    jitted = tg.jit(f)
+    jitted(rng.normal(size=(3, 1000)))
+    for make in (np.asfortranarray, np.ascontiguousarray):
+        x = make(rng.normal(size=(3, 1000)) * 3)
+        np.testing.assert_array_equal(jitted(x).data, f(tg.Tensor(x)).data)
+    assert jitted.recordings == 2
+
+
+def test_a_live_tensor_in_another_memory_order_records_again():
+    rng = np.random.default_rng(1)
+    weights = tg.Tensor(rng.uniform(0.5, 2.0, size=(3, 1000)))
+
+    def f(x):
+        return tg.sum(tg.exp(weights) * x, axis=-1)  # exp(weights): a buffer for the product
+    jitted = tg.jit(f)
+    x = rng.normal(size=(3, 1000)) * 3
+    jitted(x)
+    weights.data = np.asfortranarray(rng.uniform(-3.0, 3.0, size=(3, 1000)))
+    np.testing.assert_array_equal(jitted(x).data, f(tg.Tensor(x)).data)
+    assert jitted.recordings == 2

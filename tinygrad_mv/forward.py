@@ -144,6 +144,7 @@ class Level:
                     if isinstance(t, Tensor):
                         on_tensors = True
                     carried.append((i, t))
+        # (autograd.apply finds a level by its thread; the check guards direct callers)
         if not carried or threading.get_ident() != self.thread:
             return
         rules = op.jvps
@@ -189,9 +190,10 @@ class Level:
 
 def batched_rule(batching: str | None, rule: Callable, t: Any, out: Any, inputs: Any,
                  params: dict) -> Any:
-    """One input's contribution to a result's stacked tangents, from its own (``t``, batch axis
-    first), by the operation's ``batching``: one call of the rule where it takes batch axes,
-    one call per batch element otherwise. On arrays or Tensors alike."""
+    """One input's contribution to a result's stacked tangents, from its own (``t``, one batch
+    axis first: each Level stacks its own), by the operation's ``batching``: one call of the
+    rule where it takes batch axes, one call per batch element otherwise. On arrays or Tensors
+    alike."""
     if batching == "elementwise":  # line the tangent up with the broadcast result
         t = t.reshape(t.shape[:1] + (1,) * (out.ndim - t.ndim + 1) + t.shape[1:])
         return rule(t, out, *inputs, **params)

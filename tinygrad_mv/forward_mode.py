@@ -160,7 +160,7 @@ def _batched_jacobian(f: Callable, args: Sequence[Tensor], nums: Sequence[int]) 
     for n, size in zip(nums, sizes):
         block = columns[..., start:start + size].reshape(out.shape + args[n].shape)
         if not isinstance(block, Tensor):
-            block = Tensor(np.ascontiguousarray(block))
+            block = Tensor(np.array(block, order="C"))  # (ascontiguousarray makes 0-d 1-d)
         blocks.append(functional._finish(block, nested))
         start += size
     return blocks

@@ -43,6 +43,7 @@ def _extreme_rule(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = F
 # tangent of the maximum (ties share it), as their VJP passes the gradient. A tangent with leading
 # batch axes (tg.jacfwd) is reduced over x's axes only, counted from the end.
 def _tangent_axes(t: Any, x: Any, axis: Any) -> Any:
+    # axis as the primitive receives it: None or a tuple of axes >= 0 (reduce normalizes it)
     if t.ndim == x.ndim:
         return axis
     return tuple(range(-x.ndim, 0)) if axis is None else tuple(a - x.ndim for a in axis)

@@ -210,17 +210,19 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 # Forward rules: every shape operation is linear, so its JVP is the operation on the tangent
 # (joined with zeros in the other inputs' places for concatenate and stack).
 def _scatter_jvp(t: Any, out: Any, src: Any, shape: tuple, index: Any) -> Any:
-    if isinstance(t, Tensor):
-        return _scatter_add(t, shape=shape, index=index)
+    def scatter(values: Any, shape: tuple, index: Any) -> Any:  # an operation on Tensors
+        if isinstance(values, Tensor):
+            return _scatter_add(values, shape=shape, index=index)
+        return _scatter_forward(values, shape, index)
     lead = batch_shape(t, src)
     if not lead:
-        return _scatter_forward(t, shape, index)
-    if _basic(index):  # slices and integers: no position twice
-        full = np.zeros(lead + tuple(shape), dtype=t.dtype)
-        full[(slice(None),) * len(lead) + (index if isinstance(index, tuple) else (index,))] = t
-        return full
+        return scatter(t, tuple(shape), index)
+    if _basic(index):  # slices and integers: the batch axes go in front as they are
+        return scatter(t, lead + tuple(shape),
+                       (slice(None),) * len(lead) + (index if isinstance(index, tuple) else
+                                                     (index,)))
     parts = t.reshape((-1,) + tuple(src.shape))
-    return np.stack([_scatter_forward(part, shape, index) for part in parts]).reshape(
+    return np.stack([scatter(part, tuple(shape), index) for part in parts]).reshape(
         lead + tuple(shape))
 
 

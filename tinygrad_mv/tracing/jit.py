@@ -76,7 +76,8 @@ class _Jitted:
             else:
                 positions.append(i)
                 arrays.append(arr)
-                key.append((arr.shape, arr.dtype))
+                # C order apart: replays are planned for the recording's memory layout
+                key.append((arr.shape, arr.dtype, arr.flags.c_contiguous))
         return positions, arrays, tuple(key)
 
     def _call_with(self, args: tuple, kwargs: dict, positions: list[int],
@@ -89,6 +90,7 @@ class _Jitted:
     def _record(self, args: tuple, kwargs: dict, positions: list[int],
                 arrays: list[np.ndarray]) -> _Program:
         tracer = _Tracer(self.name)
+        c_order = all(arr.flags.c_contiguous for arr in arrays)
         # Record on private copies: slots are found by identity, so an array passed twice, or
         # also held by a closure, would otherwise become one slot for both.
         arrays = [arr.copy() for arr in arrays]
@@ -104,7 +106,7 @@ class _Jitted:
         leaves, rebuild = _flatten(result, self.name)
         # t passed along: a Tensor f only returns (a parameter) is read at every call
         out_slots = [tracer.slot(t.data, t) for t in leaves]
-        program = _Program(tracer, len(arrays), out_slots, rebuild)
+        program = _Program(tracer, len(arrays), out_slots, rebuild, c_order)
         self.recordings += 1
         self._check(program, args, kwargs, positions, arrays)
         return program

@@ -34,8 +34,8 @@ def _root(value: Any) -> Any:
 
 
 def _in_place(step: Step, values: list) -> bool:
-    """Whether a step may write into one of its inputs: the recorder's accumulations (they return
-    the array they add into, as anything writing in place and handing it on does) or ``out=``."""
+    """Whether a step may write into one of its inputs: the recorder's accumulations, a step with
+    ``out=``, or any step whose result is one of its inputs (taken as written: it may be)."""
     fn, ins, out = step
     func = fn.func if isinstance(fn, functools.partial) else fn
     if func is _add_in_place or func is _add_at:
@@ -138,8 +138,12 @@ def _all_ones(value: Any) -> bool:
 def drop_unit_products(program: list[Step], values: list,
                        constants: dict) -> tuple[list[Step], dict[int, int]]:
     """``multiply(ones, v)`` (and ``v / 1``) is ``v`` when it has ``v``'s shape and dtype: the
-    step goes, its slot stands for ``v``'s (unless either is written in place later)."""
+    step goes, its slot stands for ``v``'s (unless either is written in place later). Where
+    later steps read the product (a matmul or a sum rounds by memory layout), ``v`` must also be
+    laid out as the product is (not a reversed or broadcast view). (Called for C-ordered
+    arguments only: then the layouts recorded are the replay's.)"""
     written = _written_roots(program, values)
+    read = {i for _, ins, _ in program for i in ins}
     remap: dict[int, int] = {}
     kept = []
     for fn, ins, out in program:
@@ -149,11 +153,13 @@ def drop_unit_products(program: list[Step], values: list,
                 and type(values[out]) is np.ndarray
                 and values[other].shape == values[out].shape
                 and values[other].dtype == values[out].dtype
-                and not {id(_root(values[out])), id(_root(values[other]))} & written):
+                and not {id(_root(values[out])), id(_root(values[other]))} & written
+                and (out not in read or values[other].strides == values[out].strides)):
             remap[out] = other
             continue
         kept.append((fn, ins, out))
     return kept, remap
+
 
 
 def _unit_operand(fn: Callable, ins: tuple, values: list, constants: dict) -> int | None:

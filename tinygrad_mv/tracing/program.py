@@ -90,22 +90,30 @@ class _Program:
     read at each call."""
 
     def __init__(self, tracer: _Tracer, n_inputs: int, out_slots: list[int],
-                 rebuild: Callable[[list[str], dict], str]) -> None:
+                 rebuild: Callable[[list[str], dict], str], c_order: bool = True) -> None:
         self.live = tracer.live
+        # The live Tensors' memory layout at the recording: a call that finds another records
+        # again (out= buffers are planned for the layouts recorded).
+        self.live_order = [t.data.flags.c_contiguous for _, t, *_ in tracer.live]
         live_slots = [s for s, *_ in tracer.live]
-        out_slots = _optimize(tracer, _needed_steps(tracer.program, out_slots), out_slots)
+        protected = set(range(n_inputs)) | set(live_slots) | set(tracer.constants)
+        out_slots = _optimize(tracer, _needed_steps(tracer.program, out_slots), out_slots,
+                              c_order)
         self.steps = tracer.program
-        protected = set(range(n_inputs)) | set(live_slots) | set(tracer.constants) | set(out_slots)
-        # step index -> the dying temporary its ufunc writes into
-        self.buffers = optimizer.plan_buffers(self.steps, tracer.values, protected)
+        protected |= set(out_slots)
+        # step index -> the dying temporary its ufunc writes into. Planned from the recorded
+        # layouts, which are the replay's only when the arguments are C-ordered (the recording
+        # runs on C-ordered copies; the signature tells C-ordered arguments apart).
+        self.buffers = (optimizer.plan_buffers(self.steps, tracer.values, protected)
+                        if c_order else {})
         self.run_values = _compile(tracer, n_inputs, out_slots, live_slots, rebuild,
                                    self.buffers)
 
     def run(self, arrays: list[np.ndarray]) -> Any:
         datas = []
-        for _, tensor, shape, dtype in self.live:
+        for (_, tensor, shape, dtype), c_order in zip(self.live, self.live_order):
             data = tensor.data
-            if data.shape != shape or data.dtype != dtype:
+            if data.shape != shape or data.dtype != dtype or data.flags.c_contiguous != c_order:
                 return None  # record again
             datas.append(data)
         return self.run_values(arrays, datas)
@@ -124,12 +132,17 @@ def _needed_steps(program: list, out_slots: list[int]) -> list:
     return kept
 
 
-def _optimize(tracer: _Tracer, program: list, out_slots: list[int]) -> list[int]:
+def _optimize(tracer: _Tracer, program: list, out_slots: list[int],
+              c_order: bool) -> list[int]:
     """Rewrites ``tracer.program`` (``program``, the needed steps) by optimizer's passes; the
-    result slots, some now stood for by others."""
+    result slots, some now stood for by others. (Products with one are dropped only for
+    C-ordered arguments: the layouts recorded are the replay's then.)"""
     program = optimizer.expand_rules(tracer, program)
-    for rewrite in (lambda p: optimizer.drop_unit_products(p, tracer.values, tracer.constants),
-                    lambda p: optimizer.merge_common(p, tracer.values)):
+    rewrites = [lambda p: optimizer.merge_common(p, tracer.values)]
+    if c_order:
+        rewrites.insert(0, lambda p: optimizer.drop_unit_products(p, tracer.values,
+                                                                  tracer.constants))
+    for rewrite in rewrites:
         program, remap = rewrite(program)
         out_slots = [remap.get(s, s) for s in out_slots]
     tracer.program = _needed_steps(program, out_slots)
