@@ -168,8 +168,9 @@ class _Jitted:
 
 
 def jit(f: Callable) -> Callable:
-    """``jit(f)``: ``f`` recorded once per input signature (shapes, dtypes, static arguments) and
-    replayed as a flat program of NumPy calls, several times cheaper for small and medium arrays.
+    """``jit(f)``: ``f`` recorded once per input signature (shapes, dtypes, whether each array is
+    in C order, static arguments) and replayed as a flat program of NumPy calls, several times
+    cheaper for small and medium arrays.
     Arrays and Tensors are dynamic arguments; other arguments are static (part of the
     signature). ``jit(tg.grad(f))`` compiles the forward and the reverse pass. See
     :mod:`tinygrad_mv.tracing` for what can be recorded and the checks."""
