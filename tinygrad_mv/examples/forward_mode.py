@@ -6,9 +6,10 @@
 2. The Jacobian of F: R^2 -> R^3, F(x, y) = (x y, sin x, x + y^2), built column by column with
    tg.jvp (J e_k, one forward pass per input) and row by row with tg.vjp (e_i^T J, one reverse
    pass per output), against the hand-derived matrix.
-3. Cost: tg.jacfwd needs n forward passes for n inputs, tg.jacrev m reverse passes for m outputs.
-   For maps R^n -> R^m with m fixed and n growing, forward mode's cost grows with n and reverse
-   mode's does not; with n fixed and m growing, the reverse. The figure plots both timings.
+3. Cost: tg.jacfwd carries n tangents for n inputs (stacked, through one pass of f), tg.jacrev
+   runs m reverse passes for m outputs. For maps R^n -> R^m with m fixed and n growing, forward
+   mode's cost grows with n and reverse mode's does not; with n fixed and m growing, the
+   reverse. The figure plots both timings.
 
 Run:  python examples/forward_mode.py [--out DIR] [--quick]
 Writes DIR/forward_mode.png (needs matplotlib: pip install "tinygrad_mv[plot]").
