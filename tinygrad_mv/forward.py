@@ -56,6 +56,8 @@ class Level:
         self.on_tensors = on_tensors
         # batch=n: every tangent is n tangents stacked on a leading axis (tg.jacfwd)
         self.batch = batch
+        # No outer level, arrays, no batch axes: propagate's fast path
+        self.plain = not on_tensors and batch is None
         self._tangents: dict[int, tuple[Any, Any]] = {}
         # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
         # inputs as new Tensors around the saved arrays, and gives them these tangents.
@@ -64,6 +66,7 @@ class Level:
 
     def __enter__(self) -> Level:
         self.parent = current()
+        self.plain = self.plain and self.parent is None
         _install(self)
         return self
 
@@ -127,34 +130,57 @@ class Level:
                   result: Tensor) -> None:
         if self.parent is not None:  # outer levels first: this level's rules may read theirs
             self.parent.propagate(op, args, datas, params, result)
-        # One loop, no helper calls: this runs for every operation inside tg.jvp.
+        # Inline, without helper calls: this runs for every operation inside tg.jvp.
         tangents = self._tangents
         carried = []
-        on_tensors = False
+        arrays = True  # every tangent found is an array: the rules run on arrays
         for i, arg in enumerate(args):
             if isinstance(arg, Tensor):
                 entry = tangents.get(id(arg))
                 if entry is not None and entry[0]() is arg:
                     t = entry[1]
-                    if t is STALE:
-                        raise RuntimeError(
-                            f"forward mode: '{op.__name__}' uses a view taken before the tensor "
-                            "it views was written in place: its tangent describes the values "
-                            "before the write. Take the view again after the write.")
-                    if isinstance(t, Tensor):
-                        on_tensors = True
+                    if type(t) is not np.ndarray:
+                        if t is STALE:
+                            raise RuntimeError(
+                                f"forward mode: '{op.__name__}' uses a view taken before the "
+                                "tensor it views was written in place: its tangent describes the "
+                                "values before the write. Take the view again after the write.")
+                        if isinstance(t, Tensor):
+                            arrays = False
                     carried.append((i, t))
-        # (autograd.apply finds a level by its thread; the check guards direct callers)
-        if not carried or threading.get_ident() != self.thread:
+        if not carried:
             return
         rules = op.jvps
         if rules is None:
             raise NotImplementedError(
                 f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
-        # On Tensors when the tangent must itself be differentiated: by reverse mode (something
-        # requires grad) or by an outer level (a jvp of a jvp).
-        if on_tensors or self.on_tensors or self.parent is not None or (
+        if arrays and self.plain and not (
+                self.record and result._requires_grad and autograd._grad_enabled.get()):
+            # The common case: one level, tangents and rules on arrays. The rules make no
+            # operations, so no level needs to step aside while they run.
+            out = result.data
+            tangent = None
+            for i, t in carried:
+                contribution = (rules[i](t, out, *datas, **params) if params else
+                                rules[i](t, out, *datas))
+                tangent = contribution if tangent is None else tangent + contribution
+            if (type(tangent) is not np.ndarray or tangent.shape != out.shape
+                    or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
+                tangent = _fit(tangent, result)
+            if result._node is not None:
+                self.set(result, tangent)
+                return
+            key = id(result)  # self.set, inlined
+            tangents[key] = (weakref.ref(result, lambda _ref: tangents.pop(key, None)), tangent)
+            return
+        self._propagate(op, rules, carried, arrays, args, datas, params, result)
+
+    def _propagate(self, op: Callable, rules: Any, carried: list, arrays: bool, args: tuple,
+                   datas: list, params: dict, result: Tensor) -> None:
+        """``propagate`` where the rules run on Tensors (the tangent is itself differentiated:
+        by reverse mode, a tracer or an outer level) or take batch axes (tg.jacfwd)."""
+        if not arrays or self.on_tensors or self.parent is not None or (
                 self.record and result._requires_grad and autograd._grad_enabled.get()):
             out, inputs = result, args
             tracer = autograd._tracer
@@ -216,7 +242,10 @@ def fit_batch(tangent: Any, out: Any, batch: int) -> Any:
 
 
 def _fit(tangent: Any, result: Tensor) -> Any:
-    """The tangent in the result's shape and dtype (a rule may return it unbroadcast)."""
+    """The tangent in the result's shape and dtype (a rule may return it unbroadcast, or as a
+    NumPy scalar)."""
+    if not isinstance(tangent, (np.ndarray, Tensor)):
+        tangent = np.asarray(tangent)
     if tangent.shape != result.shape:
         tangent = (np.broadcast_to(tangent, result.shape) if isinstance(tangent, Tensor) else
                    np.broadcast_to(tangent, result.shape).copy())

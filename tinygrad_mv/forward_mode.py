@@ -27,7 +27,7 @@ import numpy as np
 
 from . import autograd, functional
 from .forward import Level, ReverseInside, batched_rule, current, fit_batch
-from .tensor import Tensor
+from .tensor import Tensor, _make
 
 __all__ = ["jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp"]
 
@@ -49,8 +49,12 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
     from .ops import reshape
     grad_on = autograd.is_grad_enabled()
     outer = current()  # an enclosing jvp: the results keep its tangents
-    nested = outer is not None or grad_on and any(isinstance(x, Tensor) and x.requires_grad
-                                                  for x in (*primals, *tangents))
+    nested = outer is not None
+    if grad_on and not nested:
+        for x in (*primals, *tangents):
+            if isinstance(x, Tensor) and x._requires_grad:
+                nested = True
+                break
     with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors) as level:
         inputs = []
         for p, t in zip(primals, tangents):
@@ -58,7 +62,7 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
                 # An identity operation of its own: the result keeps p's graph, and an outer
                 # level's tangent of p.
                 x = reshape(p, p.shape)
-            else:
+            else:  # a copy: an in-place write inside f leaves the caller's array alone
                 x = Tensor(p.data if isinstance(p, Tensor) else p)
             tangent = t if on_tensors or nested and t.requires_grad else t.data
             if tangent.dtype != x.dtype:
@@ -70,8 +74,10 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
     if tangent_out is None:  # f does not depend on the primals
         tangent_out = Tensor(np.zeros(out.shape, dtype=out.dtype))
     elif not isinstance(tangent_out, Tensor):
-        tangent_out = Tensor(np.asarray(tangent_out))
-    return functional._finish(out, nested), functional._finish(tangent_out, nested)
+        tangent_out = _make(np.asarray(tangent_out), None)
+    if nested:
+        return out, tangent_out
+    return out.detach(), tangent_out
 
 
 def linearize(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:

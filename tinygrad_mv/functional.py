@@ -114,8 +114,11 @@ def _depends_on_others(out: Tensor, inputs: Sequence[Tensor]) -> bool:
 
 def _call(f: Callable, args: Sequence[Any], name: str) -> Tensor:
     _check_callable(f, name)
-    with autograd.enable_grad():
+    if autograd._grad_enabled.get():
         out = f(*args)
+    else:
+        with autograd.enable_grad():
+            out = f(*args)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__} "
                         "(build the result with tinygrad_mv operations)")
