@@ -202,6 +202,26 @@ CASES = {
                                        .astype(np.float32)]),
     "second derivative": (tg.grad(lambda x: tg.grad(lambda y: (y.sigmoid() ** 2).sum())(x).sum()),
                           lambda s: [np.random.default_rng(s).standard_normal(20)]),
+    # sigmoid's clamp below overflow, and the underflow above
+    "sigmoid far out": (tg.value_and_grad(lambda x: (x.sigmoid() * x).sum()),
+                        lambda s: [np.array([-800.0, -709.5, -30.0, 0.0, 30.0, 800.0]) * (1 + s)]),
+    "sigmoid float32": (tg.grad(lambda x: (x.sigmoid() ** 2).sum()),
+                        lambda s: [np.linspace(-100, 100, 9, dtype=np.float32) * (1 + s)]),
+    # matmul's rules at every rank pair (written as calls for matrices and stacks only)
+    **{f"matmul {a.shape} @ {b.shape}": (
+        tg.grad(lambda p, q: ((p @ q) ** 2).sum(), argnums=(0, 1)),
+        lambda s, a=a, b=b: [a * (1 + s), b - s])
+       for a, b in [(np.ones(3), np.ones(3)), (np.ones(3), np.ones((3, 2))),
+                    (np.ones((2, 3)), np.ones(3)), (np.ones((2, 3)), np.ones((3, 4))),
+                    (np.ones((5, 2, 3)), np.ones((3, 4))), (np.ones((2, 3)), np.ones((5, 3, 4)))]},
+    # a chain of numbers: 0-d parameters, a quotient's rule, a square's, sums to a 0-d shape
+    "numbers": (tg.value_and_grad(lambda a, b, x: ((x - a) ** 2 / b ** 2 + a / b).sum() / 7.0,
+                                  argnums=(0, 1)),
+                lambda s: [np.array(0.5 + s), np.array(1.5 - s / 7), np.linspace(-1, 1, 5)]),
+    "broadcast over leading axes": (
+        tg.grad(lambda a, b: ((a + b) * a).sum() / 3, argnums=(0, 1)),
+        lambda s: [np.random.default_rng(s).standard_normal(3),
+                   np.random.default_rng(s).standard_normal((4, 2, 3))]),
 }
 
 
@@ -209,6 +229,48 @@ CASES = {
 def test_replays_equal_eager_bitwise(name):
     f, make_args = CASES[name]
     assert_bitwise(tg.jit(f), f, make_args)
+
+
+def test_common_rules_replay_without_python_calls():
+    """sigmoid (float64), matmul's rules, a quotient's rule and a sum to a 0-d parameter replay as
+    their NumPy calls, not as the Python functions eager runs."""
+    from tinygrad_mv.ops import elementwise, linalg
+    f = tg.jit(tg.value_and_grad(net, argnums=(0, 1, 2, 3)))
+    g = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
+    f(*_net_args(np.float64)(0))
+    g(np.array(160.0), np.array(6.0), np.linspace(140.0, 200.0, 30))
+    functions = [fn.func if isinstance(fn, functools.partial) else fn
+                 for jitted in (f, g) for fn, _, _ in program_of(jitted).steps]
+    for rule in (elementwise._sigmoid, linalg._matmul_dx, linalg._matmul_dy,
+                 elementwise.div.vjps[1], elementwise._pow_dbase):
+        assert rule not in functions, rule
+    assert optimizer._sigmoid64 in functions
+
+
+def test_arithmetic_is_written_as_operators():
+    """On NumPy scalars (a chain of 0-d values) an operator is the same IEEE operation as the
+    ufunc, and ten times cheaper."""
+    g = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
+    args = (np.array(160.0), np.array(6.0), np.linspace(140.0, 200.0, 30))
+    g(*args)
+    source = []
+    real_compile = compile
+
+    def compile_spy(text, *rest, **kwargs):
+        source.append(text)
+        return real_compile(text, *rest, **kwargs)
+
+    from tinygrad_mv.tracing import program
+    program.compile = compile_spy
+    try:
+        g2 = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
+        g2(*args)
+    finally:
+        del program.compile
+    (text,) = source
+    assert " / " in text and " * " in text and " - " in text
+    assert_bitwise(g2, tg.value_and_grad(chi2, argnums=(0, 1)),
+                   lambda s: [np.array(160.0 + s), np.array(6.0 + s), args[2]])
 
 
 @pytest.mark.parametrize("weights", [np.ones(3), np.zeros(3)])

@@ -149,7 +149,7 @@ class _Jitted:
             except TypeError as exc:
                 raise TypeError(f"jit({self.name}): keyword arguments must be hashable "
                                 "(they are static)") from exc
-        key += (autograd.is_grad_enabled(),)
+        key += (autograd._grad_enabled.get(),)
         if autograd._tracer is not None:
             _refuse_nested(self.name)  # even with a program: replayed, f would be invisible
         program = self.programs.get(key)

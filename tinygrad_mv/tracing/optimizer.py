@@ -14,11 +14,14 @@ rewrite once; a rewrite whose result the recorded value does not confirm is not 
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any, Callable
 
 import numpy as np
 
 from ..ops import elementwise as ew
+from ..ops import linalg
+from ..ops import reduce
 from .recorder import _add_at, _add_in_place, _Tracer
 
 Step = tuple[Callable, tuple, int]
@@ -198,6 +201,41 @@ def _twice_times(g: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.multiply(g, t, out=t)
 
 
+def _sigmoid64(x: np.ndarray) -> np.ndarray:
+    """The sigmoid's forward (ops/elementwise.py) on a float64 array, its checks made once at the
+    recording."""
+    t = np.negative(x)
+    np.minimum(t, 709.0, out=t)
+    np.exp(t, out=t)
+    t += 1
+    return np.reciprocal(t, out=t)
+
+
+def _sigmoid_calls(ins: tuple, values: list, const: Callable[[Any], int],
+                   constants: dict) -> Calls | None:
+    x = values[ins[0]]
+    if type(x) is not np.ndarray or x.dtype != np.float64 or x.ndim == 0:
+        return None
+    return [(_sigmoid64, ins)]
+
+
+_TRANSPOSE = operator.methodcaller("swapaxes", -1, -2)
+
+
+def _matmul_calls(i: int) -> Callable[[tuple, list, Callable, dict], Calls | None]:
+    """matmul's rule for input i as its two calls, where both operands are matrices (or stacks):
+    ``g @ yᵀ`` and ``xᵀ @ g``."""
+    def calls(ins: tuple, values: list, const: Callable[[Any], int],
+              constants: dict) -> Calls | None:
+        g, _, x, y = ins
+        if np.ndim(values[x]) < 2 or np.ndim(values[y]) < 2:
+            return None
+        if i == 0:
+            return [(_TRANSPOSE, (y,)), (np.matmul, (g, -1))]
+        return [(_TRANSPOSE, (x,)), (np.matmul, (-1, g))]
+    return calls
+
+
 def _pow_dbase_calls(ins: tuple, values: list, const: Callable[[Any], int],
                      constants: dict) -> Calls | None:
     g, _, x, y = ins
@@ -206,6 +244,8 @@ def _pow_dbase_calls(ins: tuple, values: list, const: Callable[[Any], int],
         return None  # only x ** 2: g * (2 * x)
     if g in constants and _all_ones(values[g]) and np.shape(values[g]) == np.shape(values[x]):
         return [(np.multiply, (const(2), x))]  # a sum's gradient: g is constant ones
+    if np.ndim(values[x]) == 0:  # numbers: NumPy scalars, which cannot take out=
+        return [(np.multiply, (const(2), x)), (np.multiply, (g, -1))]
     return [(_twice_times, (g, x))]
 
 
@@ -224,9 +264,14 @@ _EXPANSIONS: dict[Callable, Callable[[tuple, list, Callable, dict], Calls | None
     ew.mul.vjps[0]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[3]))],
     ew.mul.vjps[1]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[2]))],
     ew.div.vjps[0]: lambda ins, v, c, k: [(np.true_divide, (ins[0], ins[3]))],
+    ew.div.vjps[1]: lambda ins, v, c, k: [(np.negative, (ins[0],)), (np.multiply, (-1, ins[1])),
+                                          (np.true_divide, (-2, ins[3]))],
     ew.exp.vjps[0]: lambda ins, v, c, k: [(np.multiply, (ins[0], ins[1]))],
     ew.sigmoid.vjps[0]: lambda ins, v, c, k: [(_sigmoid_slope, (ins[0], ins[1]))],
     ew._pow_dbase: _pow_dbase_calls,
+    ew._sigmoid: _sigmoid_calls,
+    linalg._matmul_dx: _matmul_calls(0),
+    linalg._matmul_dy: _matmul_calls(1),
     ew.power.forward: _power_calls,  # type: ignore[attr-defined]
 }
 
@@ -237,6 +282,8 @@ def expand_rules(tracer: _Tracer, program: list[Step]) -> list[Step]:
     values = tracer.values
     expanded: list[Step] = []
     for fn, ins, out in program:
+        if isinstance(fn, functools.partial) and fn.func is reduce._sum:
+            fn = functools.partial(np.add.reduce, **fn.keywords)  # the call it makes
         make = _EXPANSIONS.get(fn) if _hashable(fn) else None
         steps = (_expand(tracer, make(ins, values, tracer.constant, tracer.constants), out)
                  if make else None)
@@ -267,10 +314,19 @@ def _expand(tracer: _Tracer, calls: Calls | None, out: int) -> list[Step] | None
     except Exception:  # noqa: BLE001 - the rule is kept as it is
         return None
     recorded = values[out]
+    if _scalar_for_0d(result, recorded):
+        return steps if _same_value(result, recorded[()]) else None
     if not (type(result) is type(recorded) and _same_value(result, recorded)
             and getattr(result, "strides", None) == getattr(recorded, "strides", None)):
         return None
     return steps
+
+
+def _scalar_for_0d(value: Any, recorded: Any) -> bool:
+    """A NumPy scalar where the recording kept a 0-d array (an operation's result is always an
+    array; arithmetic on 0-d arrays gives scalars, as a replay's steps do): the same number."""
+    return (isinstance(value, np.generic) and type(recorded) is np.ndarray and recorded.ndim == 0
+            and value.dtype == recorded.dtype)
 
 
 # --- buffer reuse -------------------------------------------------------------------------------
@@ -285,7 +341,7 @@ def _makes_fresh(fn: Callable) -> bool:
     return isinstance(fn, np.ufunc) or (_hashable(fn) and fn in _FRESH)
 
 
-_FRESH = {ew._sigmoid, _sigmoid_slope, _twice_times, *_EXPANSIONS}
+_FRESH = {ew._sigmoid, _sigmoid64, _sigmoid_slope, _twice_times, *_EXPANSIONS}
 
 
 def plan_buffers(program: list[Step], values: list, protected: set[int]) -> dict[int, int]:

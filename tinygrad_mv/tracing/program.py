@@ -29,15 +29,15 @@ def _dynamic(value: Any) -> np.ndarray | None:
 
 def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list[str], dict], str]]:
     """The Tensors in a result (a Tensor or tuples, lists and dicts of them, and constants), and
-    a function writing the expression that rebuilds the same structure from the names of new
-    arrays (constants go into the namespace given)."""
+    a function writing the expression that rebuilds the same structure from expressions making
+    the Tensors (constants go into the namespace given)."""
     leaves: list[Tensor] = []
 
     def walk(value: Any) -> Callable[[list[str], dict], str]:
         if isinstance(value, Tensor):
             index = len(leaves)
             leaves.append(value)
-            return lambda names, ns: f"_tensor({names[index]})"
+            return lambda names, ns: names[index]  # an expression making the Tensor
         if isinstance(value, (tuple, list)):
             parts = [walk(v) for v in value]
             open_, close = ("(", ",)") if isinstance(value, tuple) else ("[", "]")
@@ -72,12 +72,22 @@ def _plain_tensor(data: np.ndarray) -> Tensor:
     return _make(data, None)
 
 
-def _own(array: Any) -> np.ndarray:
-    """``array``, copied if it is a view of another array; a NumPy scalar (what arithmetic on
-    0-d arrays returns) as a 0-d array, as eager results always are."""
+def _owned_tensor(array: Any) -> Tensor:
+    """A result as a Tensor owning its array: a view (of an input, say: a reshape) is copied, and
+    a NumPy scalar (what arithmetic on 0-d arrays gives) becomes a 0-d array, as eager results
+    always are."""
     if type(array) is not np.ndarray:
-        return np.array(array)
-    return array if array.base is None else array.copy()
+        array = np.array(array)
+    elif array.base is not None:
+        array = array.copy()
+    tensor = _new(Tensor)  # as _make, inlined
+    tensor.data = array
+    tensor.grad = tensor._node = tensor.name = tensor._hooks = None
+    tensor._requires_grad = False
+    return tensor
+
+
+_new = object.__new__
 
 
 def _copy(array: Any) -> np.ndarray:
@@ -149,6 +159,15 @@ def _optimize(tracer: _Tracer, program: list, out_slots: list[int],
     return out_slots
 
 
+# Arithmetic written as operators: the same ufunc on arrays, and NumPy's scalar arithmetic (the
+# same IEEE operation, ten times cheaper than a ufunc call) on the 0-d values of a chain of
+# scalars, such as a loss divided by N or a gradient summed to a 0-d parameter.
+_OPERATORS: dict[Any, str] = {np.add: "{} + {}", np.subtract: "{} - {}", np.multiply: "{} * {}",
+                              np.true_divide: "{} / {}", np.negative: "-{}",
+                              np.matmul: "{} @ {}"}
+_ARITY = {fn: 1 if fn is np.negative else 2 for fn in _OPERATORS}
+
+
 def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
              rebuild: Callable[[list[str], dict], str],
              buffers: dict[int, int] | None = None) -> Callable:
@@ -171,9 +190,13 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
     if live_slots:
         lines.append("    " + "".join(f"v{s}, " for s in live_slots) + "= live")
     for index, (fn, ins, out) in enumerate(tracer.program):
-        namespace[f"f{index}"] = fn
         into = f", out=v{buffers[index]}" if buffers and index in buffers else ""
-        lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)}{into})")
+        operator = _OPERATORS.get(fn) if not into and len(ins) == _ARITY.get(fn) else None
+        if operator is not None:
+            lines.append(f"    v{out} = {operator.format(*(name(i) for i in ins))}")
+        else:
+            namespace[f"f{index}"] = fn
+            lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)}{into})")
         dead = sorted({i for i in ins if last_use[i] == index and i not in keep
                        and i not in tracer.constants})
         if dead:
@@ -185,13 +208,13 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
         # (of an input, say: a reshape)
         text = name(slot)
         if slot in shared or slot in returned:
-            text = f"_copy({text})"
+            text = f"_tensor(_copy({text}))"
         else:
-            text = f"_own({text})"
+            text = f"_owned_tensor({text})"
         returned.append(slot)
         outputs.append(text)
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
-    namespace.update(constants, _tensor=_plain_tensor, _own=_own, _copy=_copy)
+    namespace.update(constants, _tensor=_plain_tensor, _copy=_copy, _owned_tensor=_owned_tensor)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]

@@ -52,6 +52,8 @@ def _summing(source: tuple, shape: tuple) -> Callable:
         lead + i for i, n in enumerate(shape) if n == 1 and source[lead + i] != 1)
     if not lead and all(source[i] == n or i in axes for i, n in enumerate(shape)):
         return functools.partial(np.add.reduce, axis=axes, keepdims=True)
+    if len(axes) == lead:  # only leading axes go (a NumPy scalar, as arithmetic gives, for ())
+        return functools.partial(np.add.reduce, axis=axes)
     return functools.partial(_sum_to_shape, shape=shape)
 
 
