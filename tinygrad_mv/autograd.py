@@ -357,8 +357,6 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
             level = levels.get(get_ident())
             if level is not None:
                 level.propagate(apply, args, datas, params, result)
-                if views and result._node is None and out.base is not None:
-                    versions.note_view(result)  # a write to its base makes its tangent stale
         return result
 
     apply.__name__ = apply.__qualname__ = name

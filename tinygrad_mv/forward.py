@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import autograd
+from . import autograd, versions
 from .tensor import Tensor
 
 __all__ = ["Level", "ReverseInside", "batched_rule", "current", "fit_batch"]
@@ -97,6 +97,17 @@ class Level:
             by_node, node_key = self._by_node, id(node)
             by_node[node_key] = (weakref.ref(node, lambda _ref: by_node.pop(node_key, None)),
                                  tangent)
+
+    def mark_views_stale(self, written: Tensor) -> None:
+        """After an in-place write to ``written``: the tangents of other Tensors showing its
+        memory (views taken before the write) describe the old values. (Found among the Tensors
+        carrying tangents at the write, so that taking a view costs forward mode nothing.)"""
+        owner = versions._owner(written.data)
+        for ref, tangent in list(self._tangents.values()):
+            tensor = ref()
+            if (tensor is not None and tensor is not written and tangent is not STALE
+                    and versions._owner(tensor.data) is owner):
+                self.set(tensor, STALE)
 
     def node_tangent(self, node: Any) -> Any:
         """The tangent of the value ``node`` recorded, or None."""

@@ -145,9 +145,7 @@ def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor
     versions.note_write(t.data)
     if level is not None:
         level.set(t, level.tangent(new))
-        for view in versions.views_of(t.data):
-            if view is not t and level.tangent(view) is not None:
-                level.set(view, forward.STALE)
+        level.mark_views_stale(t)
     return new
 
 
