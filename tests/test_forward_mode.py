@@ -727,3 +727,98 @@ def test_jvp_leaves_the_callers_arrays_alone() -> None:
     np.testing.assert_array_equal(v, v0)
     expected = directional_fd(f, (x,), (v,))
     assert_rel(tangent, expected, 1e-6)
+
+
+def test_the_returned_tangent_is_never_the_callers_tangent() -> None:
+    """Rules hand a tangent on unchanged or as a view (``a + c``, reshapes, slices): the result
+    is a copy, so writing it leaves the caller's tangent alone."""
+    x, t = np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])
+    for f in (lambda a: a + 1.0, lambda a: a[1:], lambda a: a.reshape(3, 1)):
+        _, tangent = tg.jvp(f, (x,), (t,))
+        assert not np.shares_memory(tangent.data, t)
+        tangent.data += 1.0
+        np.testing.assert_array_equal(t, [1.0, 1.0, 1.0])
+
+
+# --- rules that run operations of their own ------------------------------------------------------
+class _TimesThreeNoJvp(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        return x * 3
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g * 3
+
+
+class _TimesThree(tg.autograd.Function):
+    """Its jvp applies a Function without a jvp to a saved input."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * 3
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g * 3
+
+    @staticmethod
+    def jvp(ctx: Any, t: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return t * _TimesThreeNoJvp.apply(x) / x
+
+
+class _Exp(tg.autograd.Function):
+    """Its jvp applies the Function itself to the saved input."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x.exp()
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * _Exp.apply(x)
+
+    @staticmethod
+    def jvp(ctx: Any, t: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return t * _Exp.apply(x)
+
+
+def test_a_functions_jvp_runs_outside_the_level() -> None:
+    """A Function's jvp is written with operations on saved inputs, which carry tangents at the
+    level: while it runs the level steps aside, or a helper without a jvp would be refused and a
+    jvp applying its own Function would recurse without end."""
+    x = np.array([0.5, 1.0])
+    _, t = tg.jvp(_TimesThree.apply, (x,), (np.ones(2),))
+    np.testing.assert_array_equal(t.data, [3.0, 3.0])
+    _, t = tg.jvp(_Exp.apply, (x,), (np.ones(2),))
+    np.testing.assert_array_equal(t.data, np.exp(x))
+
+
+def test_a_forward_rule_may_take_a_gradient() -> None:
+    """A rule may use reverse mode on arrays (tg.grad of a reference function): jvp's level is
+    not active inside the rule, so it does not fall back to reverse mode (which a primitive with
+    forward rules only cannot do)."""
+    def rule(t: Any, out: Any, x: Any) -> Any:
+        return np.asarray((tg.grad(lambda a: (a ** 3).sum())(x).data * t).sum())
+    cube_sum = tg.primitive("cube_sum_forward_rule_only", lambda x: np.asarray((x ** 3).sum()),
+                            jvps=(rule,))
+    _, t = tg.jvp(cube_sum, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    assert t.data == 15.0
+
+
+def test_jvp_under_jit_returns_a_detached_tangent() -> None:
+    """Under tg.jit the rules run on Tensors; the tangent returned has no graph (as eagerly), so a
+    gradient through it of a parameter the function closes over is zero in both."""
+    w = Tensor(np.array([0.5, 1.5, 2.5]), requires_grad=True)
+
+    def f(x: Any, t: Any) -> Any:
+        return tg.grad(lambda w_: tg.jvp(lambda a: a * w_, (x,), (t,))[1].sum())(w)
+    x, t = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 2.0])
+    want = f(x, t).data
+    got = tg.jit(f)(x, t).data
+    assert got.dtype == want.dtype and np.array_equal(got, want)

@@ -327,3 +327,37 @@ def test_a_live_tensor_in_another_memory_order_records_again():
     weights.data = np.asfortranarray(rng.uniform(-3.0, 3.0, size=(3, 1000)))
     np.testing.assert_array_equal(jitted(x).data, f(tg.Tensor(x)).data)
     assert jitted.recordings == 2
+
+
+def test_sigmoid_of_a_fortran_ordered_argument_replays_bitwise():
+    """The replayed sigmoid is C-ordered as eager's, whatever the argument's order: a later sum
+    then adds in the same order."""
+    rng = np.random.default_rng(0)
+
+    def f(x):
+        return tg.sigmoid(x).sum(axis=0)
+    jitted = tg.jit(f)
+    for _ in range(3):
+        x = np.asfortranarray(rng.standard_normal((37, 29)))
+        got, want = jitted(x).data, f(tg.Tensor(x)).data
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_arithmetic_on_two_python_numbers_stays_numpys():
+    """A step on two Python numbers is NumPy's: a float64 result (Python's float would be weak
+    beside float32, NEP 50) and inf for a division by zero (Python's raises)."""
+    x32 = np.arange(3, dtype=np.float32)
+    for f, x in ((lambda x: x + tg.mul(2.0, 3.0), x32),
+                 (lambda x: x + tg.div(1.0, 0.0), np.arange(3.0))):
+        with np.errstate(divide="ignore"):
+            want = f(tg.Tensor(x)).data
+            got = tg.jit(f)(x).data
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_the_recording_check_compares_dtypes():
+    """A replay whose dtype differs from the eager run's is refused, as one whose values do."""
+    from tinygrad_mv.tracing.jit import _same
+    assert _same(np.ones(3), np.ones(3))
+    assert not _same(np.ones(3), np.ones(3, dtype=np.float32))
+    assert not _same(np.ones(3), np.ones((3, 1)))

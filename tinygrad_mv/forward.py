@@ -172,10 +172,17 @@ class Level:
             # operations, so no level needs to step aside while they run.
             out = result.data
             tangent = None
-            for i, t in carried:
-                contribution = (rules[i](t, out, *datas, **params) if params else
-                                rules[i](t, out, *datas))
-                tangent = contribution if tangent is None else tangent + contribution
+            levels = autograd._forward
+            ident = self.thread
+            active = levels[ident]
+            levels[ident] = None  # a rule's own operations (a Function's jvp) carry nothing here
+            try:
+                for i, t in carried:
+                    contribution = (rules[i](t, out, *datas, **params) if params else
+                                    rules[i](t, out, *datas))
+                    tangent = contribution if tangent is None else tangent + contribution
+            finally:
+                levels[ident] = active
             if (type(tangent) is not np.ndarray or tangent.shape != out.shape
                     or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
                 tangent = _fit(tangent, result)

@@ -74,10 +74,10 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
     if tangent_out is None:  # f does not depend on the primals
         tangent_out = Tensor(np.zeros(out.shape, dtype=out.dtype))
     elif not isinstance(tangent_out, Tensor):
-        tangent_out = _make(np.asarray(tangent_out), None)
+        tangent_out = _make(np.array(tangent_out), None)  # a copy: never the caller's tangent
     if nested:
         return out, tangent_out
-    return out.detach(), tangent_out
+    return out.detach(), tangent_out.detach()
 
 
 def linearize(f: Callable, *primals: Any) -> tuple[Tensor, Callable]:

@@ -23,7 +23,7 @@ def _perturbed(arr: np.ndarray) -> np.ndarray:
 
 def _same(a: Any, b: Any) -> bool:
     a, b = np.asarray(a), np.asarray(b)
-    if a.shape != b.shape:
+    if a.shape != b.shape or a.dtype != b.dtype:
         return False
     scale = float(np.max(np.abs(a[np.isfinite(a)]), initial=0.0))
     return bool(np.allclose(a, b, rtol=1e-12, atol=1e-13 * scale, equal_nan=True))

@@ -192,6 +192,10 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
     for index, (fn, ins, out) in enumerate(tracer.program):
         into = f", out=v{buffers[index]}" if buffers and index in buffers else ""
         operator = _OPERATORS.get(fn) if not into and len(ins) == _ARITY.get(fn) else None
+        if operator is not None and all(  # Python numbers only: Python's arithmetic, not NumPy's
+                i in tracer.constants and type(tracer.constants[i]) in (bool, int, float)
+                for i in ins):
+            operator = None
         if operator is not None:
             lines.append(f"    v{out} = {operator.format(*(name(i) for i in ins))}")
         else:
