@@ -10,8 +10,9 @@ by two reverse passes (functional.jvp_by_reverse).
 
 ``hessian`` and ``hvp`` are forward over reverse on a recorded gradient: one pass of forward
 rules through the recorded graph (``_sweep``; for the Hessian every basis direction at once,
-stacked as for jacfwd), reverse over reverse where that cannot serve (inside other transforms,
-while tg.jit records, an op without forward rules).
+stacked as for jacfwd; while tg.jit records, each rule call a step of the replay), reverse over
+reverse where that cannot serve (inside other transforms, an ONNX export, an op without forward
+rules).
 
 ``jacfwd`` builds a Jacobian from its columns in one forward pass: the basis tangents ride on a
 leading axis (each operation's ``batching`` says how its rules take it; one batch element at a
@@ -21,7 +22,9 @@ when inputs are few, reverse when outputs are; both give shape ``f(x).shape + x.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import functools
+import operator
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -224,11 +227,12 @@ def _plan(nodes: list) -> list:
 
 
 def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[Any],
-           batch: int | None = None) -> Any:
+           batch: int | None = None, tracer: Any = None) -> Any:
     """The tangent of ``root`` (a node) when ``leaves`` carry ``tangents``: each recorded
     operation's forward rule, in creation order, over the graph already recorded (no new tape).
     ``batch=n``: each tangent is n directions stacked on a leading axis, all swept in one pass.
-    None when root does not depend on the leaves."""
+    None when root does not depend on the leaves. ``tracer`` (tg.jit recording): every call is
+    told to it as a step, so that a replay makes the calls this sweep makes eagerly."""
     carried: dict[int, Any] = {id(leaf): t for leaf, t in zip(leaves, tangents)}
     for node, batching, datas, out, edges in plan:
         total = None
@@ -236,25 +240,62 @@ def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[A
             t = carried.get(parent)
             if t is None:
                 continue
-            c = (rule(t, out, *datas, **node.params) if batch is None else
-                 batched_rule(batching, rule, t, out, datas, node.params))
-            total = c if total is None else total + c
+            params = node.params
+            if batch is not None:
+                rule, params = _batched, {**params, "rule": rule, "batching": batching}
+            c = rule(t, out, *datas, **params)
+            if tracer is not None:
+                tracer.forward_rule(rule, params, (t, out, *datas), c)
+            if total is None:
+                total = c
+            else:
+                added = total + c
+                if tracer is not None:
+                    tracer.step(operator.add, (total, c), added)
+                total = added
         if total is None:
             continue
-        if batch is not None:
-            carried[id(node)] = fit_batch(total, node, batch)
-            continue
-        if total.shape != node.shape:
-            total = np.broadcast_to(total, node.shape)
-        carried[id(node)] = np.asarray(total, dtype=node.dtype)
+        fitted = _fit_sweep(total, node.shape, node.dtype, batch)
+        if tracer is not None and fitted is not total:
+            tracer.step(functools.partial(_fit_sweep, shape=node.shape, dtype=node.dtype,
+                                          batch=batch), (total,), fitted)
+        carried[id(node)] = fitted
     return carried.get(id(root))
 
 
-def _can_sweep(nested: bool) -> bool:
-    """Tangents swept on arrays serve only a result nobody differentiates or records further:
-    not inside another transform (nested), forward-mode level, or tg.jit recording."""
+def _batched(t: Any, out: Any, *datas: Any, rule: Callable, batching: str | None,
+             **params: Any) -> Any:
+    """One forward rule on stacked tangents (batched_rule), called as the rules are."""
+    return batched_rule(batching, rule, t, out, datas, params)
+
+
+class _Like(NamedTuple):
+    """A value's shape and dtype (what fit_batch reads of it)."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
+def _fit_sweep(total: Any, shape: tuple, dtype: np.dtype, batch: int | None) -> Any:
+    """A swept tangent in its value's shape and dtype (after one batch axis, if any)."""
+    if batch is not None:
+        return fit_batch(total, _Like(shape, dtype), batch)
+    if total.shape != shape:
+        total = np.broadcast_to(total, shape)
+    return np.asarray(total, dtype=dtype)
+
+
+def _sweep_mode(nested: bool) -> str | None:
+    """How tangents may be swept through a recorded gradient: "arrays" for a result nobody
+    differentiates or records further, "recorded" while tg.jit records (each call a step);
+    None inside another transform or forward-mode level, or for a recorder of operations only
+    (ONNX export): reverse over reverse then."""
+    if nested or current() is not None:
+        return None
     tracer = autograd._tracer
-    return not nested and current() is None and not (tracer is not None and tracer.active())
+    if tracer is None or not tracer.active():
+        return "arrays"
+    return "recorded" if tracer.records_calls else None
 
 
 def _recorded_gradient(f: Callable, args: Sequence[Any], nums: tuple[int, ...],
@@ -273,15 +314,18 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     primals, tangents = functional._primals_and_tangents(primals, tangents, "hvp")
     nums = tuple(range(len(primals)))
     prepared, out, nested, grads = _recorded_gradient(f, primals, nums, "hvp")
-    if _can_sweep(nested):
+    mode = _sweep_mode(nested)
+    if mode is not None:
+        tracer = autograd._tracer if mode == "recorded" else None
         try:
             plan = _plan(_graph_of_all([g._node for g in grads]))
             result = []
             for g, p in zip(grads, prepared):
                 t = None if g._node is None else _sweep(plan, g._node, prepared,
-                                                        [t.data for t in tangents])
-                result.append(Tensor(np.zeros(p.shape, dtype=p.dtype) if t is None else
-                                     np.array(t, dtype=p.dtype)))
+                                                        [t.data for t in tangents], tracer=tracer)
+                # (Tensor copies, and a tracer sees the copy or the cast)
+                result.append(Tensor(np.zeros(p.shape, dtype=p.dtype)) if t is None else
+                              Tensor(t, dtype=p.dtype))
             return result[0] if len(result) == 1 else tuple(result)
         except _CannotSweep:
             pass
@@ -295,6 +339,11 @@ def _graph_of_all(roots: Sequence[Any]) -> list:
             for node in _graph(root):
                 nodes[id(node)] = node
     return sorted(nodes.values(), key=lambda n: n.seq)
+
+
+def _columns(rows: np.ndarray, shape: tuple) -> np.ndarray:
+    """Swept rows (one per direction, first axis) as the Jacobian's columns, in ``shape``."""
+    return np.ascontiguousarray(np.moveaxis(rows, 0, -1)).reshape(shape)
 
 
 def hessian(f: Callable, argnums: int = 0) -> Callable:
@@ -311,17 +360,23 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
         nums = functional._argnums_tuple(argnums, len(args), "hessian")
         prepared, out, nested, (g,) = _recorded_gradient(f, args, nums, "hessian")
         x = prepared[nums[0]]
-        if _can_sweep(nested) and g._node is None:  # a gradient that is constant in x
+        mode = _sweep_mode(nested)
+        if mode is not None and g._node is None:  # a gradient that is constant in x
             return Tensor(np.zeros(g.shape + x.shape, dtype=g.dtype))
-        if _can_sweep(nested):
+        if mode is not None:
+            tracer = autograd._tracer if mode == "recorded" else None
             try:
                 plan = _plan(_graph(g._node))
                 basis = np.eye(x.size, dtype=x.dtype).reshape((x.size,) + x.shape)
-                rows = _sweep(plan, g._node, [x], [basis], batch=x.size)  # (n,) + g.shape
+                rows = _sweep(plan, g._node, [x], [basis], batch=x.size,
+                              tracer=tracer)  # (n,) + g.shape
                 if rows is None:
                     return Tensor(np.zeros(g.shape + x.shape, dtype=g.dtype))
-                columns = np.moveaxis(rows, 0, -1)
-                return Tensor(np.ascontiguousarray(columns).reshape(g.shape + x.shape))
+                shape = g.shape + x.shape
+                columns = _columns(rows, shape)
+                if tracer is not None:
+                    tracer.step(functools.partial(_columns, shape=shape), (rows,), columns)
+                return Tensor(columns)
             except _CannotSweep:
                 pass
         return by_reverse(*args)

@@ -17,7 +17,7 @@ Costs, in units of one evaluation of f plus one reverse pass:
   back on this where tangents cannot be carried.
 - ``hvp_by_reverse`` and ``hessian_by_reverse``: reverse over reverse (the gradient of
   grad(f) . v; the Jacobian of grad f), what ``tg.hvp`` and ``tg.hessian`` (forward over reverse,
-  forward_mode.py) use inside other transforms and while tg.jit records.
+  forward_mode.py) use inside other transforms and while an ONNX export records.
 - ``taylor``: for a one-element x0, derivative k is one reverse pass over the recorded graph of
   derivative k-1 (that graph grows with k); for a vector x0, a gradient and a Hessian.
 """
@@ -246,8 +246,8 @@ def jacobian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
 
 def hessian_by_reverse(f: Callable, argnums: int = 0) -> Callable:
     """The Hessian as the Jacobian of the gradient (reverse over reverse): what ``tg.hessian``
-    (forward over reverse, forward_mode.py) uses inside other transforms and while tg.jit
-    records."""
+    (forward over reverse, forward_mode.py) uses inside other transforms and while an ONNX
+    export records."""
     return _jacobian(_grad(f, argnums, "hessian"), argnums, "hessian")
 
 
@@ -330,7 +330,7 @@ def hvp_by_reverse(prepared: list, out: Tensor, nested: bool, grads: tuple,
                    tangents: Sequence[Tensor]) -> Any:
     """Hessian-vector products as the gradient of grad(f) . v (reverse over reverse), from a
     recorded gradient: what ``tg.hvp`` (forward over reverse, forward_mode.py) uses inside
-    other transforms and while tg.jit records."""
+    other transforms and while an ONNX export records."""
     with autograd.enable_grad():
         total = _dot_all(grads, tangents)
     if total is None or not total.requires_grad:

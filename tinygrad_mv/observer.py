@@ -16,6 +16,9 @@ class Observer:
     observer only watches, so there is one walk of the graph."""
 
     runs_hooks = True  # False: the walk calls no hooks (a picture must not)
+    # True: it records the calls it is told of as steps (tg.jit's recorder), so forward rules
+    # may run on arrays while it records (forward_rule)
+    records_calls = False
 
     def begin(self, inputs: Sequence[Any] | None) -> None:
         """The walk starts (``inputs`` None: gradients go into ``.grad``)."""
@@ -29,6 +32,10 @@ class Observer:
 
     def step(self, fn: Callable, args: tuple, result: Any) -> None:
         """The engine computed ``result = fn(*args)`` (fitting a gradient to its input)."""
+
+    def forward_rule(self, rule: Callable, params: dict, args: tuple, result: Any) -> None:
+        """A forward rule computed ``result = rule(*args, **params)`` (a sweep of tangents
+        through a recorded gradient: tg.hessian, tg.hvp)."""
 
     def edge(self, node: Any, i: int, contribution: Any) -> None:
         """What flows from ``node`` to its input ``i`` (an IndexedGrad for indexing)."""

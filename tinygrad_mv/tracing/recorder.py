@@ -221,6 +221,14 @@ class _Tracer(Observer):
         fn, rule_ins = self.bind(node.vjps[i], node.params, (self.slot(grad),) + ins)
         self.record(fn, rule_ins, result)
 
+    records_calls = True
+
+    def forward_rule(self, rule: Callable, params: dict, args: tuple, result: Any) -> None:
+        if result is args[0]:
+            return  # the rule hands the tangent on unchanged: the same value, no step
+        fn, ins = self.bind(rule, params, tuple(self.slot(a) for a in args))
+        self.record(fn, ins, result)
+
     def step(self, fn: Callable, args: tuple, result: Any) -> None:
         if isinstance(fn, functools.partial) and fn.func is _sum_to_shape and len(args) == 1:
             fn = _summing(np.shape(args[0]), fn.keywords["shape"])
