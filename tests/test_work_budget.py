@@ -128,12 +128,18 @@ def test_nodes_recorded_per_workload(name):
     assert graph_nodes(loss) <= NODES[name], f"{name}: {graph_nodes(loss)} nodes"
 
 
-@pytest.mark.parametrize("name", list(WORKLOADS))
-def test_numpy_steps_in_each_compiled_gradient(name):
+def compiled_gradient(name: str) -> tuple[Callable, Callable, list]:
+    """(the workload's loss, its jitted gradient called once, the arguments)."""
     fn, args = WORKLOADS[name]()
     jitted = tg.jit(tg.value_and_grad(fn, argnums=tuple(range(len(args)))) if name in ("W1", "W2")
                     else tg.grad(fn, argnums=tuple(range(len(args)))))
     jitted(*args)
+    return fn, jitted, args
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_numpy_steps_in_each_compiled_gradient(name):
+    fn, jitted, args = compiled_gradient(name)
     (program,) = jitted.programs.values()
     steps = len(program.steps)
     assert steps <= JIT_STEPS[name], f"{name}: {steps} steps (budget {JIT_STEPS[name]})"
@@ -147,10 +153,7 @@ def test_numpy_steps_in_each_compiled_gradient(name):
 
 @pytest.mark.parametrize("name", list(WORKLOADS))
 def test_python_calls_per_replay(name):
-    fn, args = WORKLOADS[name]()
-    jitted = tg.jit(tg.value_and_grad(fn, argnums=tuple(range(len(args)))) if name in ("W1", "W2")
-                    else tg.grad(fn, argnums=tuple(range(len(args)))))
-    jitted(*args)
+    _, jitted, args = compiled_gradient(name)
     calls = python_calls(lambda: jitted(*args))
     assert calls <= REPLAY_CALLS[name], (f"{name}: {calls} Python calls per replay (budget "
                                          f"{REPLAY_CALLS[name]})")
