@@ -231,3 +231,26 @@ def test_a_constant_operands_rule_keeps_nothing_alive() -> None:
     assert both._node.saved[1] is both.data
     scaled.sum().backward()
     np.testing.assert_allclose(x.grad.data, 6 * x.data, rtol=1e-15)
+
+
+# --- large gradients broadcast from one number ----------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_sums_gradient_times_a_number_stays_a_broadcast(dtype: type) -> None:
+    """A sum hands a broadcast one on; ``3.0 * x`` then gives x a broadcast 3 (no pass over
+    memory, no array of its own), and a square's rule skips the product with a broadcast one."""
+    from tinygrad_mv.ops import elementwise
+    n = 100_000
+    x = np.linspace(-1.0, 1.0, n, dtype=dtype)
+    one = np.broadcast_to(np.ones((), dtype), (n,))
+    for rule, args in ((elementwise.mul.vjps[0], (x, 3.0)), (elementwise.mul.vjps[1], (3.0, x))):
+        g = rule(one, None, *args)
+        assert g.strides == (0,) and g.dtype == dtype and g.shape == (n,)
+        assert np.array_equal(g, one * dtype(3.0))
+    local = 2 * x
+    assert elementwise._times(one, local) is local
+    assert elementwise._times(np.broadcast_to(np.full((), 2, dtype), (n,)), local) is local
+    np.testing.assert_array_equal(local, 4 * x)  # a broadcast 2 is multiplied, into local
+    t = Tensor(x, requires_grad=True)
+    (3.0 * t ** 2).sum().backward()
+    assert t.grad.dtype == dtype
+    np.testing.assert_array_equal(t.grad.data, dtype(6.0) * x)  # 3 (2 x): 2 is exact

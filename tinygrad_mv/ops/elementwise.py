@@ -27,8 +27,8 @@ sub = primitive("sub", np.subtract,
                 drawing=Drawing(roles=('a', 'b'), local=('g', '-g'), formula='{0} - {1}',
                                 elementwise=True))
 mul = primitive("mul", np.multiply,
-                lambda g, out, x, y: g * y,
-                lambda g, out, x, y: g * x,
+                lambda g, out, x, y: _scaled(g, y) if isinstance(y, (int, float)) else g * y,
+                lambda g, out, x, y: _scaled(g, x) if isinstance(x, (int, float)) else g * x,
                 drawing=Drawing(local=('g·{1}', 'g·{0}'),
                                 formula='{0}·{1}',
                                 commutative=True,
@@ -45,14 +45,34 @@ neg = primitive("neg", np.negative,
                 drawing=Drawing(local=('-g',), formula='-{0}'))
 
 
+_LARGE = 65_536  # elements: above this a check that saves a pass over memory pays for itself
+
+
+def _uniform(g: Any) -> bool:
+    """Whether ``g`` is a large array broadcast from one number (a sum's gradient, as the engine
+    hands it on: a read-only view with no memory of its own)."""
+    return type(g) is np.ndarray and g.size > _LARGE and not any(g.strides)
+
+
 def _times(g: Any, local: Any) -> Any:
     """``g * local``, where ``local`` is a temporary the rule just made: on arrays of one shape
     and dtype the product goes into it (one new array per rule instead of two, which shows on
-    large arrays: fresh memory costs page faults)."""
+    large arrays: fresh memory costs page faults); a product with a broadcast one is ``local``
+    itself, bit for bit."""
     if (type(g) is np.ndarray and type(local) is np.ndarray and g.shape == local.shape
             and g.dtype == local.dtype):
+        if g.size > _LARGE and not any(g.strides) and g.flat[0] == 1:  # (inline: every rule)
+            return local
         return np.multiply(g, local, out=local)
     return g * local
+
+
+def _scaled(g: Any, factor: int | float) -> Any:
+    """``g * factor`` for a number ``factor``; a broadcast number times a number stays a
+    broadcast (no pass over memory, no new array)."""
+    if _uniform(g):
+        return np.broadcast_to(g.flat[0] * np.asarray(factor, g.dtype), g.shape)
+    return g * factor
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
