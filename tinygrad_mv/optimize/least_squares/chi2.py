@@ -27,7 +27,7 @@ class _Chi2:
         # what the model's precision (eps) can resolve in |A dp|: a few rounding errors of y/sigma
         self.resolution = 8.0 * eps * _norm(self.y / self.sigma)
         # unit sigmas (no sigma given): dividing by 1 changes nothing, so it is skipped
-        self.unit = bool((self.sigma == 1.0).all())
+        self.unit = bool(np.logical_and.reduce(self.sigma == 1.0))
         self._column_sigma = self.sigma[:, None]
 
     def residuals(self, value: np.ndarray) -> np.ndarray:

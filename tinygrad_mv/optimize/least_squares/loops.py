@@ -77,7 +77,7 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
     nit = 0
     r = chi2_of.residuals(value)  # later, the search's (chi^2 summed them)
     while True:
-        a = chi2_of.weighted(jac)
+        a = jac if chi2_of.unit else chi2_of.weighted(jac)
         # formed once per iteration: the Gauss-Newton step, the test and the search share them
         # (.dot, not @: on a few parameters the call's overhead is the cost, and @'s is twice)
         a_t = a.T

@@ -159,7 +159,8 @@ class _Model:
             result = replay([self.x.data, data, self._ones])
             if result is not None:
                 self.nfev += 1
-                return result[0].data, result[1].data.reshape(self.k, -1).T
+                grads = result[1].data
+                return result[0].data, (grads if grads.ndim == 2 else grads.reshape(self.k, -1)).T
             self._replay = None  # a Tensor the model reads changed: the full call records again
         value, grads = self._vjp(data, self._ones.copy())
         if grads is None:

@@ -2,6 +2,8 @@
 adapts the region, as MINPACK does."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._common import _EPS
@@ -114,7 +116,8 @@ class _TrustRegion:
                 fitted_change = a.dot(dp)
                 fitted = float(fitted_change.dot(fitted_change))
             predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
-            blown_up = not (new_chi2 < 100.0 * chi2 and _finite(jac))
+            blown_up = not (new_chi2 < 100.0 * chi2 and (
+                math.isfinite(np.add.reduce(jac, axis=None)) or _finite(jac)))  # (as _finite)
             actual = -chi2 if blown_up else chi2 - new_chi2
             ratio = actual / predicted if predicted > 0 else 0.0
             if optimistic:
