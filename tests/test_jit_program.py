@@ -386,3 +386,94 @@ def test_hvp_and_hessian_replay_bitwise(name, dtype):
     assert_bitwise(tg.jit(lambda x, v: tg.hvp(f, (x,), (v,))),
                    lambda x, v: tg.hvp(f, (x,), (v,)), make)
     assert_bitwise(tg.jit(tg.hessian(f)), tg.hessian(f), lambda s: make(s)[:1])
+
+
+# --- helpers written inline; the replay of one signature --------------------------------------
+def pointwise_model(x, p):
+    # p broadcast to (2, n), as least_squares_fit's "pointwise" Jacobian does: indexing, a
+    # gradient added at each row (unique positions) and x ** 2's rule
+    return tg.exp(-(x - p[0]) ** 2 / (2 * p[1] ** 2)) / p[1]
+
+
+def _pointwise_vjp(x, p, u):
+    out, back = tg.vjp(lambda q: pointwise_model(x, q), p)
+    return out, back(u)[0]
+
+
+def _pointwise_args(seed):
+    x = np.linspace(140.0, 200.0, 30)
+    p = np.empty((2, 30))
+    p[...] = np.array([[160.0 + seed], [6.0 + 0.1 * seed]])
+    return [x, p, np.ones(30)]
+
+
+def test_indexing_and_its_gradient_replay_inline():
+    """Indexing, a gradient added at unique positions and x ** 2's rule are written into the
+    program: no helper's Python call (three for an IndexedGrad's round trip) per replay."""
+    from tinygrad_mv.ops.shape import _index
+    from tinygrad_mv.tracing.recorder import _add_at, _scatter_new
+    source = []
+    real_compile = compile
+
+    def compile_spy(text, *rest, **kwargs):
+        source.append(text)
+        return real_compile(text, *rest, **kwargs)
+
+    from tinygrad_mv.tracing import program
+    program.compile = compile_spy
+    try:
+        jitted = tg.jit(_pointwise_vjp)
+        jitted(*_pointwise_args(0))
+    finally:
+        del program.compile
+    functions = {fn.func if isinstance(fn, functools.partial) else fn
+                 for fn, _, _ in program_of(jitted).steps}
+    assert {_index, _scatter_new, _add_at, optimizer._twice_times} <= functions
+    (text,) = source
+    assert "] += " in text and "_zeros(" in text
+    helpers = (_index, _scatter_new, _add_at, optimizer._twice_times)
+    for value in program_of(jitted).run_values.__globals__.values():
+        function = value.func if isinstance(value, functools.partial) else value
+        assert not any(function is helper for helper in helpers), value
+    assert_bitwise(jitted, _pointwise_vjp, _pointwise_args)
+
+
+def test_a_gradient_at_repeated_positions_keeps_its_helper():
+    # np.add.at adds repeated positions up; "+=" at an index would keep only one
+    def f(x):
+        return (x[np.array([0, 0, 2])] ** 2).sum()
+    g = tg.grad(f)
+    assert_bitwise(tg.jit(g), g, lambda s: [np.array([1.0 + s, 2.0, 3.0])])
+    np.testing.assert_array_equal(tg.jit(g)(np.array([1.0, 2.0, 3.0])).data, [4.0, 0.0, 6.0])
+
+
+def test_replay_runs_the_program_recorded_for_a_signature():
+    jitted = tg.jit(_pointwise_vjp)
+    args = _pointwise_args(0)
+    assert jitted.replay(*args) is None  # nothing recorded yet
+    jitted(*args)
+    run = jitted.replay(*args)
+    for seed in (1, 2):
+        moved = _pointwise_args(seed)
+        for got, want in zip(leaves(run(moved)), leaves(_pointwise_vjp(*moved))):
+            assert np.array_equal(got, want)
+    other = [args[0][:-1], args[1][:, :-1], args[2][:-1]]
+    assert jitted.replay(*other) is None  # another signature: not recorded
+    with tg.no_grad():
+        assert jitted.replay(*args) is None  # recorded with grad on only
+    with tg.detect_anomaly():
+        assert jitted.replay(*args) is None  # runs eagerly
+    static = tg.jit(lambda x, n: x * n)
+    static(np.ones(3), 2)
+    assert static.replay(np.ones(3), 2) is None  # a static argument: no replay of arrays alone
+
+
+def test_a_replay_declines_when_a_tensor_it_reads_changed_shape():
+    weights = tg.Tensor(np.ones(3))
+    jitted = tg.jit(lambda x: x * weights)
+    jitted(np.arange(3.0))
+    run = jitted.replay(np.arange(3.0))
+    np.testing.assert_array_equal(run([np.arange(3.0)]).data, np.arange(3.0))
+    weights.data = np.ones(1)
+    assert run([np.arange(3.0)]) is None
+    np.testing.assert_array_equal(jitted(np.arange(3.0)).data, np.arange(3.0))  # records again

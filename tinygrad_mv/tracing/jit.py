@@ -166,6 +166,21 @@ class _Jitted:
                           RuntimeWarning, stacklevel=2)
         return program.run(arrays)
 
+    def replay(self, *args: Any) -> Callable[[list[np.ndarray]], Any] | None:
+        """The program recorded for a call with ``args`` (all arrays or Tensors: no static
+        argument, no keywords), under the grad mode in force, as a function of those arguments'
+        arrays in order: for a caller repeating one signature many times (a fit), which would
+        otherwise pay for finding the program at every call. That function returns None where a
+        Tensor the program reads changed shape (then call the jitted function: it records
+        again). None here where nothing is recorded yet, where such a call runs eagerly, and while
+        a jit records (a replay would be invisible to it)."""
+        positions, _, key = self._split(args)
+        if (not args or not key or len(positions) != len(args) or autograd._anomaly.get()
+                or autograd._tracer is not None):
+            return None
+        program = self.programs.get(key + (autograd._grad_enabled.get(),))
+        return None if program is None else program.run
+
 
 def jit(f: Callable) -> Callable:
     """``jit(f)``: ``f`` recorded once per input signature (shapes, dtypes, whether each array is

@@ -2,14 +2,16 @@
 straight-line Python function they compile to."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import numpy as np
 
 from ..autograd import JitError
+from ..ops.shape import _index
 from ..tensor import Tensor, _make
 from . import optimizer
-from .recorder import _Tracer
+from .recorder import _add_at, _scatter_new, _Tracer
 
 
 # --- arguments and results ----------------------------------------------------------------------
@@ -168,6 +170,29 @@ _OPERATORS: dict[Any, str] = {np.add: "{} + {}", np.subtract: "{} - {}", np.mult
 _ARITY = {fn: 1 if fn is np.negative else 2 for fn in _OPERATORS}
 
 
+def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict) -> list[str] | None:
+    """Lines doing what a helper step does, written out: indexing, writing a gradient at an
+    index (positions unique), the rule of x ** 2. The same NumPy operations in the same order,
+    without the helper's Python calls (three for an IndexedGrad's round trip)."""
+    if fn is optimizer._twice_times:  # g * (2 * x), into the new array (a product commutes)
+        return [f"{out} = 2 * {ins[1]}", f"{out} *= {ins[0]}"]
+    if type(fn) is not functools.partial or fn.args:
+        return None
+    func, keywords = fn.func, fn.keywords
+    if func is _index and set(keywords) == {"index"}:
+        namespace[f"i{index}"] = keywords["index"]
+        return [f"{out} = {ins[0]}[i{index}]"]
+    if func is _scatter_new and keywords.get("unique") is True:
+        namespace[f"i{index}"] = keywords["index"]
+        namespace[f"s{index}"] = keywords["full_shape"]
+        namespace[f"d{index}"] = keywords["dtype"]
+        return [f"{out} = _zeros(s{index}, d{index})", f"{out}[i{index}] += {ins[0]}"]
+    if func is _add_at and keywords.get("unique") is True:  # into the total, as the helper
+        namespace[f"i{index}"] = keywords["index"]
+        return [f"{out} = {ins[0]}", f"{out}[i{index}] += {ins[1]}"]
+    return None
+
+
 def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
              rebuild: Callable[[list[str], dict], str],
              buffers: dict[int, int] | None = None) -> Callable:
@@ -196,8 +221,12 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
                 i in tracer.constants and type(tracer.constants[i]) in (bool, int, float)
                 for i in ins):
             operator = None
+        inline = None if into else _inline(fn, [name(i) for i in ins], f"v{out}", index,
+                                           namespace)
         if operator is not None:
             lines.append(f"    v{out} = {operator.format(*(name(i) for i in ins))}")
+        elif inline is not None:
+            lines.extend("    " + line for line in inline)
         else:
             namespace[f"f{index}"] = fn
             lines.append(f"    v{out} = f{index}({', '.join(name(i) for i in ins)}{into})")
@@ -219,6 +248,7 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
         outputs.append(text)
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
-    namespace.update(constants, _tensor=_plain_tensor, _copy=_copy, _owned_tensor=_owned_tensor)
+    namespace.update(constants, _tensor=_plain_tensor, _copy=_copy, _owned_tensor=_owned_tensor,
+                     _zeros=np.zeros)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]

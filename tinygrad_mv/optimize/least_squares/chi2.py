@@ -13,7 +13,7 @@ from .normal import _normal_solve
 
 def _norm(vector: np.ndarray) -> float:
     """The Euclidean length of a 1-D vector (np.linalg.norm computes the same, more slowly)."""
-    return math.sqrt(float(vector @ vector))
+    return math.sqrt(float(vector.dot(vector)))
 
 
 class _Chi2:
@@ -27,7 +27,7 @@ class _Chi2:
         # what the model's precision (eps) can resolve in |A dp|: a few rounding errors of y/sigma
         self.resolution = 8.0 * eps * _norm(self.y / self.sigma)
         # unit sigmas (no sigma given): dividing by 1 changes nothing, so it is skipped
-        self.unit = bool((self.sigma == 1.0).all())
+        self.unit = bool(np.logical_and.reduce(self.sigma == 1.0))
         self._column_sigma = self.sigma[:, None]
 
     def residuals(self, value: np.ndarray) -> np.ndarray:
@@ -40,9 +40,15 @@ class _Chi2:
         return jac if self.unit else jac / self._column_sigma
 
     def __call__(self, value: np.ndarray) -> float:
-        r = self.residuals(value)
-        total = float(r @ r)
-        return total if math.isfinite(total) else np.inf
+        return self.evaluate(value)[0]
+
+    def evaluate(self, value: np.ndarray) -> tuple[float, np.ndarray]:
+        """chi^2 and the residuals r it sums: an accepted point's r serves the next step."""
+        r = self.y - value.reshape(-1)
+        if not self.unit:
+            r /= self.sigma  # (r is new: divided in place)
+        total = float(r.dot(r))  # (.dot: half the overhead of @ on small arrays)
+        return (total if math.isfinite(total) else np.inf), r
 
     def noise(self, chi2: float) -> float:
         """The standard deviation the errors are in units of: 1 for absolute sigmas, else the
@@ -71,7 +77,7 @@ class _Chi2:
         else:
             return True
         if fitted_length is None:
-            fitted_length = _norm(a @ dp)
+            fitted_length = _norm(a.dot(dp))
         return fitted_length <= max(self.tol * self.noise(chi2), self.resolution)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from ...tensor import Tensor
 from .._common import FitResult, _check_stopping, _fmt, _start
 from .chi2 import _Chi2
-from .loops import _gauss_newton_fit, _halving_search, _steepest_descent_fit
+from .loops import _finite, _gauss_newton_fit, _halving_search, _steepest_descent_fit
 from .model import _Model
 from .result import _fit_result
 from .trust_region import _TrustRegion
@@ -87,7 +87,7 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
         raise ValueError(f"least_squares_fit: y must be a non-empty array of finite numbers "
                          f"(shape {y_arr.shape})")
     if sigma is None:
-        sig = np.ones_like(y_arr)
+        sig = np.ones(y_arr.shape)
     else:
         sig = np.asarray(sigma.data if isinstance(sigma, Tensor) else sigma, dtype=np.float64)
         try:
@@ -116,11 +116,12 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     # (no sigma, or relative ones) the noise the residuals show, whatever the errors report.
     chi2_of = _Chi2(y_arr, sig, dof, absolute_sigma and sigma is not None, tol, evaluator.eps)
     chi2 = chi2_of(value)
-    if not (np.isfinite(chi2) and np.isfinite(jac).all()):
+    if not (np.isfinite(chi2) and _finite(jac)):
         raise FloatingPointError(f"least_squares_fit: the model or its Jacobian is not finite "
                                  f"at p0 = {_fmt(p)}")
     path, chi2_path = [p.copy()], [chi2]
-    moved_model = np.any(jac != 0, axis=0)  # the parameters the model depends on at p0
+    # the parameters the model depends on at p0 (a ufunc reduction: np.any's wrapper costs more)
+    moved_model = np.logical_or.reduce(jac != 0, axis=0)
     if method == "gd":
         outcome = _steepest_descent_fit(evaluator, chi2_of, y_arr, sig, p, value, jac, chi2,
                                         max_iter, path, chi2_path)

@@ -16,8 +16,15 @@ from .normal import _normal_solve
 from .model import _Model
 
 
-# A step search's result: the step, and the model's value, Jacobian and chi^2 after it.
-_Trial = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+# A step search's result: the step, and the model's value, Jacobian, chi^2 and residuals after
+# it.
+_Trial = tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray]
+
+
+def _finite(jac: np.ndarray) -> bool:
+    """Whether every entry of jac is finite: its sum is unless one is not (or the sum overflows:
+    only then are the entries tested one by one)."""
+    return math.isfinite(np.add.reduce(jac, axis=None)) or bool(np.isfinite(jac).all())
 
 
 class _Outcome(NamedTuple):
@@ -44,15 +51,15 @@ def _halving_search(evaluator: _Model, chi2_of: _Chi2, p: np.ndarray, gauss_newt
     ``local`` (chi^2's linear model, which the trust region uses) is not needed here."""
     dp, t = gauss_newton, 1.0
     value, jac = evaluator.value_and_jacobian(p + dp)
-    new_chi2 = chi2_of(value)
+    new_chi2, new_r = chi2_of.evaluate(value)
     has_jac = True  # jac belongs to p + t dp
     moves = np.abs(dp) > _EPS * np.abs(p)
     for _ in range(60):
         if new_chi2 < chi2 and not has_jac:
             value, jac = evaluator.value_and_jacobian(p + t * dp)
-            new_chi2, has_jac = chi2_of(value), True
-        if new_chi2 < chi2 and np.isfinite(jac).all():
-            return t * dp, value, jac, new_chi2
+            (new_chi2, new_r), has_jac = chi2_of.evaluate(value), True
+        if new_chi2 < chi2 and _finite(jac):
+            return t * dp, value, jac, new_chi2, new_r
         t *= 0.5
         if not (t * np.abs(dp[moves]) > _EPS * np.abs(p[moves])).any():
             return None
@@ -68,17 +75,21 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
     appended to ``path`` and ``chi2_path``. The search is also handed chi^2's linear model at
     p (:class:`_Local`), which it would otherwise form again."""
     nit = 0
+    r = chi2_of.residuals(value)  # later, the search's (chi^2 summed them)
     while True:
-        r = chi2_of.residuals(value)
-        a = chi2_of.weighted(jac)
+        a = jac if chi2_of.unit else chi2_of.weighted(jac)
         # formed once per iteration: the Gauss-Newton step, the test and the search share them
-        normal, gradient = a.T @ a, a.T @ r
-        lengths = np.sqrt(normal.diagonal())
+        # (.dot, not @: on a few parameters the call's overhead is the cost, and @'s is twice)
+        a_t = a.T
+        normal, gradient = a_t.dot(a), a_t.dot(r)
         # the Gauss-Newton step: both methods test it
-        solved = _normal_solve(normal, gradient, lengths)
-        dp = solved.step if solved is not None else _gauss_newton_step(a, r)
-        fitted = a @ dp
-        fitted_sq = float(fitted @ fitted)
+        solved = _normal_solve(normal, gradient)
+        if solved is not None:
+            dp, lengths = solved.step, solved.lengths
+        else:
+            dp, lengths = _gauss_newton_step(a, r), np.sqrt(normal.diagonal())
+        fitted = dp.dot(a_t)
+        fitted_sq = float(fitted.dot(fitted))
         if chi2_of.negligible(dp, p, a, chi2, math.sqrt(fitted_sq)):
             return _Outcome(p, value, jac, chi2, nit, True,
                 f"converged after {nit} iteration(s): the next step |dp| = {_norm(dp):.3g} is "
@@ -97,7 +108,7 @@ def _gauss_newton_fit(evaluator: _Model, chi2_of: _Chi2, search: Callable[..., _
                 f"stopped at iteration {nit}: no step decreases chi2 = {chi2:.10g} any further "
                 f"(the Gauss-Newton model promises {gain:.3g} more)",
                 solved and solved.inverse())
-        step, value, jac, chi2 = trial
+        step, value, jac, chi2, r = trial
         p = p + step  # a new array: the path may keep it without a copy
         nit += 1
         path.append(p)

@@ -100,7 +100,11 @@ class _Model:
         self._seen_dtype: np.dtype | None = None
         # p as a column (k, 1, ...): broadcast against y's shape for the "pointwise" Jacobian
         self._column = (k,) + (1,) * len(y_shape)
+        self._wide = (k,) + tuple(y_shape)
         self._ones = np.ones(y_shape)  # the "pointwise" cotangent: copied per call, never lent
+        # The compiled "pointwise" program, once it has run at this fit's signature, replayed
+        # directly (see _bind): no signature look-up, no checks of a shape the recording fixed.
+        self._replay: Callable[[list], Any] | None = None
 
     def _checked(self, out: Any) -> Tensor:
         if not isinstance(out, Tensor):
@@ -147,12 +151,31 @@ class _Model:
         return self._checked(out).data.astype(np.float64, copy=False), grads
 
     def _pointwise(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        data = np.empty((self.k,) + self.y_shape)
+        data = np.empty(self._wide)
         data[...] = p.reshape(self._column)
+        replay = self._replay
+        if replay is not None:
+            # (a replay never writes into its inputs: the cotangent is lent, not copied)
+            result = replay([self.x.data, data, self._ones])
+            if result is not None:
+                self.nfev += 1
+                grads = result[1].data
+                return result[0].data, (grads if grads.ndim == 2 else grads.reshape(self.k, -1)).T
+            self._replay = None  # a Tensor the model reads changed: the full call records again
         value, grads = self._vjp(data, self._ones.copy())
         if grads is None:
             return value, np.zeros((value.size, self.k))
+        if self.programs is not None and self.programs.vjp is not None:
+            self._bind(data, grads)
         return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+
+    def _bind(self, data: np.ndarray, grads: Tensor) -> None:
+        """Keep the compiled "pointwise" program's replay for the rest of the fit, where its
+        results are float64 (nothing to convert) and x is an array the jit takes as is."""
+        if grads.dtype != np.float64 or self._seen_dtype != np.float64:
+            return
+        with autograd.enable_grad():  # the mode the program was recorded in (see _vjp)
+            self._replay = self.programs.vjp.replay(self.x, data, self._ones)
 
     def _reverse(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
         with autograd.enable_grad():
@@ -176,18 +199,20 @@ class _Model:
             value = jac = None
         if value is not None:
             # the check: an ordinary VJP with a random cotangent must agree with jac^T u
-            u = _probe_cotangent(self.y_shape).copy()
+            u = _probe_cotangent(self.y_shape)
             with np.errstate(all="ignore"):
-                probe_value, exact = self._vjp(p, u)
+                probe_value, exact = self._vjp(p, u.copy())
             exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
-            scale = np.abs(jac).T @ np.abs(u.reshape(-1)) + _TINY
+            # (.dot and ufunc reductions: @ and .all() cost twice their work at this size)
+            u, jac_t = u.reshape(-1), jac.T
+            scale = np.abs(jac_t).dot(np.abs(u)) + _TINY
             # np.allclose(value, probe_value, rtol, atol=0), without its tenfold overhead:
             # equal (infinities too) or within rtol; NaN never
-            same_value = bool(((value == probe_value) | (np.abs(value - probe_value)
-                                                         <= 1e4 * self.eps * np.abs(probe_value))
-                               ).all())
-            agree = np.abs(jac.T @ u.reshape(-1) - exact) <= max(1e-9, 1e4 * self.eps) * scale
-            if same_value and agree.all():
+            same_value = np.logical_and.reduce(
+                (value == probe_value) | (np.abs(value - probe_value)
+                                          <= 1e4 * self.eps * np.abs(probe_value)), axis=None)
+            agree = np.abs(jac_t.dot(u) - exact) <= max(1e-9, 1e4 * self.eps) * scale
+            if same_value and np.logical_and.reduce(agree):
                 self.mode = "pointwise"
                 self.njev += 1
                 return value, jac

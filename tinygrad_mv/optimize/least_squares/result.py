@@ -36,8 +36,9 @@ def _fit_result(outcome: _Outcome, evaluator: _Model, chi2_of: _Chi2, moved_mode
     the covariance, scaled by chi^2 / dof for relative sigmas; a warning for each problem."""
     p, value, jac, chi2, nit, success, message, inverse = outcome
     k, n_points, dof, y_shape = p.size, chi2_of.y.size, chi2_of.dof, evaluator.y_shape
-    lost = np.flatnonzero(moved_model & ~np.any(jac != 0, axis=0))
-    if success and lost.size:
+    lost = moved_model & ~np.logical_or.reduce(jac != 0, axis=0)
+    if success and np.logical_or.reduce(lost):
+        lost = np.flatnonzero(lost)
         # e.g. a decay rate sent so far that exp(-rate x) = 0: chi2 is flat in it there
         success = False
         message = (f"stopped at iteration {nit} where the model no longer depends on "
@@ -48,21 +49,25 @@ def _fit_result(outcome: _Outcome, evaluator: _Model, chi2_of: _Chi2, moved_mode
         # the loop inverted A^T A at p, A well conditioned (every parameter determined): the
         # same covariance as the SVD gives, up to rounding; made exactly symmetric
         covariance, undetermined = 0.5 * (inverse + inverse.T), np.zeros(k, dtype=bool)
+        some_undetermined = False
     else:
         covariance, undetermined = _covariance(chi2_of.weighted(jac))
+        some_undetermined = bool(undetermined.any())
     # stacklevel 4: the caller's line, past least_squares_fit and np.errstate's wrapper
-    if undetermined.any():
+    if some_undetermined:
         names = ", ".join(f"p[{i}]" for i in np.flatnonzero(undetermined))
         warnings.warn(f"least_squares_fit: the parameters are not all determined by the data: "
                       f"{names} can change without changing the model (the Jacobian's columns "
                       "are dependent); their errors and covariances are set to infinity",
                       ConvergenceWarning, stacklevel=4)
-    if not absolute_sigma and dof > 0:
+    if not absolute_sigma and dof > 0 and not some_undetermined:
+        covariance = covariance * (chi2 / dof)
+    elif not absolute_sigma and dof > 0:
         covariance = np.where(undetermined[:, None] | undetermined, np.inf,
                               covariance * (chi2 / dof))
     elif not absolute_sigma:  # as curve_fit: no residual degrees of freedom to estimate sigma
         covariance = np.full((k, k), np.inf)
-        if not undetermined.any():
+        if not some_undetermined:
             warnings.warn(f"least_squares_fit: {n_points} data point(s) for {k} parameter(s) "
                           "leave no degrees of freedom to estimate sigma from the residuals: "
                           "covariance set to infinity (pass sigma to take it as known)",
@@ -71,7 +76,7 @@ def _fit_result(outcome: _Outcome, evaluator: _Model, chi2_of: _Chi2, moved_mode
         warnings.warn(f"least_squares_fit ({method}): {message}", ConvergenceWarning,
                       stacklevel=4)
     return FitResult(
-        params=p.copy(), errors=np.sqrt(np.diag(covariance)), covariance=covariance, chi2=chi2,
+        params=p.copy(), errors=np.sqrt(covariance.diagonal()), covariance=covariance, chi2=chi2,
         reduced_chi2=chi2 / dof if dof > 0 else np.nan, dof=dof, nit=nit, nfev=evaluator.nfev,
         njev=evaluator.njev, jacobian_mode=evaluator.mode, method=method, success=success,
         message=message, path=np.array(path), chi2_path=np.array(chi2_path),

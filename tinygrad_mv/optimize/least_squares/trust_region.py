@@ -2,11 +2,13 @@
 adapts the region, as MINPACK does."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._common import _EPS
 from .chi2 import _Chi2, _Local, _norm
-from .loops import _Trial
+from .loops import _finite, _Trial
 from .model import _Model
 
 
@@ -107,14 +109,15 @@ class _TrustRegion:
                 if first:  # the first radius is the first step's length, at most
                     self.radius, first = min(self.radius, length), False
             value, jac = evaluator.value_and_jacobian(p + dp)
-            new_chi2 = chi2_of(value)
+            new_chi2, new_r = chi2_of.evaluate(value)
             if dp is gauss_newton:
                 fitted = local.fitted_sq
             else:
-                fitted_change = a @ dp
-                fitted = float(fitted_change @ fitted_change)
+                fitted_change = a.dot(dp)
+                fitted = float(fitted_change.dot(fitted_change))
             predicted = fitted + 2.0 * damping * length ** 2  # the linear model's gain
-            blown_up = not (new_chi2 < 100.0 * chi2 and np.isfinite(jac).all())
+            blown_up = not (new_chi2 < 100.0 * chi2 and (
+                math.isfinite(np.add.reduce(jac, axis=None)) or _finite(jac)))  # (as _finite)
             actual = -chi2 if blown_up else chi2 - new_chi2
             ratio = actual / predicted if predicted > 0 else 0.0
             if optimistic:
@@ -132,7 +135,7 @@ class _TrustRegion:
                 self.radius, damping = 2.0 * length, 0.5 * damping
             self.damping = damping
             if ratio >= 1e-4:
-                return dp, value, jac, new_chi2
+                return dp, value, jac, new_chi2, new_r
             if self.radius <= _EPS * _norm(scaled * p):
                 return None
         return None
