@@ -101,7 +101,7 @@ OP_CALLS = {
 # rules left as Python functions, one per result).
 NODES = {"W1": 13, "W2": 12, "W3": 11, "W4": 3}
 JIT_STEPS = {"W1": 30, "W2": 34, "W3": 13, "W4": 1}
-REPLAY_CALLS = {"W1": 18, "W2": 8, "W3": 18, "W4": 8}
+REPLAY_CALLS = {"W1": 17, "W2": 7, "W3": 5, "W4": 8}
 
 
 @pytest.mark.parametrize("name", list(OP_CALLS))
@@ -160,7 +160,7 @@ def test_python_calls_per_replay(name):
 
 
 def test_python_calls_of_an_eager_jvp():
-    """tg.jvp of W3's Rosenbrock (11 operations, each with its forward rule): measured 119."""
+    """tg.jvp of W3's Rosenbrock (11 operations, each with its forward rule): measured 123."""
     fn, (x,) = w3_rosen()
     v = np.ones_like(x)
     tg.jvp(fn, (x,), (v,))
