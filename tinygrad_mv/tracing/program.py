@@ -172,10 +172,20 @@ _ARITY = {fn: 1 if fn is np.negative else 2 for fn in _OPERATORS}
 
 def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict) -> list[str] | None:
     """Lines doing what a helper step does, written out: indexing, writing a gradient at an
-    index (positions unique), the rule of x ** 2. The same NumPy operations in the same order,
-    without the helper's Python calls (three for an IndexedGrad's round trip)."""
-    if fn is optimizer._twice_times:  # g * (2 * x), into the new array (a product commutes)
-        return [f"{out} = 2 * {ins[1]}", f"{out} *= {ins[0]}"]
+    index (positions unique), the rules of x ** 2 and sigmoid, sigmoid. The same NumPy
+    operations on the same operands in the same order, without the helper's Python calls (three
+    for an IndexedGrad's round trip)."""
+    if fn is optimizer._twice_times:  # g * (2 * x), into the new array
+        return [f"{out} = 2 * {ins[1]}", f"_multiply({ins[0]}, {out}, out={out})"]
+    if fn is optimizer._sigmoid_slope:  # g * (out * (1 - out)), into one new array
+        g, value = ins
+        return [f"{out} = 1 - {value}", f"_multiply({value}, {out}, out={out})",
+                f"_multiply({g}, {out}, out={out})"]
+    if fn is optimizer._sigmoid64:
+        x = ins[0]
+        return [f"{out} = _negative({x}, out=_empty({x}.shape))",
+                f"_minimum({out}, 709.0, out={out})", f"_exp({out}, out={out})", f"{out} += 1",
+                f"_reciprocal({out}, out={out})"]
     if type(fn) is not functools.partial or fn.args:
         return None
     func, keywords = fn.func, fn.keywords
@@ -249,6 +259,8 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
     namespace.update(constants, _tensor=_plain_tensor, _copy=_copy, _owned_tensor=_owned_tensor,
-                     _zeros=np.zeros)
+                     _zeros=np.zeros, _empty=np.empty, _multiply=np.multiply,
+                     _negative=np.negative, _minimum=np.minimum, _exp=np.exp,
+                     _reciprocal=np.reciprocal)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
     return namespace["run"]
