@@ -432,7 +432,7 @@ def test_indexing_and_its_gradient_replay_inline():
     (text,) = source
     assert "] += " in text and "_zeros(" in text
     helpers = (_index, _scatter_new, _add_at, optimizer._twice_times)
-    for value in program_of(jitted).run_values.__globals__.values():
+    for value in program_of(jitted).run.__globals__.values():
         function = value.func if isinstance(value, functools.partial) else value
         assert not any(function is helper for helper in helpers), value
     assert_bitwise(jitted, _pointwise_vjp, _pointwise_args)

@@ -118,17 +118,10 @@ class _Program:
         # runs on C-ordered copies; the signature tells C-ordered arguments apart).
         self.buffers = (optimizer.plan_buffers(self.steps, tracer.values, protected)
                         if c_order else {})
-        self.run_values = _compile(tracer, n_inputs, out_slots, live_slots, rebuild,
-                                   self.buffers)
-
-    def run(self, arrays: list[np.ndarray]) -> Any:
-        datas = []
-        for (_, tensor, shape, dtype), c_order in zip(self.live, self.live_order):
-            data = tensor.data
-            if data.shape != shape or data.dtype != dtype or data.flags.c_contiguous != c_order:
-                return None  # record again
-            datas.append(data)
-        return self.run_values(arrays, datas)
+        # run(arrays): the result, or None where a live Tensor's data changed shape, dtype or
+        # memory order (then record again). It reads and checks the live Tensors itself.
+        self.run = _compile(tracer, n_inputs, out_slots, self.live, self.live_order, rebuild,
+                            self.buffers)
 
 
 def _needed_steps(program: list, out_slots: list[int]) -> list:
@@ -203,8 +196,8 @@ def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict) -> l
     return None
 
 
-def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: list[int],
-             rebuild: Callable[[list[str], dict], str],
+def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
+             live_order: list[bool], rebuild: Callable[[list[str], dict], str],
              buffers: dict[int, int] | None = None) -> Callable:
     namespace: dict[str, Any] = {}
     last_use: dict[int, int] = {}
@@ -219,11 +212,16 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live_slots: l
             return f"c{slot}"
         return f"v{slot}"
 
-    lines = ["def run(inputs, live):"]
+    live_slots = [slot for slot, *_ in live]
+    lines = ["def run(inputs):"]
     if n_inputs:
         lines.append("    " + "".join(f"v{i}, " for i in range(n_inputs)) + "= inputs")
-    if live_slots:
-        lines.append("    " + "".join(f"v{s}, " for s in live_slots) + "= live")
+    for k, ((slot, tensor, shape, dtype), c_order) in enumerate(zip(live, live_order)):
+        namespace.update({f"L{k}": tensor, f"S{k}": shape, f"D{k}": dtype})
+        lines += [f"    v{slot} = L{k}.data",
+                  f"    if v{slot}.shape != S{k} or v{slot}.dtype != D{k} or "
+                  f"v{slot}.flags.c_contiguous is not {c_order}:",
+                  "        return None"]
     for index, (fn, ins, out) in enumerate(tracer.program):
         into = f", out=v{buffers[index]}" if buffers and index in buffers else ""
         operator = _OPERATORS.get(fn) if not into and len(ins) == _ARITY.get(fn) else None
