@@ -158,6 +158,7 @@ class Node:
 
     def __init__(self, op: str, vjps: Sequence[Callable], parents: tuple, saved: tuple,
                  params: dict, out: np.ndarray) -> None:
+        # (primitive's apply makes its nodes inline, setting the same slots: keep both in step)
         self.op = op
         self.vjps = vjps
         self.parents = parents
@@ -337,7 +338,17 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                 saved = rules.thin(datas, parents, out, plan)
             else:
                 saved = (datas, out)
-            node = Node(name, vjps, tuple(parents), saved, params, out)
+            node = _new(Node)  # as Node(...), inlined: one Python call less per operation
+            node.op = name
+            node.vjps = vjps
+            node.parents = tuple(parents)
+            node.saved = saved
+            node.params = params
+            node.seq = next(_sequence)
+            node.shape = out.shape
+            node.dtype = out.dtype
+            node.hooks = node.trace = None
+            node.retains_grad = False
             result = _new(Tensor)  # as _make, inlined: one Python call less per operation
             result.data = out
             result.grad = None
