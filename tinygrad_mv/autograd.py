@@ -305,6 +305,11 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                     tracked = True
                     continue
             else:
+                kind = type(arg)
+                if kind is float or kind is int:  # a Python number, as _operand keeps it
+                    datas.append(arg)
+                    parents.append(None)
+                    continue
                 data = _operand(arg)
                 if type(data) is np.ndarray and data is not arg and data.dtype == np.float64:
                     weak = (weak or []) + [len(datas)]  # made from ints, bools or a list
