@@ -80,9 +80,9 @@ def _reduction(name: str, fn: Any, rule: Any, drawing: Drawing, jvp: Any) -> Any
     return reduce
 
 
-# The ufuncs' own reduce skips np.sum's Python-level wrapper (a few microseconds per call).
-def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+# The ufuncs' own reduce skips np.sum's Python-level wrapper (a few microseconds per call), and
+# is itself the forward: no Python call of ours between the operation and NumPy.
+_sum = np.add.reduce
 
 
 def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:

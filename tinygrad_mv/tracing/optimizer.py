@@ -21,7 +21,6 @@ import numpy as np
 
 from ..ops import elementwise as ew
 from ..ops import linalg
-from ..ops import reduce
 from .recorder import _add_at, _add_in_place, _Tracer
 
 Step = tuple[Callable, tuple, int]
@@ -282,8 +281,6 @@ def expand_rules(tracer: _Tracer, program: list[Step]) -> list[Step]:
     values = tracer.values
     expanded: list[Step] = []
     for fn, ins, out in program:
-        if isinstance(fn, functools.partial) and fn.func is reduce._sum:
-            fn = functools.partial(np.add.reduce, **fn.keywords)  # the call it makes
         make = _EXPANSIONS.get(fn) if _hashable(fn) else None
         steps = (_expand(tracer, make(ins, values, tracer.constant, tracer.constants), out)
                  if make else None)
