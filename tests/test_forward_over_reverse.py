@@ -5,6 +5,8 @@ rule pass per direction). Checked against hand-derived Hessians, against reverse
 operation without forward rules, values the tape did not keep) giving the same numbers."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import pytest
 
@@ -110,3 +112,64 @@ def test_grad_of_a_function_calling_jvp_still_works():
     def f(x):
         return tg.jvp(lambda t: (t ** 3).sum(), (x,), (Tensor(np.ones(2)),))[1]
     np.testing.assert_allclose(tg.grad(f)(np.array([1.0, 2.0])).data, [6.0, 12.0], rtol=1e-14)
+
+
+# --- operations whose params bear any name -------------------------------------------------
+def _sine_cubed(param: str) -> Callable:
+    """sum(sin(x)^3) through two user primitives with a static param called ``param``, the first's
+    VJP rule calling the second: both are in the gradient graph the Hessian sweeps."""
+    def d_forward(x: Any, **kw: Any) -> Any:
+        return 3 * x ** 2 if kw[param] == "cube" else 2 * x
+
+    def d_rule(g: Any, out: Any, x: Any, **kw: Any) -> Any:
+        return g * (6 * x if kw[param] == "cube" else 2.0)
+
+    derivative = tg.primitive("derivative_" + param, d_forward, d_rule, jvps=(d_rule,))
+
+    def forward(x: Any, **kw: Any) -> Any:
+        return x ** 3 if kw[param] == "cube" else x ** 2
+
+    def rule(g: Any, out: Any, x: Any, **kw: Any) -> Any:
+        return g * derivative(x, **kw)
+
+    def rule_jvp(t: Any, out: Any, x: Any, **kw: Any) -> Any:
+        return t * d_forward(x, **kw)
+
+    power = tg.primitive("power_" + param, forward, rule, jvps=(rule_jvp,))
+    return lambda x: power(x.sin(), **{param: "cube"}).sum()
+
+
+@pytest.mark.parametrize("param", ["rule", "batching"])
+def test_a_params_name_is_its_own(param: str) -> None:
+    """The batched sweep binds its own arguments positionally: an operation's param called
+    ``rule`` or ``batching`` reaches the operation's rules, eagerly and replayed."""
+    f = _sine_cubed(param)
+    jitted = tg.jit(tg.hessian(f))
+    for x in (np.array([0.3, -0.5, 1.2]), np.array([-1.0, 0.25, 2.0])):
+        expected = tg.functional.hessian_by_reverse(f)(Tensor(x)).data
+        eager = tg.hessian(f)(Tensor(x)).data
+        np.testing.assert_allclose(eager, expected, rtol=1e-12, atol=1e-14)
+        assert jitted(x).data.tobytes() == eager.tobytes()
+
+
+# --- constants in the function -------------------------------------------------------------
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_second_derivatives_through_a_constant_matrix_replay(as_tensor: bool) -> None:
+    """x^T A x and sin(x W) with A and W constants (arrays or Tensors without grad): what matmul's
+    rules do with them is recorded, so tg.jit replays hessian and hvp (it once refused them as
+    piecewise) with the eager bits."""
+    rng = np.random.default_rng(3)
+    A, W = rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+    A, W = (Tensor(A), Tensor(W)) if as_tensor else (A, W)
+    for f, exact in ((lambda x: x @ A @ x, lambda x: np.asarray(A) + np.asarray(A).T),
+                     (lambda x: (x @ W).sin().sum(), None)):
+        hessian = tg.jit(tg.hessian(f))
+        hvp = tg.jit(lambda x, v, f=f: tg.hvp(f, (x,), (v,)))
+        for x in rng.standard_normal((3, 3)):
+            v = rng.standard_normal(3)
+            want = tg.hessian(f)(x).data
+            assert hessian(x).data.tobytes() == want.tobytes()
+            assert hvp(x, v).data.tobytes() == tg.hvp(f, (x,), (v,)).data.tobytes()
+            if exact is not None:
+                np.testing.assert_allclose(want, exact(x), rtol=1e-14)
+        assert hessian.recordings == hvp.recordings == 1

@@ -162,8 +162,10 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
 def _as_input(data: Any, parent: Any, level: Any = None) -> Any:
     """A saved input as a Tensor attached to the graph (for ``create_graph``), with the tangents
     of the value it stands for when forward mode is on (``level``)."""
-    if parent is None or type(data) is not np.ndarray:
-        return data  # a constant, or a value no rule reads (None, an ArrayMeta)
+    if type(data) is not np.ndarray:
+        return data  # a number, or a value no rule reads (None, an ArrayMeta)
+    if parent is None:  # a constant: a Tensor too, so that what a rule does with it (matmul's
+        return _make(data, None)  # transpose) is an operation tg.jit records, not NumPy's
     if type(parent) is Node:
         tensor = _make(data, parent)
         if level is not None:

@@ -241,8 +241,8 @@ def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[A
             if t is None:
                 continue
             params = node.params
-            if batch is not None:
-                rule, params = _batched, {**params, "rule": rule, "batching": batching}
+            if batch is not None:  # (rule and batching bound first: params keep their names)
+                rule = functools.partial(_batched, rule, batching)
             c = rule(t, out, *datas, **params)
             if tracer is not None:
                 tracer.forward_rule(rule, params, (t, out, *datas), c)
@@ -263,9 +263,10 @@ def _sweep(plan: list, root: Any, leaves: Sequence[Tensor], tangents: Sequence[A
     return carried.get(id(root))
 
 
-def _batched(t: Any, out: Any, *datas: Any, rule: Callable, batching: str | None,
+def _batched(rule: Callable, batching: str | None, t: Any, out: Any, /, *datas: Any,
              **params: Any) -> Any:
-    """One forward rule on stacked tangents (batched_rule), called as the rules are."""
+    """One forward rule on stacked tangents (batched_rule), called as the rules are once
+    ``rule`` and ``batching`` are bound."""
     return batched_rule(batching, rule, t, out, datas, params)
 
 
