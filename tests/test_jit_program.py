@@ -477,3 +477,52 @@ def test_a_replay_declines_when_a_tensor_it_reads_changed_shape():
     weights.data = np.ones(1)
     assert run([np.arange(3.0)]) is None
     np.testing.assert_array_equal(jitted(np.arange(3.0)).data, np.arange(3.0))  # records again
+
+
+# --- negations carried aside (tracing/signs.py) ---------------------------------------------
+def _random_program(rng: np.random.Generator, depth: int = 7):
+    """A random function of two arrays made of the operations whose rules negate (-, unary -,
+    /) and those a negation moves through (*, /, +), with a sum at the end."""
+    binary = [lambda a, b: a - b, lambda a, b: a + b, lambda a, b: a * b,
+              lambda a, b: a / (b * b + 1.0), lambda a, b: -a - b, lambda a, b: -(a * b)]
+    unary = [lambda a: -a, lambda a: a.sin(), lambda a: (a * 0.5) ** 2, lambda a: a.tanh() - a]
+    plan = [(rng.integers(len(binary)), rng.integers(len(unary)), rng.integers(3))
+            for _ in range(depth)]
+
+    def f(x, y):
+        values = [x, y]
+        for b, u, pick in plan:
+            a = values[-1]
+            other = values[-1 - min(pick, len(values) - 1)]
+            values.append(unary[u](binary[b](a, other)))
+        return (values[-1] * values[-2]).sum()
+    return f
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_programs_with_negations_replay_bit_for_bit(seed):
+    """Gradients of random programs through subtractions and negations, with integer-valued
+    inputs so that terms cancel to zeros of either sign: the replay gives the eager bytes."""
+    rng = np.random.default_rng(seed)
+    f = _random_program(rng)
+    vg = tg.value_and_grad(f, argnums=(0, 1))
+    jitted = tg.jit(vg)
+
+    def args(s):
+        r = np.random.default_rng(1000 * seed + s)
+        return [r.integers(-2, 3, 6).astype(float), r.integers(-2, 3, 6).astype(float)]
+    jitted(*args(0))
+    for s in range(1, 4):
+        got, want = leaves(jitted(*args(s))), leaves(vg(*args(s)))
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            assert g.tobytes() == w.tobytes(), (g, w)
+
+
+def test_negations_cancel_and_move_into_subtractions():
+    """The chi-squared's gradient hands -g on five times; carried aside, all but the one before a
+    sum cancel or become subtractions (the forward's -(x - mu)^2 is made before exp)."""
+    g = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
+    g(np.array(160.0), np.array(6.0), np.linspace(140.0, 200.0, 30))
+    negations = [fn for fn, _, _ in program_of(g).steps if fn is np.negative]
+    assert len(negations) <= 2

@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import JitError
 from ..ops.shape import _index
 from ..tensor import Tensor, _make
-from . import optimizer
+from . import optimizer, signs
 from .recorder import _add_at, _scatter_new, _Tracer
 
 
@@ -143,7 +143,8 @@ def _optimize(tracer: _Tracer, program: list, out_slots: list[int],
     result slots, some now stood for by others. (Products with one are dropped only for
     C-ordered arguments: the layouts recorded are the replay's then.)"""
     program = optimizer.expand_rules(tracer, program)
-    rewrites = [lambda p: optimizer.merge_common(p, tracer.values)]
+    rewrites = [lambda p: optimizer.merge_common(p, tracer.values),
+                lambda p: signs.fold_negations(p, tracer.values, tracer.new_slot, out_slots)]
     if c_order:
         rewrites.insert(0, lambda p: optimizer.drop_unit_products(p, tracer.values,
                                                                   tracer.constants))
