@@ -144,7 +144,8 @@ def _optimize(tracer: _Tracer, program: list, out_slots: list[int],
     C-ordered arguments: the layouts recorded are the replay's then.)"""
     program = optimizer.expand_rules(tracer, program)
     rewrites = [lambda p: optimizer.merge_common(p, tracer.values),
-                lambda p: signs.fold_negations(p, tracer.values, tracer.new_slot, out_slots)]
+                lambda p: signs.fold_negations(p, tracer.values, tracer.constants,
+                                               tracer.new_slot, tracer.constant, out_slots)]
     if c_order:
         rewrites.insert(0, lambda p: optimizer.drop_unit_products(p, tracer.values,
                                                                   tracer.constants))

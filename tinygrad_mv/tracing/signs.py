@@ -34,21 +34,39 @@ def _float(value: Any) -> bool:
     return isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f"
 
 
-def fold_negations(program: list[Step], values: list,
-                   new_slot: Callable[[Any], int], results: list[int]
-                   ) -> tuple[list[Step], dict[int, int]]:
+def fold_negations(program: list[Step], values: list, constants: dict,
+                   new_slot: Callable[[Any], int], new_constant: Callable[[Any], int],
+                   results: list[int]) -> tuple[list[Step], dict[int, int]]:
     """The program with its negations carried aside (see the module's docstring), and the slots
-    dropped -> the slots standing for them (``--x`` is ``x``)."""
+    dropped -> the slots standing for them (``--x`` is ``x``). A negation meeting a product or
+    quotient with a constant, or with a single number, goes into that factor instead
+    (``(-a) / b == a / (-b)``): negated once at compile time, or one scalar operation."""
     written = _written_roots(program, values)
     negated: dict[int, int] = {}  # slot -> the slot whose negation it is (no step makes it)
     remap: dict[int, int] = {}
     kept: list[Step] = []
+    reads: dict[int, int] = {}  # slot -> how many steps read it
+    for _, ins, _ in program:
+        for i in ins:
+            reads[i] = reads.get(i, 0) + 1
+    made_at: dict[int, int] = {}  # slot -> the index in kept of the step making it
+    read_through: set[int] = set()  # slots a rewritten step reads in place of their negations
 
     def make(slot: int) -> int:
-        """``slot`` with its value made (a carried negation written as a step)."""
+        """``slot`` with its value made (a carried negation written as a step, or put into the
+        constant factor of the product that made what it negates, if nothing else reads that)."""
         base = negated.pop(slot, None)
-        if base is not None:
-            kept.append((np.negative, (base,), slot))
+        if base is None:
+            return slot
+        at = made_at.get(base)
+        if (at is not None and reads.get(base) == 1 and base not in results
+                and base not in remap.values() and base not in read_through):
+            fn, ins, _ = kept[at]
+            flipped = _negated_factor(fn, ins, slot, values, constants, new_constant)
+            if flipped is not None:  # -(c * y) is (-c) * y: the product makes slot itself
+                kept[at] = flipped
+                return slot
+        kept.append((np.negative, (base,), slot))
         return slot
 
     def free(slot: int) -> bool:
@@ -66,17 +84,80 @@ def fold_negations(program: list[Step], values: list,
             continue
         rewritten = None
         if any(i in negated for i in ins) and free(out) and not _in_place(step, values):
-            rewritten = _rewrite(fn, ins, out, values, negated, new_slot)
+            rewritten = _into_factor(fn, ins, out, values, constants, negated, new_slot,
+                                     new_constant, kept, free)
+            if rewritten is None:
+                rewritten = _rewrite(fn, ins, out, values, negated, new_slot)
         if rewritten is None:
-            kept.append((fn, tuple(make(i) for i in ins), out))
+            made = tuple(make(i) for i in ins)
+            made_at[out] = len(kept)
+            kept.append((fn, made, out))
             continue
         new_fn, new_ins, slot, sign = rewritten
+        read_through.update(new_ins)
+        made_at[slot] = len(kept)
         kept.append((new_fn, new_ins, slot))
         if sign:
             negated[out] = slot
     for slot in results:
         make(remap.get(slot, slot))
     return kept, remap
+
+
+def _into_factor(fn: Callable, ins: tuple, out: int, values: list, constants: dict,
+                 negated: dict[int, int], new_slot: Callable[[Any], int],
+                 new_constant: Callable[[Any], int], kept: list[Step],
+                 free: Callable[[int], bool]) -> tuple[Callable, tuple, int, bool] | None:
+    """A product or quotient with one negated operand, the negation put into the other operand
+    where that is a constant or a single number: (function, inputs, ``out``, False), the
+    number's negation appended to ``kept``; or None."""
+    if fn not in _PRODUCTS or len(ins) != 2 or (ins[0] in negated) == (ins[1] in negated):
+        return None
+    k = 0 if ins[0] in negated else 1
+    other = ins[1 - k]
+    value = values[other]
+    if other in constants:
+        if not (type(value) in (int, float) or _float(value)):
+            return None
+        flipped = new_constant(np.negative(value) if _float(value) else -value)
+        step = None
+    elif np.ndim(value) == 0 and free(other):
+        flipped = new_slot(np.negative(value))
+        step = (np.negative, (other,), flipped)
+    else:
+        return None
+    new_ins = [0, 0]
+    new_ins[k], new_ins[1 - k] = negated[ins[k]], flipped
+    try:
+        with np.errstate(all="ignore"):
+            result = fn(*(values[i] for i in new_ins))
+    except Exception:  # noqa: BLE001 - the step is kept as it is
+        return None
+    if not _agrees(result, values[out]):
+        return None
+    if step is not None:
+        kept.append(step)
+    return fn, tuple(new_ins), out, False
+
+
+def _negated_factor(fn: Callable, ins: tuple, target: int, values: list, constants: dict,
+                    new_constant: Callable[[Any], int]) -> Step | None:
+    """A product or quotient with a constant operand, that constant negated, writing ``target``
+    (the negation of what the step made), if it gives the recorded value; or None."""
+    if fn not in _PRODUCTS or len(ins) != 2:
+        return None
+    for k, other in enumerate(ins):
+        value = values[other]
+        if other in constants and (type(value) in (int, float) or _float(value)):
+            new_ins = list(ins)
+            new_ins[k] = new_constant(np.negative(value) if _float(value) else -value)
+            try:
+                with np.errstate(all="ignore"):
+                    result = fn(*(values[i] for i in new_ins))
+            except Exception:  # noqa: BLE001 - the negation is made as a step instead
+                return None
+            return (fn, tuple(new_ins), target) if _agrees(result, values[target]) else None
+    return None
 
 
 def _rewrite(fn: Callable, ins: tuple, out: int, values: list, negated: dict[int, int],
