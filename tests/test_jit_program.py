@@ -44,6 +44,26 @@ def leaves(result):
     return [np.asarray(result.data)]
 
 
+def compiled_source(f, args):
+    """(tg.jit(f) called once on args, the source of the function its recording compiled to)."""
+    from tinygrad_mv.tracing import program
+    source = []
+    real_compile = compile
+
+    def compile_spy(text, *rest, **kwargs):
+        source.append(text)
+        return real_compile(text, *rest, **kwargs)
+
+    program.compile = compile_spy
+    try:
+        jitted = tg.jit(f)
+        jitted(*args)
+    finally:
+        del program.compile
+    (text,) = source
+    return jitted, text
+
+
 def assert_bitwise(jitted, eager, make_args, calls=3):
     jitted(*make_args(0))
     for seed in range(1, calls + 1):
@@ -250,24 +270,8 @@ def test_common_rules_replay_without_python_calls():
 def test_arithmetic_is_written_as_operators():
     """On NumPy scalars (a chain of 0-d values) an operator is the same IEEE operation as the
     ufunc, and ten times cheaper."""
-    g = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
     args = (np.array(160.0), np.array(6.0), np.linspace(140.0, 200.0, 30))
-    g(*args)
-    source = []
-    real_compile = compile
-
-    def compile_spy(text, *rest, **kwargs):
-        source.append(text)
-        return real_compile(text, *rest, **kwargs)
-
-    from tinygrad_mv.tracing import program
-    program.compile = compile_spy
-    try:
-        g2 = tg.jit(tg.value_and_grad(chi2, argnums=(0, 1)))
-        g2(*args)
-    finally:
-        del program.compile
-    (text,) = source
+    g2, text = compiled_source(tg.value_and_grad(chi2, argnums=(0, 1)), args)
     assert " / " in text and " * " in text and " - " in text
     assert_bitwise(g2, tg.value_and_grad(chi2, argnums=(0, 1)),
                    lambda s: [np.array(160.0 + s), np.array(6.0 + s), args[2]])
@@ -412,24 +416,10 @@ def test_indexing_and_its_gradient_replay_inline():
     program: no helper's Python call (three for an IndexedGrad's round trip) per replay."""
     from tinygrad_mv.ops.shape import _index
     from tinygrad_mv.tracing.recorder import _add_at, _scatter_new
-    source = []
-    real_compile = compile
-
-    def compile_spy(text, *rest, **kwargs):
-        source.append(text)
-        return real_compile(text, *rest, **kwargs)
-
-    from tinygrad_mv.tracing import program
-    program.compile = compile_spy
-    try:
-        jitted = tg.jit(_pointwise_vjp)
-        jitted(*_pointwise_args(0))
-    finally:
-        del program.compile
+    jitted, text = compiled_source(_pointwise_vjp, _pointwise_args(0))
     functions = {fn.func if isinstance(fn, functools.partial) else fn
                  for fn, _, _ in program_of(jitted).steps}
     assert {_index, _scatter_new, _add_at, optimizer._twice_times} <= functions
-    (text,) = source
     assert "] += " in text and "_zeros(" in text
     helpers = (_index, _scatter_new, _add_at, optimizer._twice_times)
     for value in program_of(jitted).run.__globals__.values():
