@@ -918,3 +918,15 @@ def test_gradients_that_are_partly_constant_replay(f) -> None:
     contribution must not be added into (every replay would add it again)."""
     check_replays(tg.grad(f, argnums=(0, 1)),
                   lambda rng: (rng.standard_normal(3), rng.standard_normal(3)), calls=4)
+
+
+def test_a_shape_that_depends_on_the_values_is_named_when_a_replay_fails() -> None:
+    """x[x > 0] selects as many values as are positive: a replay recorded for three cannot run
+    on four, and says why (not NumPy's broadcast error); the same count replays."""
+    f = tg.grad(lambda x: (x[x > 0].sin() * 2.0).sum())
+    jitted = tg.jit(f)
+    jitted(np.array([1.0, -2.0, 3.0, 4.0]))
+    x = np.array([-1.0, 2.0, 3.0, 4.0])  # three positive, elsewhere: replays
+    np.testing.assert_array_equal(jitted(x).data, f(x).data)
+    with pytest.raises(tg.JitError, match="x > 0"):
+        jitted(np.array([1.0, 2.0, 3.0, 4.0]))

@@ -154,7 +154,14 @@ class _Jitted:
             _refuse_nested(self.name)  # even with a program: replayed, f would be invisible
         program = self.programs.get(key)
         if program is not None:
-            result = program.run(arrays)
+            try:
+                result = program.run(arrays)
+            except (ValueError, IndexError) as exc:
+                raise JitError(
+                    f"jit({self.name}): the recorded program failed on these inputs ({exc}). "
+                    "A shape that depends on the values, such as x[x > 0] (boolean-mask "
+                    "indexing), cannot be replayed: use tg.where(mask, x, 0), or call the "
+                    "function without tg.jit") from exc
             if result is not None:
                 return result
         program = self._record(args, kwargs, positions, arrays)
