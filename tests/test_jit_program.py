@@ -523,3 +523,16 @@ def test_negations_cancel_and_move_into_subtractions():
     def reads_x(slot):  # whether the slot's value is computed from x (argument slot 2)
         return slot == 2 or slot in made and any(reads_x(i) for i in made[slot][1])
     assert not any(reads_x(slot) for slot in negated)  # numbers: 2 sigma^2, 2.5 sigma
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_integer_zero_factor_keeps_the_signs_of_zeros(dtype):
+    """A Python int 0 is its own negation: (-x) * 0 and 0 / (-x) keep their negation (x * 0
+    would flip every zero's sign), even when the recording cannot tell (all infinities, zeros)."""
+    for f, recorded in ((lambda x: (-x) * 0, [np.inf, -np.inf]), (lambda x: 0 / (-x), [0.0, 0.0])):
+        jitted = tg.jit(f)
+        with np.errstate(all="ignore"):
+            jitted(np.array(recorded, dtype))
+        x = np.array([1.0, -2.0], dtype)
+        got, want = jitted(x).data, f(tg.Tensor(x)).data
+        assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)

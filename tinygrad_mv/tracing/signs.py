@@ -10,7 +10,10 @@ needs the value itself (then the negation is made there).
 
 Each rewritten step is run on the recorded values and kept only if its result is the recording's
 (negated where the sign is still carried), bit for bit, with the recorded layout; a value that
-some step writes in place is never stood in for.
+some step writes in place is never stood in for. Exact for every number, zeros' signs included;
+not for a NaN's sign bit, which IEEE 754 leaves to the operation (an invalid one such as
+``inf * 0`` gives the machine's default NaN whatever its operands' signs): where a later call
+makes a NaN, its sign bit may differ from the eager one's, the NaN itself stays.
 """
 from __future__ import annotations
 
@@ -117,9 +120,10 @@ def _into_factor(fn: Callable, ins: tuple, out: int, values: list, constants: di
     other = ins[1 - k]
     value = values[other]
     if other in constants:
-        if not (type(value) in (int, float) or _float(value)):
+        negative = _negated_constant(value)
+        if negative is None:
             return None
-        flipped = new_constant(np.negative(value) if _float(value) else -value)
+        flipped = new_constant(negative)
         step = None
     elif np.ndim(value) == 0 and free(other):
         flipped = new_slot(np.negative(value))
@@ -148,15 +152,27 @@ def _negated_factor(fn: Callable, ins: tuple, target: int, values: list, constan
         return None
     for k, other in enumerate(ins):
         value = values[other]
-        if other in constants and (type(value) in (int, float) or _float(value)):
+        negative = _negated_constant(value) if other in constants else None
+        if negative is not None:
             new_ins = list(ins)
-            new_ins[k] = new_constant(np.negative(value) if _float(value) else -value)
+            new_ins[k] = new_constant(negative)
             try:
                 with np.errstate(all="ignore"):
                     result = fn(*(values[i] for i in new_ins))
             except Exception:  # noqa: BLE001 - the negation is made as a step instead
                 return None
             return (fn, tuple(new_ins), target) if _agrees(result, values[target]) else None
+    return None
+
+
+def _negated_constant(value: Any) -> Any:
+    """A constant's negation, or None where that is not one: a Python int 0 is its own
+    negation (-0 == 0 has no sign), so x * 0 would stand for (-x) * 0 with the zeros' signs
+    flipped (the recording cannot tell where x was only infinities, or 0 / x at x = 0)."""
+    if _float(value):
+        return np.negative(value)
+    if type(value) is float or (type(value) is int and value != 0):
+        return -value
     return None
 
 
