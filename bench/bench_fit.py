@@ -270,6 +270,19 @@ def _best_time(fn, repeat: int = 7, number: int = 20) -> float:
     return min(times)
 
 
+def _interleaved(fns: list, rounds: int = 21, number: int = 10) -> list[float]:
+    """Median seconds per call of each function, the functions taking turns round by round, so
+    that a change in the machine's load falls on all of them alike (ratios between them hold)."""
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, times in zip(fns, samples):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - start) / number)
+    return [float(np.median(times)) for times in samples]
+
+
 def _heights_case() -> dict | None:
     """The course's set-up on tg.datasets.heights() (another module's data, so only in the
     printed report, never in the tests): 2 cm bins normalised to unit area."""
@@ -284,7 +297,8 @@ def _heights_case() -> dict | None:
 
 
 def report() -> None:
-    """Print, per case: model evaluations, wall time and distance from the exact optimum."""
+    """Print, per case: model evaluations, wall time (medians of interleaved rounds) and distance
+    from the exact optimum, and the compiled fit's time against the floor's."""
     print(f"{'case':8s} {'method':28s} {'model calls':>11s} {'time (ms)':>10s} "
           f"{'off optimum (std errors)':>25s}")
     cases = dict(CASES)
@@ -296,11 +310,10 @@ def report() -> None:
         res = ours(case)
         calls: list = []
         ref, _ = scipy_fit(case, counter=calls)
-        t_ours = _best_time(lambda case=case: ours(case))
-        t_jit = _best_time(lambda case=case: ours(case, jit=True))
-        t_scipy = _best_time(lambda case=case: scipy_fit(case))
         floor, floor_calls = handwritten_lm(case)
-        t_floor = _best_time(lambda case=case: handwritten_lm(case))
+        t_ours, t_jit, t_scipy, t_floor = _interleaved([
+            lambda case=case: ours(case), lambda case=case: ours(case, jit=True),
+            lambda case=case: scipy_fit(case), lambda case=case: handwritten_lm(case)])
         for label, params, evals, seconds in [
                 (f"least_squares_fit ({res.jacobian_mode})", res.params, res.nfev, t_ours),
                 ("least_squares_fit, jit=True", res.params, res.nfev, t_jit),
@@ -308,6 +321,7 @@ def report() -> None:
                 ("hand-written NumPy LM", floor, floor_calls, t_floor)]:
             off = np.max(np.abs(params - best) / res.errors)
             print(f"{name:8s} {label:28s} {evals:11d} {seconds * 1e3:10.3f} {off:25.2e}")
+        print(f"{name:8s} jit=True against the floor: {t_jit / t_floor:.2f}x")
 
 
 def scaling_report() -> None:
