@@ -168,8 +168,8 @@ class Level:
                 "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
         if arrays and self.plain and not (
                 self.record and result._requires_grad and autograd._grad_enabled.get()):
-            # The common case: one level, tangents and rules on arrays. The rules make no
-            # operations, so no level needs to step aside while they run.
+            # The common case: one level, tangents and rules on arrays, without the bookkeeping
+            # of _propagate (tracer, batch axes).
             out = result.data
             tangent = None
             levels = autograd._forward
