@@ -44,6 +44,42 @@ def test_leaf_gradients_are_not_aliased():
     assert b.grad.data[0] == 1.0
 
 
+def _op_whose_rule_returns(make_grad):
+    return tg.primitive("returns_given", lambda x: x * 2.0, lambda g, out, x: make_grad(g))
+
+
+def test_a_gradient_a_rule_keeps_elsewhere_is_copied_into_grad():
+    kept = np.array([5.0, 6.0])
+    op = _op_whose_rule_returns(lambda g: kept)
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    op(x).sum().backward()
+    x.grad.data[0] = 100.0
+    assert kept[0] == 5.0
+
+
+def test_a_rules_fresh_gradient_becomes_grad_without_a_copy():
+    made = []
+
+    def fresh(g):
+        result = g * np.array([1.0, 1.0])
+        made.append(weakref.ref(result))  # a weak reference: nothing else holds the array
+        return result
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    _op_whose_rule_returns(fresh)(x).sum().backward()
+    assert x.grad.data is made[0]()
+
+
+def test_a_read_only_gradient_is_copied_into_a_writeable_grad():
+    def read_only(g):
+        result = g * np.array([1.0, 1.0])
+        result.flags.writeable = False
+        return result
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    _op_whose_rule_returns(read_only)(x).sum().backward()
+    x.grad.data[0] = 3.0
+    np.testing.assert_array_equal(x.grad.data, [3.0, 1.0])
+
+
 def test_broadcast_gradient_is_summed_back():
     a = Tensor(np.ones((3, 1)), requires_grad=True)
     b = Tensor(np.arange(4.0), requires_grad=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -331,6 +332,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             if not retain_graph:
                 node.saved = None
 
+        grad = input_grad = datas = out = None  # the walk's last values: held no longer
         for leaf, grad in leaf_grads.values():
             if observer is not None:
                 observer.leaf(leaf)
@@ -338,11 +340,19 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 grad = _run_hooks(leaf._hooks, grad, create_graph)
             if capture_ids is not None:
                 captured[id(leaf)] = grad
+            elif create_graph:
+                _accumulate(leaf, grad, True)
             else:
-                # A gradient this pass allocated becomes .grad without a copy (unless a hook
-                # has seen it and may hold it).
-                fresh = bool(owned) and id(grad) in owned and not leaf._hooks
-                _accumulate(leaf, grad, create_graph, fresh)
+                # A gradient nothing else holds becomes .grad without a copy: one this pass
+                # allocated, or an array of its own that no other name refers to (the entry
+                # and this loop's name: a rule's fresh result), unless a hook has seen it.
+                fresh = not leaf._hooks and type(grad) is np.ndarray and (
+                    id(grad) in owned or grad.base is None and sys.getrefcount(grad) == 3
+                    and grad.flags.writeable)
+                if fresh and leaf.grad is None and grad.dtype is leaf.data.dtype:
+                    leaf.grad = _make(grad, None)
+                else:
+                    _accumulate(leaf, grad, False, fresh)
     finally:
         if quiet is not None:
             quiet.__exit__(None, None, None)
