@@ -1,23 +1,31 @@
 """The floor of an eager tape in Python: the yardstick's workloads W1-W6 (../shared/tools/
 workloads.py) on a minimal micrograd-style tape (each primitive a forward and its VJPs, generic,
 with broadcasting; a dual number for W5's forward mode; no dtype rules, hooks, versions, anomaly
-mode, buffer reuse or jit), beside NumPy by hand and tinygrad_mv eager on W4.
-Correctness: tests/test_floor_tapes.py.
+mode, buffer reuse or jit), beside NumPy by hand and tinygrad_mv eager, interleaved in one process
+per workload with the yardstick's median_us, as ratios to its base (W1, W2, W4: the step by hand;
+W3, W5, W6: one evaluation of f). Correctness: tests/test_floor_tapes.py.
 
+    PYTHONPATH=. python bench/bench_floor.py [--quick]
     python -m pytest bench/bench_floor.py --benchmark-enable --benchmark-columns=median
 """
 from __future__ import annotations
 
+import argparse
 import heapq
 import itertools
 import operator
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
+if __name__ == "__main__":  # one thread, as the yardstick runs (before NumPy is imported)
+    for _k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_k, "1")
 
-import tinygrad_mv as tg
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import tinygrad_mv as tg  # noqa: E402
 
 # The yardstick: shared/tools beside the project root (or higher up, from a git worktree).
 _ROOT = Path(__file__).resolve().parents[1]
@@ -318,3 +326,68 @@ def test_floor_rosenbrock_gradient(benchmark, n):
 @pytest.mark.parametrize("make", [floor_jvp, numpy_jvp], ids=["floor", "numpy_by_hand"])
 def test_floor_w5_jvp(benchmark, make):
     benchmark(make(*rosen_inputs(10_000)))
+
+
+# ----------------------------------------------------------------------------- report
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="short timings (rough)")
+    target, repeats = (0.05, 3) if ap.parse_args().quick else (0.2, 7)
+    wl = yardstick()
+    if wl is None:
+        print(f"bench_floor: no yardstick (workloads.py) in {TOOLS}: nothing to compare with.",
+              file=sys.stderr)
+        return 1
+    rows = {}  # workload -> (base us, {"numpy" | "floor" | "eager": ratio to the base})
+
+    def timed(w, base, fns, repeats=repeats):
+        us = wl.median_us(fns, target, repeats)
+        rows[w] = (us[base], {k: us[k] / us[base] for k in ("numpy", "floor", "eager")})
+        return us
+
+    for w, problem, by_hand, floor, eager in (
+            ("W1", wl.w1_problem, wl.w1_numpy, floor_w1, wl.w1_tg),
+            ("W2", wl.w2_problem, wl.w2_numpy, floor_w2, wl.w2_tg)):
+        (ref_step, ref_read), (step, read) = by_hand(), floor(*problem())
+        for _ in range(3):
+            ref_step()
+            step()
+        wl.check_close(f"{w} floor", read(), ref_read(), tol=1e-12)
+        timed(w, "numpy", {"numpy": by_hand()[0], "floor": floor(*problem())[0],
+                           "eager": eager(tg, False)[0]})
+    x, v = rosen_inputs(10_000)
+    jvp_want = [wl.rosen_np(x), wl.rosen_grad_np(x) @ v]
+    for label, got, want in (("W3 floor", [floor_grad(x)()], [wl.rosen_grad_np(x)]),
+                             ("W5 floor", floor_jvp(x, v)(), jvp_want),
+                             ("W5 numpy jvp by hand", numpy_jvp(x, v)(), jvp_want)):
+        wl.check_close(label, got, want, tol=1e-12)
+    us = timed("W3", "f", {"f": lambda: wl.rosen_np(x), "numpy": lambda: wl.rosen_grad_np(x),
+                           "floor": floor_grad(x), "eager": wl.w3_tg(tg, False, x),
+                           "jvp numpy": numpy_jvp(x, v), "jvp floor": floor_jvp(x, v),
+                           "jvp eager": wl.w5_tg(tg, False, x, v)})
+    rows["W5"] = (us["f"], {k: us["jvp " + k] / us["f"] for k in ("numpy", "floor", "eager")})
+    x6 = rosen_inputs(1_000_000)[0]  # after W3, W5: freeing large arrays moves glibc's thresholds
+    wl.check_close("W6 floor", [floor_grad(x6)()], [wl.rosen_grad_np(x6)], tol=1e-12)
+    timed("W6", "f", {"f": lambda: wl.rosen_np(x6), "numpy": lambda: wl.rosen_grad_np(x6),
+                      "floor": floor_grad(x6), "eager": wl.w3_tg(tg, False, x6)},
+          max(3, repeats // 2))
+    a, b = _Value(A0.copy(), requires_grad=True), _Value(B0.copy(), requires_grad=True)
+    timed("W4", "numpy", {"numpy": wl.w4_numpy(), "floor": lambda: minimal_step(a, b),
+                          "eager": wl.w4_tg(tg, False)})
+
+    print(f"{'workload (base)':22} {'numpy us':>9} {'numpy':>7} {'floor':>7} {'tg eager':>8} "
+          f"{'eager/floor':>11} {'goal':>5} {'goal/floor':>10}")
+    for w, (base_us, r) in sorted(rows.items()):
+        goal = wl.GOALS[w][0]
+        print(f"{w + (' (f)' if w in ('W3', 'W5', 'W6') else ' (step)'):22} {base_us:9.1f} "
+              f"{r['numpy']:6.2f}x {r['floor']:6.2f}x {r['eager']:7.2f}x "
+              f"{r['eager'] / r['floor']:10.2f}x {goal:4.1f}x {goal / r['floor']:10.2f}")
+        if w == "W5":
+            print(f"{'W5 numpy jvp by hand':22} {base_us:9.1f} {r['numpy']:6.2f}x")
+    print("numpy us: the base (W3, W5, W6: f); numpy: by hand (W3, W6: the gradient, W5: the jvp);"
+          "\ngoal/floor < 1: the eager goal is below what the floor tape takes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
