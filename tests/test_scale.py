@@ -254,3 +254,37 @@ def test_a_sums_gradient_times_a_number_stays_a_broadcast(dtype: type) -> None:
     (3.0 * t ** 2).sum().backward()
     assert t.grad.dtype == dtype
     np.testing.assert_array_equal(t.grad.data, dtype(6.0) * x)  # 3 (2 x): 2 is exact
+
+
+@pytest.mark.parametrize("n", [1, 9, 5_000, 100_000])
+def test_a_sums_gradient_is_a_read_only_view_of_one_number(n: int) -> None:
+    """At any size: no memory filled, and nothing can write through it into the others."""
+    from tinygrad_mv.ops import reduce
+    x = np.linspace(-1.0, 1.0, n).reshape(-1, 1)
+    g = reduce._sum_rule(np.array(2.5), None, x)
+    assert g.shape == x.shape and not any(g.strides) and not g.flags.writeable
+    assert np.array_equal(g, np.full(x.shape, 2.5))
+    t = Tensor(x, requires_grad=True)
+    t.sum().backward()
+    assert t.grad.data.flags.writeable and t.grad.data.flags.owndata  # .grad: an array of its own
+    t.grad.data[0] = 7.0
+    np.testing.assert_array_equal(t.grad.data[1:], 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("number", [1.0, 100.0, -3.5, 1e-310, 8.0e307, 1.7e308, np.inf, np.nan])
+def test_a_squares_rule_on_a_broadcast_number_is_one_pass_with_the_same_bits(
+        dtype: type, number: float) -> None:
+    """(2 g) x, one product, against g (2 x), two: doubling is exact, so both round once; where
+    2 g overflows, the two-product way is taken (g (2 x) may stay finite)."""
+    from tinygrad_mv.ops import elementwise
+    with np.errstate(all="ignore"):
+        number = dtype(number)
+        x = np.concatenate([np.linspace(-3.0, 3.0, 2_001), [0.0, -0.0, 1e-300, np.inf, -np.inf,
+                                                          np.nan, 1e200]]).astype(dtype)
+        g = np.broadcast_to(np.asarray(number, dtype), x.shape)
+        got = elementwise._twice_times(g, x)
+        want = np.asarray(number, dtype) * (2 * x)
+    assert got.dtype == dtype
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))

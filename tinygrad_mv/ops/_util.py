@@ -55,12 +55,23 @@ def keepdims_shape(shape: tuple, axis: Any, op: str) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def broadcast_number(number: np.ndarray, shape: tuple) -> np.ndarray:
+    """A one-element array as a read-only array of ``shape`` with no memory of its own (every
+    stride 0): what np.broadcast_to gives, by one C call instead of its Python (a tenth of the
+    cost). The engine never writes into a gradient it did not allocate."""
+    view = np.ndarray(shape, number.dtype, number, 0, (0,) * len(shape))
+    view.flags.writeable = False
+    return view
+
+
 def expand(g: Any, shape: tuple) -> Any:
-    """``g`` broadcast to ``shape``: a fresh array for small NumPy arrays (cheaper than
-    np.broadcast_to there), a read-only broadcast view for large ones (no memory written: the
-    engine never writes into a gradient it did not allocate), a recorded broadcast for Tensors."""
+    """``g`` broadcast to ``shape``: a read-only view for one number (a sum's gradient: no memory
+    written, at any size) and for large arrays, a fresh array for small ones (cheaper than
+    np.broadcast_to there), a recorded broadcast for Tensors."""
     if isinstance(g, Tensor):
         return np.broadcast_to(g, shape)
+    if type(g) is np.ndarray and g.size == 1:
+        return broadcast_number(g, shape)
     if math.prod(shape) > 65_536:
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)

@@ -13,7 +13,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor
-from ._util import value
+from ._util import broadcast_number, value
 
 # --- arithmetic ---------------------------------------------------------------------------------
 add = primitive("add", np.add,
@@ -45,7 +45,7 @@ neg = primitive("neg", np.negative,
                 drawing=Drawing(local=('-g',), formula='-{0}'))
 
 
-_LARGE = 65_536  # elements: above this a check that saves a pass over memory pays for itself
+_LARGE = 1_024  # elements: above this a check that saves a pass over memory pays for itself
 
 
 def _uniform(g: Any) -> bool:
@@ -71,8 +71,22 @@ def _scaled(g: Any, factor: int | float) -> Any:
     """``g * factor`` for a number ``factor``; a broadcast number times a number stays a
     broadcast (no pass over memory, no new array)."""
     if _uniform(g):
-        return np.broadcast_to(g.flat[0] * np.asarray(factor, g.dtype), g.shape)
+        return broadcast_number(np.asarray(g.flat[0] * np.asarray(factor, g.dtype)), g.shape)
     return g * factor
+
+
+def _twice_times(g: Any, x: Any) -> Any:
+    """``g * (2 * x)``, the slope of ``x ** 2``. For one number broadcast (a sum's gradient
+    times a constant) it is ``(2 g) x``, one pass instead of two and the same bits: doubling is
+    exact, so both round the same product once (unless 2 g overflows: then the usual way)."""
+    if _uniform(g) and g.shape == x.shape:
+        number = g.flat[0]
+        if abs(number) < _HALF_MAX.get(g.dtype, 0.0):  # (False for NaN)
+            return np.multiply(x, 2 * number)
+    return _times(g, 2 * x)
+
+
+_HALF_MAX = {np.dtype(np.float64): 8.9e307, np.dtype(np.float32): 1.7e38}  # 2 x stays finite
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
@@ -84,7 +98,7 @@ def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
         if y == 0:
             return g * 0.0
         if y >= 1:
-            return _times(g, 2 * x) if y == 2 else g * y * x ** (y - 1)
+            return _twice_times(g, x) if y == 2 else g * y * x ** (y - 1)
     else:
         at_zero = y == 0  # recorded when y is a Tensor: a replay recomputes it
         if isinstance(g, Tensor) or np.any(at_zero):
@@ -141,7 +155,7 @@ tanh = primitive("tanh", np.tanh,
                  lambda g, out, x: _times(g, 1 - out * out),
                  drawing=Drawing(local=('g·(1 - tanh²({0}))',)))
 square = primitive("square", np.square,
-                   lambda g, out, x: _times(g, 2 * x),
+                   lambda g, out, x: _twice_times(g, x),
                    drawing=Drawing(local=('2·g·{0}',), formula='{0}²'))
 absolute = primitive("abs", np.abs,
                      lambda g, out, x: g * _sign(x),
