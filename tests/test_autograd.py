@@ -80,6 +80,37 @@ def test_a_read_only_gradient_is_copied_into_a_writeable_grad():
     np.testing.assert_array_equal(x.grad.data, [3.0, 1.0])
 
 
+def test_a_leaf_hook_that_removes_itself_keeps_its_own_gradient():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+
+    def once(g):
+        seen.append(g)
+        remove()
+    remove = x.register_hook(once)
+    (x * 2.0 + x * 3.0).sum().backward()  # two contributions: a buffer the pass allocated
+    x.grad.data[0] = 100.0
+    np.testing.assert_array_equal(seen[0].data, [5.0, 5.0])
+
+
+def test_create_graph_grads_are_copies_of_their_own():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * 2.0).sum().backward(create_graph=True)  # add hands one gradient to both
+    assert a.grad is not b.grad
+    a.grad.data[0] = 100.0
+    np.testing.assert_array_equal(b.grad.data, [2.0, 2.0])
+    seed = Tensor([5.0, 6.0])
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x + 0.0).backward(gradient=seed, create_graph=True)
+    x.grad.data[0] = 100.0
+    np.testing.assert_array_equal(seed.data, [5.0, 6.0])
+    y = Tensor([2.0], requires_grad=True)
+    (y ** 3).sum().backward(create_graph=True)
+    y.grad.sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [12.0 + 12.0])  # 3 y^2, then + 6 y: still a graph
+
+
 def test_broadcast_gradient_is_summed_back():
     a = Tensor(np.ones((3, 1)), requires_grad=True)
     b = Tensor(np.arange(4.0), requires_grad=True)

@@ -100,3 +100,45 @@ def test_mistakes_are_named():
         TwoGradients.apply(x).sum().backward()
     with pytest.raises(tg.JitError, match="Cube"):
         tg.jit(tg.grad(lambda t: Cube.apply(t).sum()))(np.ones(2))
+
+
+def test_a_retained_graph_backward_twice_uses_each_passs_gradient():
+    """The gradients a Function computes for one pass are not reused by the next (whose g may
+    be a new array at a freed one's address)."""
+    class Double(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = Double.apply(x)
+    seed = Tensor([1.0, 1.0])  # handed to the rules as it is: the same array at every pass
+    for k in range(1, 5):
+        x.grad = None
+        seed.data[:] = k
+        y.backward(gradient=seed, retain_graph=True)
+        np.testing.assert_array_equal(x.grad.data, [2.0 * k, 2.0 * k])
+    for k in range(1, 30):  # a new array each pass, perhaps at a freed one's address
+        x.grad = None
+        y.backward(gradient=np.array([float(k), float(k)]), retain_graph=True)
+        np.testing.assert_array_equal(x.grad.data, [2.0 * k, 2.0 * k])
+    b = Tensor([3.0], requires_grad=True)  # two inputs: one backward call serves both
+    calls = []
+
+    class Product(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, u, v):
+            ctx.save_for_backward(u, v)
+            return u * v
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            u, v = ctx.saved_tensors
+            return g * v, g * u
+    Product.apply(x, b).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_array_equal(b.grad.data, [3.0])

@@ -332,11 +332,13 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             if not retain_graph:
                 node.saved = None
 
-        grad = input_grad = datas = out = None  # the walk's last values: held no longer
+        # the walk's last values, held no longer (a leaf's gradient may be one of them)
+        grad = input_grad = fitted = cast = datas = out = saved = None
         for leaf, grad in leaf_grads.values():
             if observer is not None:
                 observer.leaf(leaf)
-            if leaf._hooks and (observer is None or observer.runs_hooks):
+            hooked = bool(leaf._hooks)  # (before they run: a hook may remove itself)
+            if hooked and (observer is None or observer.runs_hooks):
                 grad = _run_hooks(leaf._hooks, grad, create_graph)
             if capture_ids is not None:
                 captured[id(leaf)] = grad
@@ -346,9 +348,9 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 # A gradient nothing else holds becomes .grad without a copy: one this pass
                 # allocated, or an array of its own that no other name refers to (the entry
                 # and this loop's name: a rule's fresh result), unless a hook has seen it.
-                fresh = not leaf._hooks and type(grad) is np.ndarray and (
-                    id(grad) in owned or grad.base is None and sys.getrefcount(grad) == 3
-                    and grad.flags.writeable)
+                fresh = not hooked and type(grad) is np.ndarray and (
+                    id(grad) in owned or _COUNTS_REFERENCES and sys.getrefcount(grad) == 3
+                    and grad.flags.owndata and grad.flags.writeable)
                 if fresh and leaf.grad is None and grad.dtype is leaf.data.dtype:
                     leaf.grad = _make(grad, None)
                 else:
@@ -367,6 +369,11 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
         key = id(t._node) if t._node is not None else id(t)
         results.append(captured.get(key))
     return results
+
+
+# sys.getrefcount counts every reference up to Python 3.13; later versions may leave out
+# borrowed ones, so there a rule's result is always copied into .grad.
+_COUNTS_REFERENCES = sys.version_info < (3, 14)
 
 
 def _astype(g: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -412,7 +419,9 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False)
     ``fresh`` says ``grad`` is one already)."""
     if create_graph:
         grad = grad if isinstance(grad, Tensor) else Tensor(grad)
-        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+        # a recorded copy: the Tensor a rule returned may be handed to several leaves, or be
+        # the caller's gradient
+        tensor.grad = _recorded_copy(grad) if tensor.grad is None else tensor.grad + grad
         return
     if isinstance(grad, Tensor):
         grad = grad.data
@@ -424,6 +433,21 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False)
             tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
     else:
         tensor.grad = _make(np.asarray(tensor.grad.data + grad, dtype=dtype), None)
+
+
+def _no_copy_yet(grad: Any) -> Any:
+    raise RuntimeError("tinygrad_mv.ops is not imported: no recorded copy for create_graph")
+
+
+# The identity as a recorded operation with a new array for its result (np.positive's): the
+# operations' layer registers it (register_copy), as this layer does not import it.
+_recorded_copy: Callable[[Any], Any] = _no_copy_yet
+
+
+def register_copy(op: Callable[[Any], Any]) -> None:
+    """Set the recorded copy that ``backward(create_graph=True)`` stores as a leaf's .grad."""
+    global _recorded_copy
+    _recorded_copy = op
 
 
 def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:

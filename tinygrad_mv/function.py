@@ -44,7 +44,8 @@ class FunctionCtx:
     def __init__(self) -> None:
         self.saved_tensors: tuple = ()
         self._inputs: tuple = ()
-        self._grads: tuple[int, tuple] | None = None  # (id of g, the gradients for it)
+        self._grads: tuple[Any, tuple] | None = None  # (g, the gradients for it)
+        self._last = -1  # the last input that needs a gradient: a pass is done with it there
 
     def save_for_backward(self, *tensors: Any) -> None:
         self.saved_tensors = tensors
@@ -88,6 +89,8 @@ class Function:
             op = cls._op = _make_op(cls)
         ctx = FunctionCtx()
         ctx._inputs = args
+        ctx._last = max((k for k, a in enumerate(args) if isinstance(a, Tensor)
+                         and a.requires_grad), default=-1)
         return op(*args, ctx=ctx)
 
 
@@ -105,14 +108,19 @@ def _make_op(cls: type) -> Any:
         return out.data
 
     def vjp(i: int, g: Any, out: Any, *inputs: Any, ctx: FunctionCtx) -> Any:
-        if ctx._grads is None or ctx._grads[0] != id(g):
+        # One backward call serves the node's inputs, which the engine asks for one after
+        # another with the same g; the next pass calls it again (even with the same array g,
+        # written in place since)
+        if ctx._grads is None or ctx._grads[0] is not g:
             grads = cls.backward(ctx, g if isinstance(g, Tensor) else _make(g, None))
             grads = grads if isinstance(grads, tuple) else (grads,)
             if len(grads) != len(inputs):
                 raise ValueError(f"{name}.backward returned {len(grads)} gradient(s) for "
                                  f"{len(inputs)} input(s) of forward")
-            ctx._grads = (id(g), grads)
+            ctx._grads = (g, grads)
         grad = ctx._grads[1][i]
+        if i >= ctx._last:
+            ctx._grads = None
         if grad is None:
             return g * 0.0  # no gradient for this input: zeros
         return _like(grad, g)

@@ -65,14 +65,16 @@ def broadcast_number(number: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 def expand(g: Any, shape: tuple) -> Any:
-    """``g`` broadcast to ``shape``: a read-only view for one number (a sum's gradient: no memory
-    written, at any size) and for large arrays, a fresh array for small ones (cheaper than
-    np.broadcast_to there), a recorded broadcast for Tensors."""
+    """``g`` broadcast to ``shape``: a read-only view (no memory written) for one number from
+    1,024 elements (a sum's gradient) and for large arrays; a fresh array for small ones, where
+    filling is cheaper than making the view and ufuncs are faster on it; a recorded broadcast for
+    Tensors."""
     if isinstance(g, Tensor):
         return np.broadcast_to(g, shape)
-    if type(g) is np.ndarray and g.size == 1:
+    size = math.prod(shape)
+    if size > 1_024 and type(g) is np.ndarray and g.size == 1:
         return broadcast_number(g, shape)
-    if math.prod(shape) > 65_536:
+    if size > 65_536:
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
     out[...] = g

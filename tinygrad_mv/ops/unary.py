@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import engine
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor
 from .elementwise import _sign
@@ -153,6 +154,7 @@ _deg2rad = primitive("deg2rad", np.deg2rad, lambda g, out, x: g * _RAD_PER_DEG,
 _fabs = primitive("fabs", np.fabs, lambda g, out, x: g * _sign(x), drawing=_d("g·sign({0})"))
 # the identity, recorded as its own operation (a copy: never a view of x)
 _positive = primitive("positive", np.positive, lambda g, out, x: g, drawing=_d("g"))
+engine.register_copy(_positive)  # .grad under create_graph: never a Tensor held elsewhere
 
 # Elementwise: each JVP is the VJP applied to the tangent.
 for _op in (_exp2, _expm1, _log2, _log10, _log1p, _cbrt, _reciprocal, _arcsin, _arccos, _arctan,
