@@ -169,10 +169,12 @@ def _sigmoid(x: Any) -> np.ndarray:
     # 1 / (1 + e^-x) with e^-x capped just below overflow: exact to rounding wherever the result
     # is a normal number, below 1e-307 (float64) / 1e-38 (float32) where the true value is too;
     # no warnings at any input. In place: one allocation.
-    x = np.asarray(x)
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    t = np.negative(x, out=np.empty(x.shape, dtype=dtype))
-    np.minimum(t, 88.0 if dtype == np.float32 else 709.0, out=t)
+    if type(x) is np.ndarray and x.ndim and x.dtype.kind == "f":
+        t = np.negative(x, order="C")  # C order whatever x's: a later sum adds in one order
+    else:  # a number, 0-d or integer: a float array (NumPy's negative would give a scalar)
+        x = np.asarray(x)
+        t = np.negative(x, out=np.empty(x.shape, x.dtype if x.dtype.kind == "f" else np.float64))
+    np.minimum(t, 88.0 if t.itemsize == 4 else 709.0, out=t)  # float32: e^88.7 overflows
     np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)

@@ -203,7 +203,7 @@ def _twice_times(g: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _sigmoid64(x: np.ndarray) -> np.ndarray:
     """The sigmoid's forward (ops/elementwise.py) on a float64 array, its checks made once at the
     recording."""
-    t = np.negative(x, out=np.empty(x.shape))  # C order, as eager's
+    t = np.negative(x, order="C")  # C order whatever x's: a later sum adds in one order
     np.minimum(t, 709.0, out=t)
     np.exp(t, out=t)
     t += 1
