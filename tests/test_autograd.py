@@ -119,6 +119,24 @@ def test_broadcast_gradient_is_summed_back():
     np.testing.assert_array_equal(b.grad.data, np.full(4, 3.0))
 
 
+def test_broadcast_gradients_of_many_shapes_are_summed_back():
+    """The engine remembers the axes per pair of shapes; shapes that keep changing neither grow
+    that memory without bound nor get another pair's axes."""
+    from tinygrad_mv import engine
+    rng = np.random.default_rng(3)
+    for n in range(1, 1_300):
+        shape = (n % 7 + 1, 1) if n % 2 else (1, n % 5 + 1)
+        a = Tensor(np.ones(shape), requires_grad=True)
+        b = Tensor(rng.standard_normal((n % 3 + 1, 1, n % 7 + 1, n % 5 + 1)))
+        (a * b).sum().backward()
+        full = np.broadcast_to(b.data, np.broadcast_shapes(shape, b.shape))
+        want = np.zeros(shape)
+        for index in np.ndindex(full.shape):  # each product's slope, added at a's element
+            want[tuple(i if m > 1 else 0 for i, m in zip(index[-2:], shape))] += full[index]
+        np.testing.assert_allclose(a.grad.data, want, rtol=1e-13)
+        assert len(engine._SUM_AXES) <= 1_024
+
+
 def test_non_scalar_backward_needs_gradient():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="gradient"):

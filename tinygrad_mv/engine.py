@@ -62,17 +62,28 @@ def scatter(values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> 
     return IndexedGrad(values, index, full_shape, unique).__array__()
 
 
+# The axes to sum a gradient over, by (its shape, the input's shape): a bias or a number
+# parameter meets the same pair at every step, and finding them is most of the cost in Python.
+_SUM_AXES: dict[tuple, tuple] = {}
+
+
 def _sum_to_shape(g: Any, shape: tuple) -> Any:
     """Undo NumPy broadcasting: sum ``g`` over the axes along which ``shape`` was broadcast."""
     if g.shape == shape:
         return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    key = (g.shape, shape)
+    axes = _SUM_AXES.get(key)
+    if axes is None:
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        if len(_SUM_AXES) >= 1_024:  # shapes that keep changing: no unbounded growth
+            _SUM_AXES.clear()
+        _SUM_AXES[key] = axes
     if axes:  # the ufunc's own reduce skips ndarray.sum's Python wrapper
         g = (np.add.reduce(g, axis=axes, keepdims=True) if type(g) is np.ndarray else
              g.sum(axis=axes, keepdims=True))
-    if lead or g.shape != shape:
+    if g.shape != shape:
         g = g.reshape(shape)
     return g
 
