@@ -536,3 +536,33 @@ def test_an_integer_zero_factor_keeps_the_signs_of_zeros(dtype):
         x = np.array([1.0, -2.0], dtype)
         got, want = jitted(x).data, f(tg.Tensor(x)).data
         assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_sums_gradient_reaches_a_matmul_rule_as_eagerly(dtype: type) -> None:
+    """The recording keeps a sum's gradient (a broadcast of one number) as a broadcast: NumPy's
+    matmul rounds differently on a filled array, and the replay must give the eager bits."""
+    rng = np.random.default_rng(3)
+    x, w = (rng.uniform(0.1, 0.9, (40, 50)).astype(dtype) for _ in range(2))
+    grad = tg.grad(lambda a, b: tg.linear(a, b).sum(), argnums=1)
+    jitted = tg.jit(grad)
+    jitted(x, w)
+    for scale in (1.1, 0.7, 3.0):
+        got, want = jitted(x * dtype(scale), w).data, grad(x * dtype(scale), w).data
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [2_000, 100_000])
+@pytest.mark.parametrize("factor", [0.25, 0.0, 3.0])
+def test_squares_of_huge_values_replay_as_eagerly(n: int, factor: float) -> None:
+    """Where 2 x overflows, the rule of x ** 2 gives what g (2 x) gives, eagerly and replayed."""
+    def f(t):
+        return (t ** 2 * factor).sum()
+    jitted = tg.jit(tg.grad(f))
+    jitted(np.ones(n))
+    x = np.ones(n)
+    x[:4] = [1e308, -1e308, 9e307, 1.0]
+    with np.errstate(all="ignore"):
+        got, want = jitted(x).data, tg.grad(f)(x).data
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(got[:4], factor * (2 * x[:4]), equal_nan=True)

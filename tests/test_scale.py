@@ -276,7 +276,8 @@ def test_a_sums_gradient_is_a_read_only_view_of_one_number(n: int) -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("number", [1.0, 100.0, -3.5, 1e-310, 8.0e307, 1.7e308, np.inf, np.nan])
+@pytest.mark.parametrize("number", [1.0, 100.0, -3.5, 0.25, -0.5, 0.0, 1e-310, 8.0e307, 1.7e308,
+                                    np.inf, np.nan])
 def test_a_squares_rule_on_a_broadcast_number_is_one_pass_with_the_same_bits(
         dtype: type, number: float) -> None:
     """(2 g) x, one product, against g (2 x), two: doubling is exact, so both round once; where
@@ -284,8 +285,11 @@ def test_a_squares_rule_on_a_broadcast_number_is_one_pass_with_the_same_bits(
     from tinygrad_mv.ops import elementwise
     with np.errstate(all="ignore"):
         number = dtype(number)
-        x = np.concatenate([np.linspace(-3.0, 3.0, 2_001), [0.0, -0.0, 1e-300, np.inf, -np.inf,
-                                                          np.nan, 1e200]]).astype(dtype)
+        big = np.finfo(dtype).max  # where 2 x overflows
+        x = np.concatenate([np.linspace(-3.0, 3.0, 2_001).astype(dtype),
+                            np.array([0.0, -0.0, 1e-300, np.inf, -np.inf, np.nan, 1e200, 1e-40],
+                                     dtype),
+                            np.array([big, -big, big / 1.5, big / 2, big / 3], dtype)])
         g = np.broadcast_to(np.asarray(number, dtype), x.shape)
         got = elementwise._twice_times(g, x)
         want = np.asarray(number, dtype) * (2 * x)

@@ -78,10 +78,11 @@ def _scaled(g: Any, factor: int | float) -> Any:
 def _twice_times(g: Any, x: Any) -> Any:
     """``g * (2 * x)``, the slope of ``x ** 2``. For one number broadcast (a sum's gradient
     times a constant) it is ``(2 g) x``, one pass instead of two and the same bits: doubling is
-    exact, so both round the same product once (unless 2 g overflows: then the usual way)."""
+    exact, so both round the same product once. Where 2 x overflows, so does (2 g) x only for
+    |g| >= 1 (and 2 g must not): otherwise the usual way."""
     if _uniform(g) and g.shape == x.shape:
         number = g.flat[0]
-        if abs(number) < _HALF_MAX.get(g.dtype, 0.0):  # (False for NaN)
+        if 1.0 <= abs(number) < _HALF_MAX.get(g.dtype, 0.0):  # (False for NaN)
             return np.multiply(x, 2 * number)
     return _times(g, 2 * x)
 

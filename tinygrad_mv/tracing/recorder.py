@@ -101,7 +101,7 @@ class _Tracer(Observer):
             return slot
         # A constant: frozen now (the caller may change its array afterwards).
         self.keep.append(value)
-        frozen = value.copy() if isinstance(value, np.ndarray) else value
+        frozen = _frozen(value)
         slot = self.new_slot(frozen)
         self.slot_of[id(value)] = slot
         self.constants[slot] = frozen
@@ -262,8 +262,20 @@ class _Tracer(Observer):
         """A step the engine just ran, giving ``result``; on constants only, a constant (a copy:
         the engine may add into ``result`` in place later)."""
         if all(i in self.constants for i in ins):
-            slot = self.constant(result.copy() if isinstance(result, np.ndarray) else result)
+            slot = self.constant(_frozen(result))
             self.slot_of[id(result)] = slot  # the engine's object stands for the constant
             self.keep.append(result)
             return slot
         return self.emit(fn, ins, result)
+
+
+def _frozen(value: Any) -> Any:
+    """A copy of a constant the recording keeps, laid out as the engine's value: a broadcast (a
+    sum's gradient: zero strides) stays one, as NumPy's matmul rounds differently on it than on
+    a filled array, and the replay must give the eager bits."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.size > 1 and 0 in value.strides:
+        one = tuple(slice(0, 1) if step == 0 else slice(None) for step in value.strides)
+        return np.broadcast_to(value[one].copy(), value.shape)
+    return value.copy()
