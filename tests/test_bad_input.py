@@ -40,6 +40,11 @@ def _backward_with_hook_returning(value: Any) -> None:
     h.sum().backward()
 
 
+def _backward_through_a_rule_returning(shape: tuple, grad: Any) -> None:
+    op = tg.primitive("returns_a_shape", lambda x: x * 2.0, lambda g, out, x: grad)
+    op(Tensor(np.ones(shape), requires_grad=True)).sum().backward()
+
+
 def _twice(y: Tensor) -> None:
     y.backward()
     y.backward()
@@ -219,6 +224,13 @@ ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
      r"register_hook\(\): hook must be callable, got int"),
     ("hook returning a str", lambda: _backward_with_hook_returning("abc"), TypeError,
      r"register_hook: hook .* returned str; it must return None or a gradient of shape \(2, 3\)"),
+    ("a rule's gradient of the input's size, other shape",
+     lambda: _backward_through_a_rule_returning((3, 4), np.ones((4, 3))), ValueError,
+     r"'returns_a_shape': the VJP rule for input 0 returned a gradient of shape \(4, 3\), "
+     r"which does not sum to the input's shape \(3, 4\)"),
+    ("a rule's 0-d gradient for a (1, 1) input",
+     lambda: _backward_through_a_rule_returning((1, 1), np.ones(())), ValueError,
+     r"'returns_a_shape': the VJP rule for input 0 returned a gradient of shape \(\), "),
     ("hook returning a wrong shape", lambda: _backward_with_hook_returning(np.ones(5)),
      ValueError, r"register_hook: hook .* returned a gradient of shape \(5,\), expected \(2, 3\)"),
     ("astype('bogus')", lambda: X().astype("bogus"), TypeError,

@@ -296,3 +296,14 @@ def test_a_squares_rule_on_a_broadcast_number_is_one_pass_with_the_same_bits(
     assert got.dtype == dtype
     assert np.array_equal(got, want, equal_nan=True)
     assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_a_sums_gradient_from_a_numpy_scalar_is_a_read_only_view_too() -> None:
+    """(x.sum() * 3.0): the product's rule hands the sum a NumPy scalar (0-d arithmetic gives
+    one), which becomes a view as a 0-d array does, not n copies; a mean's too."""
+    from tinygrad_mv.ops import reduce
+    x = np.ones(5_000)
+    for g, want in ((reduce._sum_rule(np.float64(3.0), None, x), 3.0),
+                    (reduce._mean_rule(np.array(3.0), np.array(1.0), x), 3.0 / 5_000)):
+        assert not any(g.strides) and not g.flags.writeable
+        assert np.array_equal(g, np.full(5_000, want))

@@ -84,6 +84,8 @@ def _sum_to_shape(g: Any, shape: tuple) -> Any:
         g = (np.add.reduce(g, axis=axes, keepdims=True) if type(g) is np.ndarray else
              g.sum(axis=axes, keepdims=True))
     if g.shape != shape:
+        if g.shape[g.ndim - len(shape):] != shape:  # only leading axes (now of size 1) go
+            raise ValueError(f"a gradient of shape {g.shape} for an input of shape {shape}")
         g = g.reshape(shape)
     return g
 
@@ -92,7 +94,7 @@ def _fitted(node: Node, i: int, grad: Any, shape: tuple) -> Any:
     """A rule's result summed back to its input's shape, or a ValueError naming the rule."""
     try:
         fitted = _sum_to_shape(grad, shape)
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, AttributeError, IndexError) as exc:
         raise ValueError(f"'{node.op}': the VJP rule for input {i} returned a gradient of shape "
                          f"{np.shape(grad)}, which does not sum to the input's shape "
                          f"{shape}") from exc

@@ -72,8 +72,8 @@ def expand(g: Any, shape: tuple) -> Any:
     if isinstance(g, Tensor):
         return np.broadcast_to(g, shape)
     size = math.prod(shape)
-    if size > 1_024 and type(g) is np.ndarray and g.size == 1:
-        return broadcast_number(g, shape)
+    if size > 1_024 and (type(g) is np.ndarray and g.size == 1 or isinstance(g, np.generic)):
+        return broadcast_number(np.asarray(g), shape)  # (a mean's g / n is a NumPy scalar)
     if size > 65_536:
         return np.broadcast_to(g, shape)
     out = np.empty(shape, dtype=g.dtype)
