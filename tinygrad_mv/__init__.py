@@ -1,4 +1,5 @@
 """tinygrad_mv: a small, honest reverse-mode automatic differentiation framework on NumPy."""
+from . import memory  # noqa: F401  (the heap keeps what it frees: see memory.py)
 from . import autograd  # first: tensor.py imports it
 from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import (
