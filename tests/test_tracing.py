@@ -930,3 +930,56 @@ def test_a_shape_that_depends_on_the_values_is_named_when_a_replay_fails() -> No
     np.testing.assert_array_equal(jitted(x).data, f(x).data)
     with pytest.raises(tg.JitError, match="x > 0"):
         jitted(np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+# --- 9. finding the program: the last one replayed is checked first -------------------------
+def gaussian_chi2(mu: Tensor, sig: Tensor) -> Tensor:
+    x = Tensor(np.linspace(150.0, 190.0, 9))
+    return ((0.02 - tg.exp(-((x - mu) ** 2) / (2 * sig ** 2)) / sig) ** 2).sum()
+
+
+def test_number_arguments_replay_bitwise_as_eager() -> None:
+    """0-d arguments (each replayed as a NumPy scalar) and the NumPy scalars that arithmetic on
+    them gives back run the program recorded for 0-d arrays, bit for bit as eagerly."""
+    f = tg.value_and_grad(gaussian_chi2, argnums=(0, 1))
+    jitted = tg.jit(f)
+    for mu, sig in ((165.0, 6.0), (171.5, 4.25), (160.0, 9.0)):
+        for args in ((np.array(mu), np.array(sig)), (np.float64(mu), np.float64(sig)),
+                     (np.array(mu), np.float64(sig))):
+            value, grads = jitted(*args)
+            want_value, want_grads = f(np.array(mu), np.array(sig))
+            for got, want in zip((value, *grads), (want_value, *want_grads)):
+                assert type(got.data) is np.ndarray and got.shape == ()
+                assert got.data.tobytes() == want.data.tobytes()
+    assert jitted.recordings == 1
+
+
+@pytest.mark.parametrize("f", [
+    lambda s: (s * Tensor(np.arange(4.0)) + s ** 2).sum(),
+    lambda s: s * 3.0,
+    lambda s: s,
+], ids=["used-twice", "scalar-result", "identity"])
+def test_a_single_number_argument_replays_as_eager(f: Callable) -> None:
+    jitted = tg.jit(tg.value_and_grad(f))
+    for s in (0.5, -2.0, 3.0):
+        arg = np.array(s)
+        value, grad = jitted(arg)
+        want_value, want_grad = tg.value_and_grad(f)(np.array(s))
+        assert value.data.tobytes() == want_value.data.tobytes()
+        assert grad.data.tobytes() == want_grad.data.tobytes()
+        assert type(value.data) is np.ndarray and value.data is not arg and arg == s
+    assert jitted.recordings == 1
+
+
+def test_a_change_of_memory_order_or_dtype_between_calls_finds_its_own_program() -> None:
+    jitted = tg.jit(tg.grad(lambda m: (m.T @ m).sum()))
+    c_order = np.arange(6.0).reshape(2, 3) / 7
+    f_order = np.asfortranarray(c_order + 1)
+    big_endian = (c_order + 2).astype(">f8")
+    single = (c_order + 3).astype(np.float32)
+    for _ in range(2):
+        for m in (c_order, f_order, big_endian, single, c_order):
+            want = tg.grad(lambda t: (t.T @ t).sum())(m)
+            got = jitted(m)
+            assert got.dtype == want.dtype and np.array_equal(got.data, want.data)
+    assert jitted.recordings == 4

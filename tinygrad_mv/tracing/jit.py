@@ -50,6 +50,10 @@ class _Jitted:
         self.name = getattr(f, "__name__", type(f).__name__)
         self.programs: dict[tuple, _Program] = {}
         self.recordings = 0  # how many times f was recorded (once per new input signature)
+        # The last program replayed for arguments that are all float arrays (no static argument,
+        # no keyword): (each argument's shape, dtype and C order, the grad mode, its run), checked
+        # first at each call, as finding it by the signature costs more than its replay's checks.
+        self._last: tuple[tuple, bool, Callable] | None = None
         functools.update_wrapper(self, f, updated=())  # f.__dict__ could shadow programs, f, ...
 
     def _split(self, args: tuple) -> tuple[list[int], list[np.ndarray], tuple]:
@@ -133,7 +137,33 @@ class _Jitted:
                 "other inputs: it depends on values read outside tinygrad_mv operations (.data, "
                 "NumPy on the data, Python branches on values); call it without tg.jit")
 
+    def _failed(self, exc: Exception) -> JitError:
+        return JitError(
+            f"jit({self.name}): the recorded program failed on these inputs ({exc}). A shape "
+            "that depends on the values, such as x[x > 0] (boolean-mask indexing), cannot be "
+            "replayed: use tg.where(mask, x, 0), or call the function without tg.jit")
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        last = self._last
+        if (last is not None and not kwargs and autograd._tracer is None
+                and autograd._grad_enabled.get() is last[1] and len(args) == len(last[0])
+                and not autograd._anomaly.get()):
+            arrays = []
+            for a, (shape, dtype, c_order) in zip(args, last[0]):
+                if type(a) is not np.ndarray:
+                    if type(a) is not np.float64:
+                        break
+                    a = np.asarray(a)  # what the arithmetic on 0-d arrays gives back
+                if a.shape != shape or a.dtype is not dtype or a.flags.c_contiguous is not c_order:
+                    break
+                arrays.append(a)
+            else:
+                try:
+                    result = last[2](arrays)
+                except (ValueError, IndexError) as exc:
+                    raise self._failed(exc) from exc
+                if result is not None:
+                    return result
         positions, arrays, key = self._split(args)
         if (args and not key) or autograd._anomaly.get():
             return self.f(*args, **kwargs)  # differentiated or checked: eager
@@ -154,18 +184,18 @@ class _Jitted:
             _refuse_nested(self.name)  # even with a program: replayed, f would be invisible
         program = self.programs.get(key)
         if program is not None:
+            if not kwargs and len(positions) == len(args):
+                self._last = (key[:-1], key[-1], program.run)
             try:
                 result = program.run(arrays)
             except (ValueError, IndexError) as exc:
-                raise JitError(
-                    f"jit({self.name}): the recorded program failed on these inputs ({exc}). "
-                    "A shape that depends on the values, such as x[x > 0] (boolean-mask "
-                    "indexing), cannot be replayed: use tg.where(mask, x, 0), or call the "
-                    "function without tg.jit") from exc
+                raise self._failed(exc) from exc
             if result is not None:
                 return result
         program = self._record(args, kwargs, positions, arrays)
         self.programs[key] = program
+        if not kwargs and len(positions) == len(args):
+            self._last = (key[:-1], key[-1], program.run)
         if self.recordings == _MANY_RECORDINGS:
             warnings.warn(f"jit({self.name}) has been recorded {self.recordings} times: each new "
                           "signature records again. A Python number is a static argument (part "

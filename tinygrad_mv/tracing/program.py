@@ -178,9 +178,11 @@ def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict) -> l
                 f"_multiply({g}, {out}, out={out})"]
     if fn is optimizer._sigmoid64:
         x = ins[0]
-        return [f"{out} = _negative({x}, out=_empty({x}.shape))",
+        return [f"{out} = _negative({x}, order='C')",
                 f"_minimum({out}, 709.0, out={out})", f"_exp({out}, out={out})", f"{out} += 1",
                 f"_reciprocal({out}, out={out})"]
+    if fn is optimizer._TRANSPOSE:
+        return [f"{out} = {ins[0]}.swapaxes(-1, -2)"]
     if type(fn) is not functools.partial or fn.args:
         return None
     func, keywords = fn.func, fn.keywords
@@ -218,6 +220,10 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
     lines = ["def run(inputs):"]
     if n_inputs:
         lines.append("    " + "".join(f"v{i}, " for i in range(n_inputs)) + "= inputs")
+        # A 0-d argument as a NumPy scalar: the same IEEE arithmetic (what NumPy gives back for
+        # any operation on 0-d arrays), without a ufunc call for each operation on it.
+        lines += [f"    v{i} = v{i}[()]" for i in range(n_inputs)
+                  if i in last_use and np.ndim(tracer.values[i]) == 0]
     for k, ((slot, tensor, shape, dtype), c_order) in enumerate(zip(live, live_order)):
         namespace.update({f"L{k}": tensor, f"S{k}": shape, f"D{k}": dtype})
         lines += [f"    v{slot} = L{k}.data",
@@ -259,7 +265,7 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
     constants: dict[str, Any] = {}
     lines.append(f"    return {rebuild(outputs, constants)}")
     namespace.update(constants, _tensor=_plain_tensor, _copy=_copy, _owned_tensor=_owned_tensor,
-                     _zeros=np.zeros, _empty=np.empty, _multiply=np.multiply,
+                     _zeros=np.zeros, _multiply=np.multiply,
                      _negative=np.negative, _minimum=np.minimum, _exp=np.exp,
                      _reciprocal=np.reciprocal)
     exec(compile("\n".join(lines), f"<tg.jit {tracer.name}>", "exec"), namespace)  # noqa: S102
