@@ -123,6 +123,8 @@ def _normalize_index(index: Any) -> Any:
 
 def _unique_positions(index: Any) -> bool:
     """True when no element can be selected twice (no integer-array index)."""
+    if type(index) is slice:  # the common case, first
+        return True
     items = index if isinstance(index, tuple) else (index,)
     return not any(isinstance(i, np.ndarray) and i.dtype != bool for i in items)
 
@@ -160,7 +162,8 @@ _getitem = primitive("getitem", _index, _getitem_rule, views=True,
 
 def getitem(x: Any, index: Any) -> Tensor:
     """``x[index]`` with ints, slices, None, ..., integer arrays and bool masks."""
-    index = _normalize_index(index)
+    if type(index) is not slice:  # a slice needs no normalizing
+        index = _normalize_index(index)
     try:
         return _getitem(x, index=index)
     except IndexError as exc:
