@@ -983,3 +983,54 @@ def test_a_change_of_memory_order_or_dtype_between_calls_finds_its_own_program()
             got = jitted(m)
             assert got.dtype == want.dtype and np.array_equal(got.data, want.data)
     assert jitted.recordings == 4
+
+
+def replays_bitwise(f: Callable, *arg_sets: tuple) -> None:
+    """f's jit replays equal its eager results bit for bit (values, dtypes, ndarray data)."""
+    jitted = tg.jit(f)
+    for args in arg_sets:
+        want = f(*[Tensor(a) for a in args])
+        got = jitted(*args)
+        want, got = (want if isinstance(want, tuple) else (want,)), (
+            got if isinstance(got, tuple) else (got,))
+        for w, g in zip(want, got):
+            assert type(g.data) is np.ndarray and g.dtype == w.dtype
+            assert g.data.tobytes() == w.data.tobytes(), (args, g.data, w.data)
+    assert jitted.recordings == 1
+
+
+@pytest.mark.parametrize("exponent", [0.5, -0.5, 1.5, 3.0, 4.0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_powers_of_a_number_replay_bitwise(exponent: float, dtype: type) -> None:
+    """A 0-d value raised to a power takes NumPy's array path in the replay as eagerly (a NumPy
+    scalar's own ** is C's pow, which differs in the last bit, and for -0.0 and -inf)."""
+    values = [np.array(v, dtype) for v in (0.7, 0.3, 2.5, -0.0) if v or exponent > 0]
+    replays_bitwise(tg.grad(lambda x: x ** exponent), *[(v,) for v in values])
+    replays_bitwise(tg.grad(lambda x: (tg.abs(x) + 0.5) ** exponent), *[(v,) for v in values])
+    replays_bitwise(tg.hessian(lambda x: x ** exponent), *[(v,) for v in values[:3]])
+
+
+def test_a_number_exponent_of_zero_has_slope_zero_in_the_replay() -> None:
+    g = tg.grad(lambda x, s: (x ** s).sum())
+    x, s = np.array([-2.0, np.inf], np.float32), np.array(0.0, np.float32)
+    np.testing.assert_array_equal(tg.jit(g)(x, s).data, [0.0, 0.0])
+    replays_bitwise(g, (x, s), (x + 1, s))
+
+
+@pytest.mark.parametrize("f", [
+    lambda s: s[None][0] + s[None][0] + s * s,
+    lambda s: s * s + s[None][0],
+    lambda s: s * s + s * 3.0 + s[...],
+], ids=["two-slices-first", "product-first", "ellipsis-last"])
+def test_indexed_gradients_add_into_a_number_gradient(f: Callable) -> None:
+    """A slice's gradient added to a 0-d gradient that a rule gave as a NumPy scalar (regression:
+    TypeError, eagerly and in the replay)."""
+    t = Tensor(np.array(1.5), requires_grad=True)
+    f(t).backward()
+    assert type(t.grad.data) is np.ndarray
+    np.testing.assert_allclose(t.grad.data, fd_grad(f, 1.5), rtol=1e-6)
+    replays_bitwise(tg.grad(f), (np.array(1.5),), (np.array(-2.0),))
+
+
+def fd_grad(f: Callable, x: float, h: float = 1e-6) -> float:
+    return (f(Tensor(np.array(x + h))).item() - f(Tensor(np.array(x - h))).item()) / (2 * h)

@@ -403,7 +403,8 @@ def _add(total: Any, contribution: Any, owned: set[int] | None,
         result += contribution
     else:
         result = total + contribution
-        owned.add(id(result))
+        if type(result) is np.ndarray:  # (a NumPy scalar, the sum of two, cannot be written)
+            owned.add(id(result))
     if observer is not None:
         observer.added(total, contribution, result)
     return result

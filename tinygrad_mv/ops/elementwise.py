@@ -93,8 +93,10 @@ _HALF_MAX = {np.dtype(np.float64): 8.9e307, np.dtype(np.float32): 1.7e38}  # 2 x
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
     # x^0 is constant: its slope is 0 even at x = 0, where y x^(y-1) would be 0 * inf (as PyTorch;
     # it keeps second derivatives of x^1 finite there too).
-    if type(y) is np.ndarray and y.ndim == 0:
+    if type(y) is np.ndarray and y.ndim == 0 or isinstance(y, np.generic):
         y = y.item()  # a number exponent (x ** 2): NumPy's fast paths for x ** 1.0, x ** 2.0
+    if isinstance(x, np.generic):
+        x = np.asarray(x)  # as _power
     if isinstance(y, (int, float)):
         if y == 0:
             return g * 0.0
@@ -120,10 +122,17 @@ def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     return g * np.where(at_zero, 0.0, out * np.log(np.where(at_zero, 1.0, x)))
 
 
-# The operator form takes NumPy's fast path for small integer exponents (x ** 2 is a square).
-# (np.power for plain numbers: Python's ** would turn (-8) ** (1/3) complex.)
-power = primitive("pow", lambda x, y: x ** y if isinstance(x, np.ndarray) else np.power(x, y),
-                  _pow_dbase, _pow_dexponent,
+def _power(x: Any, y: Any) -> Any:
+    # The operator form takes NumPy's fast paths (x ** 2 is a square, x ** 0.5 a square root).
+    # A NumPy scalar (a 0-d value in a jit replay) goes the 0-d array's way: its own ** is C's
+    # pow, which differs from those in the last bit. Python numbers take np.power: Python's **
+    # would turn (-8) ** (1/3) complex.
+    if isinstance(x, np.generic):
+        x = np.asarray(x)
+    return x ** y if isinstance(x, np.ndarray) else np.power(x, y)
+
+
+power = primitive("pow", _power, _pow_dbase, _pow_dexponent,
                   drawing=Drawing(roles=('base', 'exponent'),
                                   local=('g·{1}·{0}^({1}-1)', 'g·{0}^{1}·ln {0}'),
                                   formula='{0}^{1}',

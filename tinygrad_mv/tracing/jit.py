@@ -18,7 +18,7 @@ from .recorder import _Tracer
 
 def _perturbed(arr: np.ndarray) -> np.ndarray:
     step = np.asarray(2.0 ** -10, dtype=arr.dtype)
-    return arr + (np.abs(arr) + 1) * step
+    return np.asarray(arr + (np.abs(arr) + 1) * step)  # (0-d: an array, not a NumPy scalar)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -33,6 +33,8 @@ def _scatter_new(values: np.ndarray, index: Any, full_shape: tuple, unique: bool
 
 
 def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
+    if type(total) is not np.ndarray:  # a 0-d total, as a replay has it: a NumPy scalar
+        total = np.array(total)
     IndexedGrad(values, index, total.shape, unique).add_into(total)
     return total
 
