@@ -62,8 +62,12 @@ def test_results_and_gradients_hold_ndarrays_eager_and_replayed(label, inputs):
             jitted(*inputs)
         return
     for _ in range(2):  # the recording call, then a replay
-        value, grads = jitted(*inputs)
-        _assert_arrays([value, *grads], f"{label} jit(value_and_grad)")
+        replayed_value, replayed_grads = jitted(*inputs)
+        _assert_arrays([replayed_value, *replayed_grads], f"{label} jit(value_and_grad)")
+        # and bit for bit the eager results (0-d arguments are replayed as NumPy scalars)
+        for got, want in zip((replayed_value, *replayed_grads), (value, *grads)):
+            assert got.dtype == want.dtype and got.data.tobytes() == want.data.tobytes(), (
+                f"{label}: the replay gives {got.data!r}, eagerly {want.data!r}")
 
 
 @pytest.mark.parametrize("x0", [np.array(0.7), np.array([0.7, -0.3])], ids=["0-d", "1-d"])
