@@ -142,3 +142,32 @@ def test_the_floor_steps_follow_the_yardsticks_numpy_by_hand(w):
         step()
     assert not np.allclose(read()[0], before[0])  # the steps moved the parameters
     _close(read(), ref_read())
+
+
+def test_w1_by_hand_with_the_engines_numerics_is_the_replay_bit_for_bit():
+    """bench/bench_jit_floor.py's 'same numerics' column is the replay's arithmetic: the loss and
+    the six gradients by hand equal tg.jit's (and eager's) bit for bit."""
+    import bench_jit_floor as bj
+    import tinygrad_mv as tg
+
+    W = bf.yardstick()
+    if W is None:
+        pytest.skip("the yardstick (shared/tools/workloads.py) is not found")
+    x, y, ps, _ = W.w1_problem()
+    xt, yt = tg.Tensor(x), tg.Tensor(y)
+
+    def loss(W1, b1, W2, b2, W3, b3):
+        a1 = (W1 @ xt + b1).sigmoid()
+        a2 = (W2 @ a1 + b2).sigmoid()
+        a3 = (W3 @ a2 + b3).sigmoid()
+        return ((a3 - yt) ** 2).sum() / x.shape[1]
+
+    value_and_grad = tg.value_and_grad(loss, argnums=tuple(range(6)))
+    jitted = tg.jit(value_and_grad)
+    for scale in (1.0, 3.0):  # the recording, then a replay on other values
+        args = [p * scale for p in ps]
+        value, grads = bj.w1_same_numerics(x, y, args)
+        for results in (jitted(*args), value_and_grad(*args)):
+            assert results[0].data.tobytes() == np.asarray(value).tobytes()
+            for got, want in zip(results[1], grads):
+                assert got.data.tobytes() == want.tobytes()

@@ -29,6 +29,7 @@ def _same(a: Any, b: Any) -> bool:
     return bool(np.allclose(a, b, rtol=1e-12, atol=1e-13 * scale, equal_nan=True))
 
 
+_ndarray, _float64, _FLOAT64 = np.ndarray, np.float64, np.dtype(np.float64)
 _recording = threading.Lock()
 _MANY_RECORDINGS = 16  # a warning then: usually a Python number that changes at every call
 
@@ -148,18 +149,19 @@ class _Jitted:
         if (last is not None and not kwargs and autograd._tracer is None
                 and autograd._grad_enabled.get() is last[1] and len(args) == len(last[0])
                 and not autograd._anomaly.get()):
-            arrays = []
             for a, (shape, dtype, c_order) in zip(args, last[0]):
-                if type(a) is not np.ndarray:
-                    if type(a) is not np.float64:
+                kind = type(a)
+                if kind is _ndarray:
+                    if (a.shape != shape or a.dtype is not dtype
+                            or a.flags.c_contiguous is not c_order):
                         break
-                    a = np.asarray(a)  # what the arithmetic on 0-d arrays gives back
-                if a.shape != shape or a.dtype is not dtype or a.flags.c_contiguous is not c_order:
+                # a NumPy scalar, what arithmetic on a 0-d array gives back, for a 0-d float64
+                # argument: the program reads those as NumPy scalars itself
+                elif kind is not _float64 or shape or dtype is not _FLOAT64:
                     break
-                arrays.append(a)
             else:
                 try:
-                    result = last[2](arrays)
+                    result = last[2](args)
                 except (ValueError, IndexError) as exc:
                     raise self._failed(exc) from exc
                 if result is not None:

@@ -172,16 +172,16 @@ def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict,
     operations on the same operands in the same order, without the helper's Python calls (three
     for an IndexedGrad's round trip)."""
     if fn is optimizer._twice_times:  # g * (2 * x), into the new array
-        return [f"{out} = 2 * {ins[1]}", f"_multiply({ins[0]}, {out}, out={out})"]
+        return [f"{out} = 2 * {ins[1]}", f"_multiply({ins[0]}, {out}, {out})"]
     if fn is optimizer._sigmoid_slope:  # g * (out * (1 - out)), into one new array
         g, value = ins
-        return [f"{out} = 1 - {value}", f"_multiply({value}, {out}, out={out})",
-                f"_multiply({g}, {out}, out={out})"]
+        return [f"{out} = 1 - {value}", f"_multiply({value}, {out}, {out})",
+                f"_multiply({g}, {out}, {out})"]
     if fn is optimizer._sigmoid64:
         x = ins[0]
         return [f"{out} = _negative({x}, order='C')",
-                f"_minimum({out}, 709.0, out={out})", f"_exp({out}, out={out})", f"{out} += 1",
-                f"_reciprocal({out}, out={out})"]
+                f"_minimum({out}, 709.0, out={out})", f"_exp({out}, {out})", f"{out} += 1",
+                f"_reciprocal({out}, {out})"]
     if fn is optimizer._TRANSPOSE:
         return [f"{out} = {ins[0]}.swapaxes(-1, -2)"]
     if type(fn) is not functools.partial or fn.args:
@@ -232,7 +232,11 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
                   f"v{slot}.flags.c_contiguous is not {c_order}:",
                   "        return None"]
     for index, (fn, ins, out) in enumerate(tracer.program):
-        into = f", out=v{buffers[index]}" if buffers and index in buffers else ""
+        into = ""
+        if buffers and index in buffers:  # out= as the ufunc's last positional argument, which
+            # parses faster; np.minimum and np.maximum deprecate it
+            into = (f", out=v{buffers[index]}" if fn in (np.minimum, np.maximum)
+                    else f", v{buffers[index]}")
         operator = _OPERATORS.get(fn) if not into and len(ins) == _ARITY.get(fn) else None
         if operator is not None and all(  # Python numbers only: Python's arithmetic, not NumPy's
                 i in tracer.constants and type(tracer.constants[i]) in (bool, int, float)
