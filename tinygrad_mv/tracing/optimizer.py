@@ -354,6 +354,12 @@ def plan_buffers(program: list[Step], values: list, protected: set[int]) -> dict
     owners: dict[int, int] = {}  # id of an owning array -> how many slots show its memory
     for slot in {s for _, ins, out in program for s in (*ins, out)}:
         owners[id(_root(values[slot]))] = owners.get(id(_root(values[slot])), 0) + 1
+    # A step that made a view views its inputs' memory in the replay, whichever array it viewed
+    # at the recording (two equal steps merged into one: the view was of the other's result).
+    for _, ins, out in program:
+        if isinstance(values[out], np.ndarray) and values[out].base is not None:
+            for k in set(ins):
+                owners[id(_root(values[k]))] = owners.get(id(_root(values[k])), 0) + 1
     written = _written_roots(program, values)
     fresh = {out for fn, _, out in program if _makes_fresh(fn)} - protected
     plan: dict[int, int] = {}

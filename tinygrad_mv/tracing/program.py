@@ -165,8 +165,13 @@ _OPERATORS: dict[Any, str] = {np.add: "{} + {}", np.subtract: "{} - {}", np.mult
 _ARITY = {fn: 1 if fn is np.negative else 2 for fn in _OPERATORS}
 
 
+def _number(value: Any) -> bool:
+    """Whether a recorded value may be a NumPy scalar in a replay (which nothing writes into)."""
+    return type(value) is not np.ndarray or value.ndim == 0
+
+
 def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict,
-            numbers: bool = False) -> list[str] | None:
+            first_a_number: bool = False) -> list[str] | None:
     """Lines doing what a helper step does, written out: indexing, writing a gradient at an
     index (positions unique), the rules of x ** 2 and sigmoid, sigmoid. The same NumPy
     operations on the same operands in the same order, without the helper's Python calls (three
@@ -195,7 +200,7 @@ def _inline(fn: Any, ins: list[str], out: str, index: int, namespace: dict,
         namespace[f"s{index}"] = keywords["full_shape"]
         namespace[f"d{index}"] = keywords["dtype"]
         return [f"{out} = _zeros(s{index}, d{index})", f"{out}[i{index}] += {ins[0]}"]
-    if func is _add_at and keywords.get("unique") is True and not numbers:  # as the helper
+    if func is _add_at and keywords.get("unique") is True and not first_a_number:  # as helper
         namespace[f"i{index}"] = keywords["index"]
         return [f"{out} = {ins[0]}", f"{out}[i{index}] += {ins[1]}"]
     return None
@@ -243,8 +248,7 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
                 for i in ins):
             operator = None
         inline = None if into else _inline(fn, [name(i) for i in ins], f"v{out}", index,
-                                           namespace, any(np.ndim(tracer.values[i]) == 0
-                                                          for i in ins))
+                                           namespace, ins and _number(tracer.values[ins[0]]))
         if operator is not None:
             lines.append(f"    v{out} = {operator.format(*(name(i) for i in ins))}")
         elif inline is not None:
