@@ -250,6 +250,28 @@ def floor_grad(x):
     return run
 
 
+def tape_by_hand(x):
+    """W3, W6: the memory work an eager tape cannot avoid, written out in NumPy: the leaf copied
+    (a Tensor copies its data), f with the two arrays the gradient reads kept and NumPy's own
+    temporaries otherwise, then the gradient from those into one zero-filled buffer."""
+    def run():
+        t = x.copy()
+        a, b = t[1:], t[:-1]
+        d = a - b ** 2  # kept: the rule of d ** 2 reads d
+        o = 1.0 - b  # kept: the rule of o ** 2 reads o
+        value = (100.0 * d ** 2 + o ** 2).sum()
+        gd = 200.0 * d
+        go = 2.0 * o
+        grad = np.zeros_like(t)
+        grad[1:] += gd
+        grad[:-1] -= go
+        gd *= b
+        gd *= 2.0
+        grad[:-1] -= gd
+        return value, grad
+    return run
+
+
 def floor_jvp(x, v):
     """W5: value and directional derivative of Rosenbrock, as tg.jvp(rosen, (x,), (v,))."""
     def run():
@@ -357,20 +379,31 @@ def main() -> int:
                            "eager": eager(tg, False)[0]})
     x, v = rosen_inputs(10_000)
     jvp_want = [wl.rosen_np(x), wl.rosen_grad_np(x) @ v]
+    x10 = rosen_inputs(10)[0]
     for label, got, want in (("W3 floor", [floor_grad(x)()], [wl.rosen_grad_np(x)]),
+                             ("W3 tape by hand", [tape_by_hand(x)()[1]], [wl.rosen_grad_np(x)]),
                              ("W5 floor", floor_jvp(x, v)(), jvp_want),
                              ("W5 numpy jvp by hand", numpy_jvp(x, v)(), jvp_want)):
         wl.check_close(label, got, want, tol=1e-12)
     us = timed("W3", "f", {"f": lambda: wl.rosen_np(x), "numpy": lambda: wl.rosen_grad_np(x),
                            "floor": floor_grad(x), "eager": wl.w3_tg(tg, False, x),
                            "jvp numpy": numpy_jvp(x, v), "jvp floor": floor_jvp(x, v),
-                           "jvp eager": wl.w5_tg(tg, False, x, v)})
+                           "jvp eager": wl.w5_tg(tg, False, x, v), "by hand": tape_by_hand(x),
+                           "floor n=10": floor_grad(x10), "by hand n=10": tape_by_hand(x10)})
     rows["W5"] = (us["f"], {k: us["jvp " + k] / us["f"] for k in ("numpy", "floor", "eager")})
+    # W3's floor: a tape's memory work by hand, plus the floor tape's Python (its time at n = 10
+    # less the same work by hand there)
+    w3_python = (us["floor n=10"] - us["by hand n=10"]) / us["f"]
+    notes = [f"W3 floor: the tape's memory work by hand {us['by hand'] / us['f']:.2f}x f + the "
+             f"floor tape's Python {w3_python:.2f}x f = "
+             f"{us['by hand'] / us['f'] + w3_python:.2f}x (goal {wl.GOALS['W3'][0]}x)"]
     x6 = rosen_inputs(1_000_000)[0]  # after W3, W5: freeing large arrays moves glibc's thresholds
     wl.check_close("W6 floor", [floor_grad(x6)()], [wl.rosen_grad_np(x6)], tol=1e-12)
-    timed("W6", "f", {"f": lambda: wl.rosen_np(x6), "numpy": lambda: wl.rosen_grad_np(x6),
-                      "floor": floor_grad(x6), "eager": wl.w3_tg(tg, False, x6)},
-          max(3, repeats // 2))
+    us = timed("W6", "f", {"f": lambda: wl.rosen_np(x6), "numpy": lambda: wl.rosen_grad_np(x6),
+                           "floor": floor_grad(x6), "eager": wl.w3_tg(tg, False, x6),
+                           "by hand": tape_by_hand(x6)}, max(3, repeats // 2))
+    notes.append(f"W6 floor: the tape's memory work by hand {us['by hand'] / us['f']:.2f}x f "
+                 f"(goal {wl.GOALS['W6'][0]}x; Python is negligible at n = 1e6)")
     a, b = _Value(A0.copy(), requires_grad=True), _Value(B0.copy(), requires_grad=True)
     timed("W4", "numpy", {"numpy": wl.w4_numpy(), "floor": lambda: minimal_step(a, b),
                           "eager": wl.w4_tg(tg, False)})
@@ -386,6 +419,7 @@ def main() -> int:
             print(f"{'W5 numpy jvp by hand':22} {base_us:9.1f} {r['numpy']:6.2f}x")
     print("numpy us: the base (W3, W5, W6: f); numpy: by hand (W3, W6: the gradient, W5: the jvp);"
           "\ngoal/floor < 1: the eager goal is below what the floor tape takes")
+    print("\n".join(notes))
     return 0
 
 

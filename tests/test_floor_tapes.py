@@ -115,6 +115,7 @@ def test_the_rosenbrock_floors_against_the_analytic_gradient(n):
     _close([bf.floor_grad(x)()], [_rosen_grad(x)])
     _close(bf.floor_jvp(x, v)(), [f, _rosen_grad(x) @ v])
     _close(bf.numpy_jvp(x, v)(), [f, _rosen_grad(x) @ v])
+    _close(bf.tape_by_hand(x)(), [f, _rosen_grad(x)])
 
 
 def _workloads():
