@@ -101,7 +101,7 @@ OP_CALLS = {
 # rules left as Python functions, one per result).
 NODES = {"W1": 13, "W2": 12, "W3": 11, "W4": 3}
 JIT_STEPS = {"W1": 30, "W2": 31, "W3": 12, "W4": 1}
-REPLAY_CALLS = {"W1": 10, "W2": 6, "W3": 4, "W4": 7}
+REPLAY_CALLS = {"W1": 9, "W2": 5, "W3": 3, "W4": 6}
 
 
 @pytest.mark.parametrize("name", list(OP_CALLS))
