@@ -207,6 +207,7 @@ ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
      r"getitem: .*shape \(2, 3\).*boolean index"),
     ("x[0, 0, 0]", lambda: X()[0, 0, 0], IndexError, r"getitem: .*too many indices"),
     ("x[[0, 7]]", lambda: X()[np.array([0, 7])], IndexError, r"getitem: .*out of bounds"),
+    ("x[1.5:]", lambda: X()[1.5:], TypeError, r"getitem: index slice\(1\.5, .*slice indices"),
     # --- empty arrays and zero-size axes ---------------------------------------------------
     ("mean of empty", lambda: E().mean(), ValueError, r"mean: .*\(0, 3\).*empty"),
     ("mean over an empty axis", lambda: E().mean(axis=0), ValueError, r"mean: .*empty"),
@@ -413,6 +414,19 @@ def test_mixed_float32_and_float64_gradients_keep_each_dtype() -> None:
     assert y.dtype == np.float64  # NumPy promotion
     y.backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+
+
+@pytest.mark.parametrize("kind", [np.float16, np.longdouble])
+def test_operands_of_other_float_dtypes_compute_in_float64_or_the_tensors_float32(kind) -> None:
+    """A Tensor's data is float32 or float64: a half or long double operand is a number (a NumPy
+    scalar) or becomes float64 (an array), as Tensor() makes it."""
+    x = V()
+    for operand in (kind(1.5), np.full(3, 1.5, dtype=kind)):
+        for y in (x * operand, operand * x, x ** operand, x - operand):
+            assert y.dtype == np.float64
+        assert (Tensor(np.ones(3, dtype=np.float32)) * operand).dtype == np.float32
+    (x ** kind(1.5)).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 1.5 * x.data ** 0.5, rtol=1e-15)
 
 
 def test_python_bool_and_int_operands_are_numbers() -> None:

@@ -201,7 +201,10 @@ def _operand(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
-            return value
+            if value.dtype.itemsize in (4, 8):
+                return value
+            # float16, long double: a number, or float64 as Tensor() makes them
+            return float(value) if isinstance(value, np.generic) else value.astype(np.float64)
         if kind in "iub":
             return np.asarray(value, dtype=np.float64)
         raise TypeError(f"unsupported operand: array of dtype {value.dtype}; tinygrad_mv "
