@@ -429,6 +429,25 @@ def test_operands_of_other_float_dtypes_compute_in_float64_or_the_tensors_float3
     np.testing.assert_allclose(x.grad.data, 1.5 * x.data ** 0.5, rtol=1e-15)
 
 
+def test_clip_bounds_of_other_float_dtypes_keep_the_tensors_dtype() -> None:
+    x = V()
+    assert x.clip(np.longdouble(0.0), np.longdouble(0.5)).dtype == np.float64
+    assert x.clip(np.zeros(3, np.longdouble), None).dtype == np.float64
+    assert Tensor(np.ones(3, np.float32)).clip(np.float16(0.0), None).dtype == np.float32
+
+
+def test_an_index_whose_bound_raises_is_refused_naming_getitem() -> None:
+    class Odd(TypeError):
+        def __init__(self, code: int, detail: str) -> None:
+            super().__init__(f"{code}: {detail}")
+
+    class Bound:
+        def __index__(self) -> int:
+            raise Odd(7, "no bound")
+    with pytest.raises(TypeError, match=r"getitem: index slice\(.*shape \(3,\): 7: no bound"):
+        V()[Bound():]
+
+
 def test_python_bool_and_int_operands_are_numbers() -> None:
     x = V()
     np.testing.assert_array_equal((x + True).data, x.data + 1)

@@ -175,10 +175,13 @@ def test_no_buffer_is_an_input_a_view_or_viewed():
                (np.negative, (0,), 4)]
     # slot 1 dies at step 2 but slot 2 views it; slot 0 is an argument
     assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {}
-    # a view of another array at the recording (the step merged with an equal one) still views
-    # its input in the replay
-    values[2] = fresh.copy().reshape(2, 3)
+    # a view of another recorded value (a step merged with an equal one, slot 5) still views its
+    # input in the replay
+    values.append(np.exp(x))
+    values[2] = values[5].reshape(2, 3)
     assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {}
+    values[2] = fresh.copy().reshape(2, 3)  # a view of the step's own temporary: a new array
+    assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {2: 1}
     values[2] = fresh.reshape(2, 3).copy()  # a step that made a new array: no view
     assert optimizer.plan_buffers(program, values, {0, 2, 3, 4}) == {2: 1}
     assert optimizer.plan_buffers(program, values, {0, 1, 2, 3, 4}) == {}
@@ -602,3 +605,17 @@ def test_a_view_of_a_merged_repeated_step_is_not_written_over():
     assert_bitwise(tg.jit(f), f, lambda s: [np.array([0.1, 0.2, 0.3]) + s])
     assert_bitwise(tg.jit(tg.value_and_grad(g)), tg.value_and_grad(g),
                    lambda s: [np.array([0.1, 0.2, 0.3]) - s])
+
+
+def test_a_gradient_summed_over_broadcast_axes_leaves_its_input_a_buffer():
+    """Eagerly a gradient summed to a shape is a reshaped view of the sum; the replay's reduce
+    makes a new array, so the gradient it reads may still be written into at its last use."""
+    def f(mu, x):
+        return tg.exp(mu - x).sum()
+    g = tg.grad(f, argnums=(0, 1))
+    jitted = tg.jit(g)
+
+    def args(s):
+        return [np.zeros(5) + s, np.random.default_rng(s).standard_normal((4, 5))]
+    assert_bitwise(jitted, g, args)
+    assert len(program_of(jitted).buffers) == 2

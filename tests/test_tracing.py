@@ -1034,3 +1034,27 @@ def test_indexed_gradients_add_into_a_number_gradient(f: Callable) -> None:
 
 def fd_grad(f: Callable, x: float, h: float = 1e-6) -> float:
     return (f(Tensor(np.array(x + h))).item() - f(Tensor(np.array(x - h))).item()) / (2 * h)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x, h: x * h.data,
+    lambda x, h: x * (x > 2).data + h.data,
+], ids=["half-operand", "bool-mask-operand"])
+def test_arrays_a_primitive_converts_replay_converted_as_eagerly(f: Callable) -> None:
+    """An array read from .data that a primitive converts (a half-precision or bool array: to
+    float32 beside a float32 Tensor) is converted the same way in the replay (regression: float64
+    there, a false JitError)."""
+    jitted = tg.jit(f)
+    for s in (0.0, 1.0, 2.5):
+        x = np.arange(1.0, 5.0, dtype=np.float32) + s
+        h = np.full(4, 1.5 + s, np.float16)
+        want = f(Tensor(x), _half_tensor(h))
+        got = jitted(x, h)
+        assert got.dtype == want.dtype == np.float32
+        assert got.data.tobytes() == want.data.tobytes()
+
+
+def _half_tensor(h: np.ndarray) -> Tensor:
+    """A Tensor whose data is a half-precision array, as tg.jit hands its arguments to f."""
+    from tinygrad_mv.tensor import _make
+    return _make(h, None)

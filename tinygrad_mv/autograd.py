@@ -201,7 +201,7 @@ def _operand(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
-            if value.dtype.itemsize in (4, 8):
+            if value.dtype.char in "fd":  # float32, float64
                 return value
             # float16, long double: a number, or float64 as Tensor() makes them
             return float(value) if isinstance(value, np.generic) else value.astype(np.float64)

@@ -231,10 +231,18 @@ def clip(x: Any, lo: float | None = None, hi: float | None = None) -> Tensor:
                             f"{type(bound).__name__} (tg.maximum/tg.minimum take Tensor bounds)")
     if lo is not None and hi is not None and np.any(np.asarray(lo) > np.asarray(hi)):
         raise ValueError(f"clip: lo={lo} is greater than hi={hi}")
-    # Scalar bounds (np.float64(1.0) too) are weak, like Python numbers: float32 stays float32.
-    lo, hi = (b.item() if isinstance(b, (np.number, np.ndarray)) and np.ndim(b) == 0 else b
-              for b in (lo, hi))
-    return _clip(x, lo=lo, hi=hi)
+    return _clip(x, lo=_bound(lo), hi=_bound(hi))
+
+
+def _bound(bound: Any) -> Any:
+    """A bound of clip as it takes it: a number (weak, like Python's: float32 stays float32) for
+    a scalar, float64 for an array of half or long double precision."""
+    if isinstance(bound, (np.number, np.ndarray)):
+        if np.ndim(bound) == 0:
+            return float(bound) if np.asarray(bound).dtype.kind == "f" else bound.item()
+        if bound.dtype.kind == "f" and bound.dtype.char not in "fd":
+            return bound.astype(np.float64)
+    return bound
 
 
 def _max_weight(x: Any, y: Any) -> Any:

@@ -166,8 +166,11 @@ def getitem(x: Any, index: Any) -> Tensor:
         index = _normalize_index(index)
     try:
         return _getitem(x, index=index)
-    except (IndexError, TypeError) as exc:  # (TypeError: a slice bound that is no integer)
-        raise type(exc)(f"getitem: index {index!r} is invalid for shape {np.shape(x)}: "
+    except IndexError as exc:
+        raise IndexError(f"getitem: index {index!r} is invalid for shape {np.shape(x)}: "
+                         f"{exc}") from exc
+    except TypeError as exc:  # a slice bound that is no integer
+        raise TypeError(f"getitem: index {index!r} is invalid for shape {np.shape(x)}: "
                         f"{exc}") from exc
 
 

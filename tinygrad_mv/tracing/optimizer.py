@@ -354,10 +354,14 @@ def plan_buffers(program: list[Step], values: list, protected: set[int]) -> dict
     owners: dict[int, int] = {}  # id of an owning array -> how many slots show its memory
     for slot in {s for _, ins, out in program for s in (*ins, out)}:
         owners[id(_root(values[slot]))] = owners.get(id(_root(values[slot])), 0) + 1
-    # A step that made a view views its inputs' memory in the replay, whichever array it viewed
-    # at the recording (two equal steps merged into one: the view was of the other's result).
+    # A step that made a view of a recorded value views its inputs' memory in the replay,
+    # whichever value it viewed at the recording (two equal steps merged into one: the view was
+    # of the other's result). (A view of a temporary of the step's own, as a gradient summed to
+    # a shape then reshaped, is a new array in the replay.)
+    recorded = {id(v) for v in values if isinstance(v, np.ndarray)}
     for _, ins, out in program:
-        if isinstance(values[out], np.ndarray) and values[out].base is not None:
+        if (isinstance(values[out], np.ndarray) and values[out].base is not None
+                and id(values[out].base) in recorded):
             for k in set(ins):
                 owners[id(_root(values[k]))] = owners.get(id(_root(values[k])), 0) + 1
     written = _written_roots(program, values)

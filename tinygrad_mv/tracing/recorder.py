@@ -32,6 +32,13 @@ def _scatter_new(values: np.ndarray, index: Any, full_shape: tuple, unique: bool
     return buffer
 
 
+def _converted(value: Any, dtype: np.dtype) -> Any:
+    """An operand as a primitive converted it: autograd._operand, then float32 where it was weak
+    beside float32 Tensors."""
+    data = autograd._operand(value)
+    return data if data.dtype == dtype else data.astype(dtype)
+
+
 def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
     if type(total) is not np.ndarray:  # a 0-d total, as a replay has it: a NumPy scalar
         total = np.array(total)
@@ -158,8 +165,11 @@ class _Tracer(Observer):
                 continue
             slot = self.slot_of.get(id(a))
             if d is not a and slot is not None and slot not in self.constants:
-                # a recorded bool or integer array the primitive converted to float64
-                ins.append(self.emit(autograd._operand, (slot,), d))
+                # a recorded array the primitive converted (bools, integers, half precision: to
+                # float64, or to float32 beside float32 Tensors)
+                convert = (functools.partial(_converted, dtype=d.dtype)
+                           if isinstance(d, np.ndarray) else autograd._operand)
+                ins.append(self.emit(convert, (slot,), d))
             else:
                 ins.append(self.slot(d))
         fn, all_ins = self.bind(forward, params, tuple(ins))
