@@ -1036,25 +1036,42 @@ def fd_grad(f: Callable, x: float, h: float = 1e-6) -> float:
     return (f(Tensor(np.array(x + h))).item() - f(Tensor(np.array(x - h))).item()) / (2 * h)
 
 
-@pytest.mark.parametrize("f", [
-    lambda x, h: x * h.data,
-    lambda x, h: x * (x > 2).data + h.data,
-], ids=["half-operand", "bool-mask-operand"])
-def test_arrays_a_primitive_converts_replay_converted_as_eagerly(f: Callable) -> None:
-    """An array read from .data that a primitive converts (a half-precision or bool array: to
-    float32 beside a float32 Tensor) is converted the same way in the replay (regression: float64
-    there, a false JitError)."""
+@pytest.mark.parametrize("f, dtype", [
+    (lambda x, h: x * h.data, np.float64),
+    (lambda x, h: x * (x > 2).data + h, np.float32),
+], ids=["half-argument", "bool-mask-operand"])
+def test_arrays_a_primitive_converts_replay_converted_as_eagerly(f: Callable, dtype) -> None:
+    """A bool array read from .data, which a primitive converts (to float32 beside a float32
+    Tensor), is converted the same way in the replay (regression: float64 there, a false
+    JitError); a half-precision argument is float64, as Tensor() makes it."""
     jitted = tg.jit(f)
     for s in (0.0, 1.0, 2.5):
         x = np.arange(1.0, 5.0, dtype=np.float32) + s
-        h = np.full(4, 1.5 + s, np.float16)
-        want = f(Tensor(x), _half_tensor(h))
+        h = np.full(4, 1.5 + s, np.float16 if dtype == np.float64 else np.float32)
+        want = f(Tensor(x), Tensor(h))
         got = jitted(x, h)
-        assert got.dtype == want.dtype == np.float32
+        assert got.dtype == want.dtype == dtype
         assert got.data.tobytes() == want.data.tobytes()
 
 
-def _half_tensor(h: np.ndarray) -> Tensor:
-    """A Tensor whose data is a half-precision array, as tg.jit hands its arguments to f."""
-    from tinygrad_mv.tensor import _make
-    return _make(h, None)
+def test_gradients_at_repeated_positions_onto_a_constant_add_in_eagers_order() -> None:
+    """x[[0, 0]] taken twice: the second's gradient (constant ones) is the running total the
+    first's values are added onto, in place eagerly; the replay adds onto a copy of it in the
+    same order (regression: the total added onto the values, one ulp off)."""
+    def f(x: Tensor) -> Tensor:
+        return tg.exp(x[np.array([0, 0])]).sum() + x[np.array([0, 0])].sum()
+    g = tg.grad(f)
+    jitted = tg.jit(g)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        x = rng.standard_normal(3)
+        assert jitted(x).data.tobytes() == g(x).data.tobytes()
+
+
+@pytest.mark.parametrize("kind", [np.float16, np.longdouble])
+def test_arguments_of_other_float_dtypes_are_float64_as_tensor_makes_them(kind) -> None:
+    jitted = tg.jit(lambda x: x * 2)
+    for _ in range(2):
+        got = jitted(np.full(3, 1.5, kind))
+        assert got.dtype == Tensor(np.full(3, 1.5, kind)).dtype == np.float64
+        np.testing.assert_array_equal(got.data, [3.0, 3.0, 3.0])

@@ -21,8 +21,8 @@ def _dynamic(value: Any) -> np.ndarray | None:
         return value.data
     if isinstance(value, (np.ndarray, np.generic, list)):
         arr = np.asarray(value)
-        if arr.dtype.kind in "iub":
-            arr = arr.astype(np.float64)
+        if arr.dtype.kind in "iub" or arr.dtype.kind == "f" and arr.dtype.char not in "fd":
+            arr = arr.astype(np.float64)  # integers, bools, half or long double: as Tensor()
         elif arr.dtype.kind != "f":
             raise TypeError(f"jit: an argument has dtype {arr.dtype}; arrays must be numeric")
         return arr

@@ -46,6 +46,12 @@ def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> 
     return total
 
 
+def _add_at_copy(total: Any, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
+    """``_add_at`` into a copy of ``total`` (a constant of the program, never written): the
+    values added in eager's order, onto the total (not the total onto them)."""
+    return _add_at(np.array(total, copy=True), values, index, unique)
+
+
 def _scatter_onto(total: np.ndarray, values: np.ndarray, index: Any, full_shape: tuple,
                   unique: bool, dtype: np.dtype) -> np.ndarray:
     buffer = _scatter_new(values, index, full_shape, unique, dtype)
@@ -263,8 +269,9 @@ class _Tracer(Observer):
         if total is None:
             fn, ins = self.bind(_scatter_new, {**params, "full_shape": shape, "dtype": dtype},
                                 (values,))
-        elif result is total and self.slot(total) not in self.constants:
-            fn, ins = self.bind(_add_at, params, (self.slot(total), values))
+        elif result is total:  # added in place: into a copy where the total is a constant
+            fn, ins = self.bind(_add_at if self.slot(total) not in self.constants else
+                                _add_at_copy, params, (self.slot(total), values))
         else:
             fn, ins = self.bind(_scatter_onto, {**params, "full_shape": shape, "dtype": dtype},
                                 (self.slot(total), values))
