@@ -1075,3 +1075,18 @@ def test_arguments_of_other_float_dtypes_are_float64_as_tensor_makes_them(kind) 
         got = jitted(np.full(3, 1.5, kind))
         assert got.dtype == Tensor(np.full(3, 1.5, kind)).dtype == np.float64
         np.testing.assert_array_equal(got.data, [3.0, 3.0, 3.0])
+
+
+@pytest.mark.parametrize("f", [
+    lambda x, s: x * s.data,
+    lambda x, s: x * (s * 2.0).sum().data,
+], ids=["number-argument", "number-result"])
+def test_a_number_read_from_data_beside_float32_replays_as_eagerly(f: Callable) -> None:
+    """A 0-d float64 value read from .data is converted to float32 beside a float32 Tensor; the
+    replay, where it is a NumPy scalar, converts it the same way (regression: AttributeError)."""
+    jitted = tg.jit(f)
+    for v in (0.5, -1.25, 3.0):
+        x, s = np.arange(3, dtype=np.float32) + v, np.array(v)
+        want, got = f(Tensor(x), Tensor(s)), jitted(x, s)
+        assert got.dtype == want.dtype == np.float32
+        assert got.data.tobytes() == want.data.tobytes()

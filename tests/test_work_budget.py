@@ -102,6 +102,8 @@ OP_CALLS = {
 NODES = {"W1": 13, "W2": 12, "W3": 11, "W4": 3}
 JIT_STEPS = {"W1": 30, "W2": 31, "W3": 12, "W4": 1}
 REPLAY_CALLS = {"W1": 9, "W2": 5, "W3": 3, "W4": 6}
+# Temporaries each compiled gradient writes into at their last use (out=): at least these many.
+BUFFERS = {"W1": 3, "W2": 7, "W3": 2, "W4": 0}
 
 
 @pytest.mark.parametrize("name", list(OP_CALLS))
@@ -157,6 +159,14 @@ def test_python_calls_per_replay(name):
     calls = python_calls(lambda: jitted(*args))
     assert calls <= REPLAY_CALLS[name], (f"{name}: {calls} Python calls per replay (budget "
                                          f"{REPLAY_CALLS[name]})")
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_buffers_reused_by_each_compiled_gradient(name):
+    _, jitted, _ = compiled_gradient(name)
+    (program,) = jitted.programs.values()
+    assert len(program.buffers) >= BUFFERS[name], (
+        f"{name}: {len(program.buffers)} buffers reused (at least {BUFFERS[name]})")
 
 
 def test_python_calls_of_an_eager_jvp():

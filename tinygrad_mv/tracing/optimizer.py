@@ -338,6 +338,12 @@ def _makes_fresh(fn: Callable) -> bool:
     return isinstance(fn, np.ufunc) or (_hashable(fn) and fn in _FRESH)
 
 
+def _reduces(fn: Callable) -> bool:
+    """Whether a step is a ufunc's reduce (a partial of ``np.add.reduce``, say)."""
+    func = fn.func if isinstance(fn, functools.partial) else fn
+    return isinstance(getattr(func, "__self__", None), np.ufunc) and func.__name__ == "reduce"
+
+
 _FRESH = {ew._sigmoid, _sigmoid64, _sigmoid_slope, _twice_times, *_EXPANSIONS}
 
 
@@ -354,14 +360,13 @@ def plan_buffers(program: list[Step], values: list, protected: set[int]) -> dict
     owners: dict[int, int] = {}  # id of an owning array -> how many slots show its memory
     for slot in {s for _, ins, out in program for s in (*ins, out)}:
         owners[id(_root(values[slot]))] = owners.get(id(_root(values[slot])), 0) + 1
-    # A step that made a view of a recorded value views its inputs' memory in the replay,
-    # whichever value it viewed at the recording (two equal steps merged into one: the view was
-    # of the other's result). (A view of a temporary of the step's own, as a gradient summed to
-    # a shape then reshaped, is a new array in the replay.)
-    recorded = {id(v) for v in values if isinstance(v, np.ndarray)}
-    for _, ins, out in program:
+    # A step that made a view at the recording views its inputs' memory in the replay, whichever
+    # array it viewed then (two equal steps merged into one: the view was of the other's result;
+    # a copy the recording gave its source's slot). A reduction makes a new array in the replay
+    # (eagerly a gradient summed to a shape is a reshaped view of the sum).
+    for fn, ins, out in program:
         if (isinstance(values[out], np.ndarray) and values[out].base is not None
-                and id(values[out].base) in recorded):
+                and not _makes_fresh(fn) and not _reduces(fn)):
             for k in set(ins):
                 owners[id(_root(values[k]))] = owners.get(id(_root(values[k])), 0) + 1
     written = _written_roots(program, values)

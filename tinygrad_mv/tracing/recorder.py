@@ -35,8 +35,10 @@ def _scatter_new(values: np.ndarray, index: Any, full_shape: tuple, unique: bool
 def _converted(value: Any, dtype: np.dtype) -> Any:
     """An operand as a primitive converted it: autograd._operand, then float32 where it was weak
     beside float32 Tensors."""
-    data = autograd._operand(value)
-    return data if data.dtype == dtype else data.astype(dtype)
+    data = autograd._operand(value)  # (a number for a NumPy scalar, a replay's 0-d value)
+    if type(data) is not np.ndarray or data.dtype != dtype:
+        data = np.asarray(data, dtype=dtype)
+    return data
 
 
 def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
