@@ -1090,3 +1090,31 @@ def test_a_number_read_from_data_beside_float32_replays_as_eagerly(f: Callable) 
         want, got = f(Tensor(x), Tensor(s)), jitted(x, s)
         assert got.dtype == want.dtype == np.float32
         assert got.data.tobytes() == want.data.tobytes()
+
+
+def _doubled(x: np.ndarray) -> np.ndarray:
+    y = x.copy()  # written for arrays: a NumPy scalar cannot be written into
+    y[...] = 2 * x
+    return y
+
+
+_DOUBLED = tg.primitive("doubled", _doubled, lambda g, out, x: 2 * g,
+                        jvps=(lambda t, out, x: 2 * t,))
+
+
+@pytest.mark.parametrize("f, make_arg", [
+    (lambda s: _DOUBLED(s) * 3.0, np.array),
+    (lambda v: _DOUBLED(v.sum()) * 3.0, lambda v: np.full(3, v)),
+], ids=["number-argument", "number-intermediate"])
+def test_a_users_operation_on_numbers_replays_with_0d_arrays_as_eagerly(f: Callable,
+                                                                        make_arg) -> None:
+    """Eagerly a tg.primitive's forward gets 0-d arrays; the replay, where 0-d values are NumPy
+    scalars, hands it 0-d arrays too (regression: TypeError at item assignment)."""
+    transforms = [lambda x, t: tg.value_and_grad(f)(x), lambda x, t: tg.jvp(f, (x,), (t,))]
+    for transform in transforms:
+        jitted = tg.jit(transform)
+        for v in (1.5, -2.0, 4.0):
+            x = make_arg(v)
+            got, want = jitted(x, np.ones_like(x)), transform(x, np.ones_like(x))
+            for g, w in zip(got, want):
+                assert g.data.tobytes() == w.data.tobytes()

@@ -3,6 +3,7 @@ recorded first-order reverse pass."""
 from __future__ import annotations
 
 import functools
+import types
 import operator
 import threading
 from typing import Any, Callable
@@ -30,6 +31,22 @@ def _scatter_new(values: np.ndarray, index: Any, full_shape: tuple, unique: bool
     buffer = np.zeros(full_shape, dtype=dtype)
     IndexedGrad(values, index, full_shape, unique).add_into(buffer)
     return buffer
+
+
+def _as_eager(fn: Callable) -> Callable:
+    """A user's operation (tg.primitive's forward or rules) as eager calls it: with 0-d arrays
+    where the replay has NumPy scalars (what NumPy gives back for 0-d values), so that code
+    written for arrays (``y = x.copy(); y[...] = ...``) replays. The project's own functions and
+    NumPy's take either."""
+    func = fn.func if isinstance(fn, functools.partial) else fn
+    if not isinstance(func, types.FunctionType) or (func.__module__ or "").startswith(
+            ("tinygrad_mv.", "numpy")):
+        return fn
+    return functools.partial(_on_arrays, fn)
+
+
+def _on_arrays(fn: Callable, *values: Any, **params: Any) -> Any:
+    return fn(*[np.asarray(v) if isinstance(v, np.generic) else v for v in values], **params)
 
 
 def _converted(value: Any, dtype: np.dtype) -> Any:
@@ -180,7 +197,7 @@ class _Tracer(Observer):
                 ins.append(self.emit(convert, (slot,), d))
             else:
                 ins.append(self.slot(d))
-        fn, all_ins = self.bind(forward, params, tuple(ins))
+        fn, all_ins = self.bind(_as_eager(forward), params, tuple(ins))
         # (A NumPy scalar where eager made a 0-d array is the same value to every later step;
         # results are made arrays on the way out.)
         self.emit(fn, all_ins, out)
@@ -238,7 +255,8 @@ class _Tracer(Observer):
                                   and isinstance(v, np.ndarray) else
                                   v if use == rules.META else None)
                     for v, use in zip((out, *datas), uses))
-        fn, rule_ins = self.bind(node.vjps[i], node.params, (self.slot(grad),) + ins)
+        fn, rule_ins = self.bind(_as_eager(node.vjps[i]), node.params,
+                                 (self.slot(grad),) + ins)
         self.record(fn, rule_ins, result)
 
     records_calls = True
@@ -246,7 +264,7 @@ class _Tracer(Observer):
     def forward_rule(self, rule: Callable, params: dict, args: tuple, result: Any) -> None:
         if result is args[0]:
             return  # the rule hands the tangent on unchanged: the same value, no step
-        fn, ins = self.bind(rule, params, tuple(self.slot(a) for a in args))
+        fn, ins = self.bind(_as_eager(rule), params, tuple(self.slot(a) for a in args))
         self.record(fn, ins, result)
 
     def step(self, fn: Callable, args: tuple, result: Any) -> None:
