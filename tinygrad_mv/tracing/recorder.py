@@ -209,8 +209,12 @@ class _Tracer(Observer):
         if not self.active():
             return
         slot = self.slot_of.get(id(source))
-        # getattr: a slot may hold a Python number (a scalar operand such as the 2.5 of x * 2.5)
-        if slot is not None and getattr(self.values[slot], "dtype", None) == result.dtype:
+        value = None if slot is None else self.values[slot]
+        # The source stands for its copy where both are laid out alike: a copy of a reversed,
+        # strided or broadcast view is C-ordered, and a sum or matmul adds in another order on it.
+        # (A slot may hold a Python number: the 2.5 of x * 2.5.)
+        if getattr(value, "dtype", None) == result.dtype and (
+                not isinstance(value, np.ndarray) or value.strides == result.strides):
             self.keep.append(result)
             self.slot_of[id(result)] = slot
         elif slot is not None:
