@@ -3,9 +3,9 @@ recorded first-order reverse pass."""
 from __future__ import annotations
 
 import functools
-import types
 import operator
 import threading
+import types
 from typing import Any, Callable
 
 import numpy as np
