@@ -733,11 +733,24 @@ def test_the_returned_tangent_is_never_the_callers_tangent() -> None:
     """Rules hand a tangent on unchanged or as a view (``a + c``, reshapes, slices): the result
     is a copy, so writing it leaves the caller's tangent alone."""
     x, t = np.array([1.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0])
-    for f in (lambda a: a + 1.0, lambda a: a[1:], lambda a: a.reshape(3, 1)):
-        _, tangent = tg.jvp(f, (x,), (t,))
-        assert not np.shares_memory(tangent.data, t)
-        tangent.data += 1.0
-        np.testing.assert_array_equal(t, [1.0, 1.0, 1.0])
+    for f in (lambda a: a + 1.0, lambda a: a[1:], lambda a: a.reshape(3, 1), lambda a: a,
+              lambda a: a * 1.0):
+        for given in (t, tg.Tensor(t)):
+            out, tangent = tg.jvp(f, (x,), (given,))
+            assert not np.shares_memory(tangent.data, t)
+            assert not np.shares_memory(tangent.data, out.data)
+            tangent.data += 1.0
+            np.testing.assert_array_equal(t, [1.0, 1.0, 1.0])
+
+
+def test_a_returned_tangent_never_shares_memory_with_the_value() -> None:
+    """A rule of one's own may hand back an array it was given (here the value itself, the
+    slope of exp with a tangent of ones): the tangent returned is a copy of it."""
+    lazy_exp = tg.primitive("lazy_exp", np.exp, lambda g, out, x: g * out,
+                            jvps=(lambda t, out, x: out if np.all(t == 1.0) else t * out,))
+    out, tangent = tg.jvp(lazy_exp, (np.array([0.0, 1.0]),), (np.ones(2),))
+    np.testing.assert_allclose(tangent.data, np.exp([0.0, 1.0]))
+    assert not np.shares_memory(tangent.data, out.data)
 
 
 # --- rules that run operations of their own ------------------------------------------------------

@@ -139,59 +139,80 @@ class Level:
     # --- called by every primitive (autograd.primitive) --------------------------------------
     def propagate(self, op: Callable, args: tuple, datas: list, params: dict,
                   result: Tensor) -> None:
+        if not self.plain:
+            self._propagate_general(op, args, datas, params, result)
+            return
+        # The common case, inline (it runs for every operation inside tg.jvp): one level, the
+        # rules on arrays. Anything else (a tangent that is a Tensor or stale, a result that
+        # outer reverse mode differentiates) is handed to _propagate_general.
+        if self.record and result._requires_grad and autograd._grad_enabled.get():
+            self._propagate_general(op, args, datas, params, result)
+            return
+        tangents = self._tangents
+        rules = None
+        tangent = None
+        out = result.data
+        i = -1
+        for arg in args:
+            i += 1
+            if not isinstance(arg, Tensor):
+                continue
+            entry = tangents.get(id(arg))
+            if entry is None or entry[0]() is not arg:
+                continue
+            t = entry[1]
+            if type(t) is not np.ndarray:
+                self._propagate_general(op, args, datas, params, result)
+                return
+            if rules is None:
+                rules = op.jvps
+                if rules is None:
+                    raise _no_rule(op)
+                levels = autograd._forward
+                ident = self.thread
+                active = levels[ident]
+                levels[ident] = None  # a rule's own operations (a Function's jvp) carry nothing
+            try:
+                contribution = (rules[i](t, out, *datas, **params) if params else
+                                rules[i](t, out, *datas))
+            finally:
+                levels[ident] = active
+            tangent = contribution if tangent is None else tangent + contribution
+        if tangent is None:
+            return
+        if (type(tangent) is not np.ndarray or tangent.shape != out.shape
+                or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
+            tangent = _fit(tangent, result)
+        if result._node is not None:
+            self.set(result, tangent)
+            return
+        key = id(result)  # self.set, inlined
+        tangents[key] = (weakref.ref(result, lambda _ref: tangents.pop(key, None)), tangent)
+
+    def _propagate_general(self, op: Callable, args: tuple, datas: list, params: dict,
+                           result: Tensor) -> None:
+        """``propagate`` with outer levels, Tensor tangents or batch axes."""
         if self.parent is not None:  # outer levels first: this level's rules may read theirs
             self.parent.propagate(op, args, datas, params, result)
-        # Inline, without helper calls: this runs for every operation inside tg.jvp.
-        tangents = self._tangents
         carried = []
-        arrays = True  # every tangent found is an array: the rules run on arrays
+        arrays = True  # every tangent found is an array: the rules may run on arrays
         for i, arg in enumerate(args):
-            if isinstance(arg, Tensor):
-                entry = tangents.get(id(arg))
-                if entry is not None and entry[0]() is arg:
-                    t = entry[1]
-                    if type(t) is not np.ndarray:
-                        if t is STALE:
-                            raise RuntimeError(
-                                f"forward mode: '{op.__name__}' uses a view taken before the "
-                                "tensor it views was written in place: its tangent describes the "
-                                "values before the write. Take the view again after the write.")
-                        if isinstance(t, Tensor):
-                            arrays = False
-                    carried.append((i, t))
+            t = self.tangent(arg) if isinstance(arg, Tensor) else None
+            if t is None:
+                continue
+            if t is STALE:
+                raise RuntimeError(
+                    f"forward mode: '{op.__name__}' uses a view taken before the tensor it "
+                    "views was written in place: its tangent describes the values before the "
+                    "write. Take the view again after the write.")
+            if isinstance(t, Tensor):
+                arrays = False
+            carried.append((i, t))
         if not carried:
             return
         rules = op.jvps
         if rules is None:
-            raise NotImplementedError(
-                f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
-                "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
-        if arrays and self.plain and not (
-                self.record and result._requires_grad and autograd._grad_enabled.get()):
-            # The common case: one level, tangents and rules on arrays, without the bookkeeping
-            # of _propagate (tracer, batch axes).
-            out = result.data
-            tangent = None
-            levels = autograd._forward
-            ident = self.thread
-            active = levels[ident]
-            levels[ident] = None  # a rule's own operations (a Function's jvp) carry nothing here
-            try:
-                for i, t in carried:
-                    contribution = (rules[i](t, out, *datas, **params) if params else
-                                    rules[i](t, out, *datas))
-                    tangent = contribution if tangent is None else tangent + contribution
-            finally:
-                levels[ident] = active
-            if (type(tangent) is not np.ndarray or tangent.shape != out.shape
-                    or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
-                tangent = _fit(tangent, result)
-            if result._node is not None:
-                self.set(result, tangent)
-                return
-            key = id(result)  # self.set, inlined
-            tangents[key] = (weakref.ref(result, lambda _ref: tangents.pop(key, None)), tangent)
-            return
+            raise _no_rule(op)
         self._propagate(op, rules, carried, arrays, args, datas, params, result)
 
     def _propagate(self, op: Callable, rules: Any, carried: list, arrays: bool, args: tuple,
@@ -230,6 +251,12 @@ class Level:
         elif tangent.shape != out.shape or tangent.dtype != out.dtype:
             tangent = _fit(tangent, result)
         self.set(result, tangent)
+
+
+def _no_rule(op: Callable) -> NotImplementedError:
+    return NotImplementedError(
+        f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= to "
+        "tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
 
 
 def batched_rule(batching: str | None, rule: Callable, t: Any, out: Any, inputs: Any,

@@ -30,6 +30,7 @@ import numpy as np
 
 from . import autograd, functional
 from .forward import Level, ReverseInside, batched_rule, current, fit_batch
+from .ops import reshape
 from .tensor import Tensor, _make
 
 __all__ = ["jvp", "linearize", "jacfwd", "jacrev", "hessian", "hvp"]
@@ -49,8 +50,7 @@ def jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[T
 
 def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor],
                  on_tensors: bool = False) -> tuple[Tensor, Tensor]:
-    from .ops import reshape
-    grad_on = autograd.is_grad_enabled()
+    grad_on = autograd._grad_enabled.get()
     outer = current()  # an enclosing jvp: the results keep its tangents
     nested = outer is not None
     if grad_on and not nested:
@@ -58,26 +58,33 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
             if isinstance(x, Tensor) and x._requires_grad:
                 nested = True
                 break
+    given = []  # the caller's tangent arrays: a result's tangent is never one of them
     with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors) as level:
         inputs = []
         for p, t in zip(primals, tangents):
-            if isinstance(p, Tensor) and (p.requires_grad and grad_on or outer is not None):
+            if isinstance(p, Tensor) and (p._requires_grad and grad_on or outer is not None):
                 # An identity operation of its own: the result keeps p's graph, and an outer
                 # level's tangent of p.
                 x = reshape(p, p.shape)
             else:  # a copy: an in-place write inside f leaves the caller's array alone
                 x = Tensor(p.data if isinstance(p, Tensor) else p)
-            tangent = t if on_tensors or nested and t.requires_grad else t.data
-            if tangent.dtype != x.dtype:
-                tangent = tangent.astype(x.dtype)
+            tangent = t if on_tensors or nested and t._requires_grad else t.data
+            if tangent.dtype != x.data.dtype:
+                tangent = tangent.astype(x.data.dtype)
+            given.append(tangent)
             level.set(x, tangent)
             inputs.append(x)
         out = functional._call(f, inputs, "jvp")
         tangent_out = level.tangent(out)
     if tangent_out is None:  # f does not depend on the primals
-        tangent_out = Tensor(np.zeros(out.shape, dtype=out.dtype))
+        tangent_out = _make(np.zeros(out.shape, dtype=out.data.dtype), None)
     elif not isinstance(tangent_out, Tensor):
-        tangent_out = _make(np.array(tangent_out), None)  # a copy: never the caller's tangent
+        # A rule's new array is the result as it is; a caller's tangent (f the identity), a
+        # view of one (f a slice) or the value itself (a rule of one's own) is copied.
+        if (tangent_out.base is not None or tangent_out is out.data
+                or any(tangent_out is t for t in given)):
+            tangent_out = np.array(tangent_out)
+        return out if nested else out.detach(), _make(tangent_out, None)
     if nested:
         return out, tangent_out
     return out.detach(), tangent_out.detach()
@@ -106,7 +113,7 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     functional._check_callable(f, "jacfwd")
 
     def jacobian(*args: Any) -> Any:
-        from .ops import reshape, stack
+        from .ops import stack
         nums = functional._argnums_tuple(argnums, len(args), "jacfwd")
         args = [a if isinstance(a, Tensor) else Tensor(a) for a in args]
         try:
