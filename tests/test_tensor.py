@@ -12,10 +12,12 @@ from tinygrad_mv import Tensor
     ([[1.0, 2.0]], np.float64), (np.arange(3), np.float64), (np.array([True, False]), np.float64),
     (np.ones(2, dtype=np.float32), np.float32), (np.ones(2, dtype=np.float64), np.float64),
     (np.ones(2, dtype=np.float16), np.float64),
+    (np.ones(2, dtype=np.float64).astype(np.dtype(np.float64).newbyteorder()), np.float64),
+    (np.ones(2, dtype=np.float32).astype(np.dtype(np.float32).newbyteorder()), np.float32),
 ])
 def test_dtype_rules(data, dtype):
     t = Tensor(data)
-    assert t.dtype == dtype and isinstance(t.data, np.ndarray)
+    assert t.dtype == dtype and isinstance(t.data, np.ndarray) and t.data.dtype.isnative
     np.testing.assert_array_equal(t.data, np.asarray(data, dtype=dtype))
 
 

@@ -201,10 +201,11 @@ def _operand(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         kind = value.dtype.kind
         if kind == "f":
-            if value.dtype.char in "fd":  # float32, float64
+            if value.dtype in _FLOATS:  # float32, float64 (native byte order)
                 return value
-            # float16, long double: a number, or float64 as Tensor() makes them
-            return float(value) if isinstance(value, np.generic) else value.astype(np.float64)
+            # float16, long double, byte-swapped: a number, or the dtype Tensor() makes
+            return (float(value) if isinstance(value, np.generic) else
+                    value.astype(_working_float(value.dtype)))
         if kind in "iub":
             return np.asarray(value, dtype=np.float64)
         raise TypeError(f"unsupported operand: array of dtype {value.dtype}; tinygrad_mv "
@@ -415,7 +416,9 @@ class _VariadicRules:
         return functools.partial(self.rule, i)
 
 
-from .tensor import Tensor, _make  # noqa: E402,F811  (tensor.py imports this module)
+from .tensor import (  # noqa: E402,F811  (tensor.py imports this module)
+    _FLOATS, Tensor, _make, _working_float,
+)
 from .engine import (  # noqa: E402,F401  (the engine, re-exported: tg.autograd.grad, ...)
     IndexedGrad, _accumulate, _released_error, _seed, _sum_to_shape, backward, check_versions,
     grad, scatter,

@@ -11,7 +11,14 @@ from . import autograd
 __all__ = ["Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "randn", "rand",
            "zeros_like", "ones_like", "eye"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # in native byte order
+
+
+def _working_float(dtype: np.dtype) -> np.dtype:
+    """The dtype data of ``dtype`` computes in when it is not float32 or float64 in native byte
+    order: float32 for a byte-swapped float32, float64 for anything else (integers, bools, half,
+    long double, byte-swapped float64)."""
+    return _FLOATS[0] if dtype.char == "f" else _FLOATS[1]
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -42,7 +49,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if forced is not None:
         return arr.astype(forced, copy=False)
     if arr.dtype not in _FLOATS:
-        arr = arr.astype(np.float64)
+        arr = arr.astype(_working_float(arr.dtype))
     return arr
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import Drawing, primitive
-from ..tensor import Tensor
+from ..tensor import _FLOATS, Tensor, _working_float
 from ._util import broadcast_number, value
 
 # --- arithmetic ---------------------------------------------------------------------------------
@@ -240,8 +240,8 @@ def _bound(bound: Any) -> Any:
     if isinstance(bound, (np.number, np.ndarray)):
         if np.ndim(bound) == 0:
             return float(bound) if np.asarray(bound).dtype.kind == "f" else bound.item()
-        if bound.dtype.kind == "f" and bound.dtype.char not in "fd":
-            return bound.astype(np.float64)
+        if bound.dtype.kind == "f" and bound.dtype not in _FLOATS:
+            return bound.astype(_working_float(bound.dtype))
     return bound
 
 

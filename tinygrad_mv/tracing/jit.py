@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import JitError
-from ..tensor import Tensor, _make
+from ..tensor import _FLOATS, Tensor, _make
 from .program import _dynamic, _flatten, _Program
 from .recorder import _Tracer
 
@@ -62,7 +62,7 @@ class _Jitted:
         ndarray = np.ndarray
         for i, a in enumerate(args):
             kind = type(a)
-            if kind is ndarray and a.dtype.char in "fd":  # float32/64: the common case, first
+            if kind is ndarray and a.dtype in _FLOATS:  # float32/64: the common case, first
                 arr = a
             elif isinstance(a, Tensor):
                 if a._requires_grad and autograd.is_grad_enabled():

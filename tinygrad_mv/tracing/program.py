@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import JitError
 from ..ops.shape import _index
-from ..tensor import Tensor, _make
+from ..tensor import _FLOATS, Tensor, _make, _working_float
 from . import optimizer, signs
 from .recorder import _add_at, _scatter_new, _Tracer
 
@@ -21,8 +21,8 @@ def _dynamic(value: Any) -> np.ndarray | None:
         return value.data
     if isinstance(value, (np.ndarray, np.generic, list)):
         arr = np.asarray(value)
-        if arr.dtype.kind in "iub" or arr.dtype.kind == "f" and arr.dtype.char not in "fd":
-            arr = arr.astype(np.float64)  # integers, bools, half or long double: as Tensor()
+        if arr.dtype.kind in "iubf" and arr.dtype not in _FLOATS:
+            arr = arr.astype(_working_float(arr.dtype))  # as Tensor() makes it
         elif arr.dtype.kind != "f":
             raise TypeError(f"jit: an argument has dtype {arr.dtype}; arrays must be numeric")
         return arr
