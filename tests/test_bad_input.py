@@ -429,6 +429,17 @@ def test_operands_of_other_float_dtypes_compute_in_float64_or_the_tensors_float3
     np.testing.assert_allclose(x.grad.data, 1.5 * x.data ** 0.5, rtol=1e-15)
 
 
+def test_a_byte_swapped_float64_operand_is_float64_beside_a_float32_tensor() -> None:
+    """Only operands without a float dtype of their own (ints, bools, lists, half) follow a
+    float32 Tensor; a float64 array in the other byte order is float64, as in its own order."""
+    a = Tensor(np.ones(3, np.float32))
+    w = np.array([0.1, 0.2, 0.3])
+    swapped = w.astype(w.dtype.newbyteorder())
+    for y in (a + swapped, swapped * a, a - swapped):
+        assert y.dtype == np.float64
+    np.testing.assert_array_equal((a + swapped).data, (a + w).data)
+
+
 def test_clip_bounds_of_other_float_dtypes_keep_the_tensors_dtype() -> None:
     x = V()
     assert x.clip(np.longdouble(0.0), np.longdouble(0.5)).dtype == np.float64

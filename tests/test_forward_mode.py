@@ -835,3 +835,46 @@ def test_jvp_under_jit_returns_a_detached_tangent() -> None:
     want = f(x, t).data
     got = tg.jit(f)(x, t).data
     assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_a_returned_tangent_never_shares_memory_with_an_operand() -> None:
+    """A rule of one's own may hand back an operand (here a constant the caller holds)."""
+    scale = tg.primitive("scale_by", lambda x, w: x * w, lambda g, out, x, w: g * w,
+                         jvps=(lambda t, out, x, w: w if np.all(t == 1.0) else t * w,))
+    w = np.array([2.0, 3.0])
+    _, tangent = tg.jvp(lambda a: scale(a, w), (np.array([1.0, 1.0]),), (np.ones(2),))
+    np.testing.assert_array_equal(tangent.data, [2.0, 3.0])
+    assert not np.shares_memory(tangent.data, w)
+
+
+def test_the_tangent_of_a_result_without_a_float_dtype_is_float_zeros() -> None:
+    out, tangent = tg.jvp(lambda a: a > 0, (np.array([1.0, -2.0]),), (np.ones(2),))
+    assert out.dtype == bool and tangent.dtype == np.float64
+    np.testing.assert_array_equal(tangent.data, [0.0, 0.0])
+
+
+def test_a_functions_jvp_on_several_inputs_runs_outside_the_level() -> None:
+    """The operations a jvp rule runs on its saved inputs (which carry tangents) carry none, for
+    every input's rule: here one of them has no forward rule at all."""
+    square = tg.primitive("square_without_jvp", lambda a: a * a, lambda g, out, a: 2 * g * a)
+
+    class Product(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * y, g * x
+
+        @staticmethod
+        def jvp(ctx, tx, ty):
+            x, y = ctx.saved_tensors
+            return tx * y + (square(x) / x) * ty
+
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    for tangents in ((np.ones(2), np.ones(2)), (np.ones(2), np.zeros(2))):
+        _, tangent = tg.jvp(lambda a, b: Product.apply(a, b), (x, y), tangents)
+        np.testing.assert_allclose(tangent.data, tangents[0] * y + x * tangents[1])

@@ -315,7 +315,8 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                     parents.append(None)
                     continue
                 data = _operand(arg)
-                if type(data) is np.ndarray and data is not arg and data.dtype == np.float64:
+                if (type(data) is np.ndarray and data is not arg and data.dtype == np.float64
+                        and not (type(arg) is np.ndarray and arg.dtype.char == "d")):
                     weak = (weak or []) + [len(datas)]  # made from ints, bools or a list
                 elif type(arg) is np.ndarray and arg.ndim == 0 and arg.dtype == np.float64:
                     weak = (weak or []) + [len(datas)]  # a 0-d array counts as a number

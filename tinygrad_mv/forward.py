@@ -166,12 +166,13 @@ class Level:
                 return
             if rules is None:
                 rules = op.jvps
-                if rules is None:
-                    raise _no_rule(op)
+                if rules is None:  # (after any stale tangent's error: the general way)
+                    self._propagate_general(op, args, datas, params, result)
+                    return
                 levels = autograd._forward
                 ident = self.thread
                 active = levels[ident]
-                levels[ident] = None  # a rule's own operations (a Function's jvp) carry nothing
+            levels[ident] = None  # a rule's own operations (a Function's jvp) carry nothing
             try:
                 contribution = (rules[i](t, out, *datas, **params) if params else
                                 rules[i](t, out, *datas))

@@ -58,7 +58,6 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
             if isinstance(x, Tensor) and x._requires_grad:
                 nested = True
                 break
-    given = []  # the caller's tangent arrays: a result's tangent is never one of them
     with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors) as level:
         inputs = []
         for p, t in zip(primals, tangents):
@@ -71,20 +70,16 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
             tangent = t if on_tensors or nested and t._requires_grad else t.data
             if tangent.dtype != x.data.dtype:
                 tangent = tangent.astype(x.data.dtype)
-            given.append(tangent)
             level.set(x, tangent)
             inputs.append(x)
         out = functional._call(f, inputs, "jvp")
         tangent_out = level.tangent(out)
     if tangent_out is None:  # f does not depend on the primals
-        tangent_out = _make(np.zeros(out.shape, dtype=out.data.dtype), None)
+        tangent_out = Tensor(np.zeros(out.shape, dtype=out.dtype))
     elif not isinstance(tangent_out, Tensor):
-        # A rule's new array is the result as it is; a caller's tangent (f the identity), a
-        # view of one (f a slice) or the value itself (a rule of one's own) is copied.
-        if (tangent_out.base is not None or tangent_out is out.data
-                or any(tangent_out is t for t in given)):
-            tangent_out = np.array(tangent_out)
-        return out if nested else out.detach(), _make(tangent_out, None)
+        # A copy: a rule may hand on an array someone holds (the caller's tangent, a view of it,
+        # an operand, the value).
+        return out if nested else out.detach(), _make(np.array(tangent_out), None)
     if nested:
         return out, tangent_out
     return out.detach(), tangent_out.detach()
