@@ -303,6 +303,19 @@ def test_a_view_of_a_changed_tensor_is_not_differentiated_with_a_stale_graph(rng
         (first * first).sum().backward()
 
 
+def test_a_view_taken_among_thousands_of_dead_ones_is_still_found_stale(rng):
+    """The list of recorded views drops dead ones as it grows; the live ones stay in it."""
+    h = Tensor(rng.standard_normal(4), requires_grad=True) * 1.0
+    first = h[:2]
+    for _ in range(5_000):  # views that die at once
+        (h[1:] * 1.0).sum()
+    assert len(versions._views) < 5_000
+    h *= 3.0
+    with pytest.raises(RuntimeError, match="'getitem'"):
+        (first * first).sum().backward()
+    assert any(view is first for view in versions.views_of(h.data))
+
+
 def test_the_version_check_reads_rules_precisely():
     assert rules.rule_reads(lambda g, out, x, y: g * y, 2) == (False, False, True)
     assert rules.rule_reads(lambda g, out, x: g * out, 1) == (True, False)

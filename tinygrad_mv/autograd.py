@@ -366,9 +366,9 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
             result._requires_grad = True
             result.name = None
             result._hooks = None
-            node.out_ref = weakref.ref(result)  # values of tensors the user still holds
+            node.out_ref = ref = weakref.ref(result)  # values of tensors the user still holds
             if views and out.base is not None:
-                versions.note_view(result)  # an in-place write to its base makes it stale
+                versions.note_view(ref)  # an in-place write to its base makes it stale
             if anomaly:
                 node.trace = "".join(traceback.format_stack(limit=12)[:-1])
         else:

@@ -12,6 +12,7 @@ Which saved values a rule reads comes from rules.py (read off the rule's code).
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from typing import Any, Callable
 
@@ -64,13 +65,29 @@ def written_since(value: Any, seq: int) -> bool:
 
 
 
-# Tensors recorded as views of another array's memory (a slice, a reshape), while they live.
-_views: weakref.WeakSet = weakref.WeakSet()
+# Weak references to the Tensors recorded as views of another array's memory (a slice, a
+# reshape): a list, as appending costs a fifth of a WeakSet's add and nothing when the view dies.
+# References to dead views are dropped whenever the list has doubled since the last time.
+_views: list = []
+_prune_above = 1_024
+_pruning = threading.Lock()
 
 
-def note_view(tensor: Any) -> None:
-    """Remember ``tensor`` (whose data views another array) for :func:`views_of`."""
-    _views.add(tensor)
+def note_view(ref: Callable[[], Any]) -> None:
+    """Remember the Tensor ``ref`` refers to (weakly; its data views another array) for
+    :func:`views_of`."""
+    global _prune_above
+    _views.append(ref)
+    if len(_views) > _prune_above and _pruning.acquire(blocking=False):
+        try:
+            # Only the references seen here are replaced: another thread's appends stay.
+            seen = len(_views)
+            alive = [r for r in _views[:seen] if r() is not None]
+            del _views[:seen]
+            _views[:0] = alive
+            _prune_above = max(1_024, 2 * len(alive))
+        finally:
+            _pruning.release()
 
 
 def views_of(array: np.ndarray) -> list:
@@ -78,4 +95,9 @@ def views_of(array: np.ndarray) -> list:
     if not _views:
         return []
     owner = _owner(array)
-    return [t for t in list(_views) if _owner(t.data) is owner]
+    found = []
+    for ref in list(_views):
+        tensor = ref()
+        if tensor is not None and _owner(tensor.data) is owner:
+            found.append(tensor)
+    return found
