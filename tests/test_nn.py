@@ -409,6 +409,72 @@ def test_bce_gradient_near_and_at_zero_and_one_follows_pytorch_rule():
     assert_close(tp.grad, qp.grad.numpy(), **TIGHT)
 
 
+def test_unreduced_bce_gradient_at_zero_and_one_is_finite_as_pytorchs():
+    """Each element's loss has the same finite slope at p = 0 and p = 1 as the summed one (a
+    saturated sigmoid gives exactly 1.0)."""
+    p = np.array([0.0, 1.0, 0.5, 1.0, 0.0, _sigmoid(40.0)])
+    t = np.array([0.0, 1.0, 0.3, 0.0, 1.0, 0.0])
+    tp = Tensor(p, requires_grad=True)
+    each = F.binary_cross_entropy(tp, t, reduction="none")
+    each.sum().backward()
+    want = (p - t) / np.maximum(p * (1 - p), np.float32(1e-12))
+    assert_close(tp.grad, want, **TIGHT)
+    summed = Tensor(p, requires_grad=True)
+    F.binary_cross_entropy(summed, t, reduction="sum").backward()
+    assert_close(tp.grad, summed.grad.data, **TIGHT)
+    assert_close(each.data.sum(), F.binary_cross_entropy(p, t, reduction="sum").item(), **TIGHT)
+    torch = pytest.importorskip("torch")
+    qp = torch.tensor(p, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy(qp, torch.tensor(t), reduction="none").sum().backward()
+    assert_close(tp.grad, qp.grad.numpy(), **TIGHT)
+
+
+def test_chi_squared_in_float32_with_tiny_or_huge_sigma_stays_finite():
+    """((t - p) / sigma)^2 fits float32 where 1 / sigma^2 does not."""
+    for scale in (1e-20, 1e20):
+        p = np.array([1.6, 1.7], np.float32) * np.float32(scale)
+        t = np.array([1.5, 1.75], np.float32) * np.float32(scale)
+        tp = Tensor(p, requires_grad=True)
+        loss = F.chi_squared_loss(tp, t, sigma=scale)
+        loss.backward()
+        r = (t.astype(np.float64) - p) / scale
+        assert loss.dtype == np.float32 and tp.grad.dtype == np.float32
+        assert loss.item() == pytest.approx((r ** 2).sum(), rel=1e-5)
+        np.testing.assert_allclose(tp.grad.data, -2 * r / scale, rtol=1e-5)
+
+
+def test_cross_entropy_of_one_sample_unreduced_is_one_number():
+    z = np.array([1.0, 2.0, 3.0])
+    each = F.cross_entropy(z, 1, reduction="none")
+    assert each.shape == ()
+    assert each.item() == pytest.approx(np.log(np.exp(z).sum()) - 2.0, rel=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fused_losses_have_forward_rules(reduction, rng):
+    """Forward mode through every loss: J v against central differences and against its VJP
+    (<u, J v> = <J^T u, v>)."""
+    p, t = rng.uniform(0.05, 0.95, (3, 2)), rng.uniform(0, 1, (3, 2))
+    z, classes = rng.standard_normal((3, 4)), np.array([3, 0, 1])
+    cases = [
+        (lambda q: F.mse_loss(q, Tensor(t), reduction), p),
+        (lambda q: F.binary_cross_entropy(q, Tensor(t), reduction), p),
+        (lambda q: F.cross_entropy(q, classes, reduction), z),
+        (lambda q: F.chi_squared_loss(q, Tensor(t), sigma=np.array([0.5, 2.0])), p),
+        (lambda q: F.sse_loss(Tensor(t), q), p),  # the target's rule
+    ]
+    for f, x in cases:
+        v = rng.standard_normal(x.shape)
+        out, tangent = tg.jvp(f, (x,), (v,))
+        h = 1e-6
+        fd = (f(Tensor(x + h * v)).data - f(Tensor(x - h * v)).data) / (2 * h)
+        assert_close(tangent, fd, rtol=1e-6, atol=1e-8)
+        u = rng.standard_normal(out.shape)
+        _, pullback = tg.vjp(f, x)
+        assert np.vdot(u, tangent.data) == pytest.approx(np.vdot(pullback(u)[0].data, v),
+                                                         rel=1e-10)
+
+
 def test_losses_keep_float32():
     p = Tensor(np.full((2, 2), 0.25, dtype=np.float32), requires_grad=True)
     t = np.full((2, 2), 0.5, dtype=np.float32)

@@ -44,23 +44,30 @@ def _pair(prediction: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
     return prediction, target
 
 
+def _scalar_jvp(vjp: Any) -> Any:
+    """The forward rule of a loss (one number) from its VJP, by linearity: J t = <J^T 1, t>."""
+    def jvp(t: Any, out: Any, *inputs: Any, **params: Any) -> Any:
+        return (vjp(1.0, out, *inputs, **params) * t).sum()
+    return jvp
+
+
 # --- sum of (weighted) squared errors -----------------------------------------------------------
+# ``inverse_sigma`` (1 / sigma) scales each error before it is squared, as ((t - p) / sigma)^2:
+# a weight 1 / sigma^2 would overflow float32 for sigma below 1e-19 where the ratio does not.
 def _squared_error(p: np.ndarray, t: np.ndarray, scale: float = 1.0,
-                   weight: np.ndarray | None = None) -> np.ndarray:
+                   inverse_sigma: np.ndarray | None = None) -> np.ndarray:
     d = p - t
-    if weight is None:
-        total = np.vdot(d, d)
-    else:
-        total = np.vdot(d * weight, d)
-    return np.asarray(scale * total)
+    if inverse_sigma is not None:
+        d = d * inverse_sigma
+    return np.asarray(scale * np.vdot(d, d))
 
 
 def _squared_error_dp(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0,
-                      weight: np.ndarray | None = None) -> Any:
+                      inverse_sigma: np.ndarray | None = None) -> Any:
     d = p - t
+    if inverse_sigma is not None:
+        d = (d * inverse_sigma) * inverse_sigma
     factor = g * (2.0 * scale)
-    if weight is not None:
-        factor = factor * weight
     if isinstance(d, np.ndarray) and not isinstance(factor, Tensor):
         d *= factor  # d is a fresh array: scale it in place
         return d
@@ -68,12 +75,13 @@ def _squared_error_dp(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0,
 
 
 def _squared_error_dt(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0,
-                      weight: np.ndarray | None = None) -> Any:
-    return -_squared_error_dp(g, out, p, t, scale=scale, weight=weight)
+                      inverse_sigma: np.ndarray | None = None) -> Any:
+    return -_squared_error_dp(g, out, p, t, scale=scale, inverse_sigma=inverse_sigma)
 
 
 _squared_error_op = primitive("squared_error", _squared_error, _squared_error_dp,
                               _squared_error_dt,
+                              jvps=(_scalar_jvp(_squared_error_dp), _scalar_jvp(_squared_error_dt)),
                               drawing=Drawing(roles=('prediction', 'target'),
                                               local=('2·g·({0} - {1})', '-2·g·({0} - {1})')))
 
@@ -119,8 +127,8 @@ def chi_squared_loss(prediction: Any, target: Any, sigma: Any = None) -> Tensor:
     if shape != prediction.data.shape:
         raise ValueError(f"chi_squared_loss: sigma of shape {s.shape} does not broadcast to the "
                          f"prediction's shape {prediction.data.shape}")
-    weight = (1.0 / (s * s)).astype(prediction.data.dtype, copy=False)
-    return _squared_error_op(prediction, target, weight=weight)
+    inverse = (1.0 / s).astype(prediction.data.dtype, copy=False)
+    return _squared_error_op(prediction, target, inverse_sigma=inverse)
 
 
 # --- binary cross-entropy -------------------------------------------------------------------------
@@ -150,7 +158,21 @@ def _bce_dt(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0) -> Any:
 
 
 _bce_op = primitive("binary_cross_entropy", _bce, _bce_dp, _bce_dt,
+                    jvps=(_scalar_jvp(_bce_dp), _scalar_jvp(_bce_dt)),
                     drawing=Drawing(roles=('prediction', 'target')))
+
+
+def _bce_each(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    log_p, log_q = _clamped_logs(p)
+    return -(t * log_p + (1.0 - t) * log_q)
+
+
+# Each element's loss: the same local derivatives, elementwise (so the forward rules are the
+# tangent times them too), finite at p = 0 and p = 1 as PyTorch's.
+_bce_each_op = primitive("binary_cross_entropy_each", _bce_each, _bce_dp, _bce_dt,
+                         jvps=(_bce_dp, _bce_dt),
+                         drawing=Drawing(roles=('prediction', 'target'), elementwise=True))
+_bce_each_op.batching = "elementwise"
 
 
 def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
@@ -166,10 +188,8 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") 
                              f"in [0, 1], found {bad!r}"
                              + (" (apply a sigmoid to the model's output first)"
                                 if what == "prediction" else ""))
-    if reduction == "none":  # each element's, clamped as PyTorch; from elementary operations
-        log_p = ops.maximum(ops.log(ops.maximum(prediction, 0.0)), -100.0)
-        log_q = ops.maximum(ops.log(ops.maximum(1.0 - prediction, 0.0)), -100.0)
-        return -(target * log_p + (1.0 - target) * log_q)
+    if reduction == "none":
+        return _bce_each_op(prediction, target)
     size = prediction.data.size
     if reduction == "mean" and size == 0:
         raise ValueError("binary_cross_entropy: the mean of an empty prediction is undefined")
@@ -201,6 +221,7 @@ def _cross_entropy_dx(g: Any, out: Any, x: Any, classes: np.ndarray, scale: floa
 
 
 _cross_entropy_op = primitive("cross_entropy", _cross_entropy, _cross_entropy_dx,
+                              jvps=(_scalar_jvp(_cross_entropy_dx),),
                               drawing=Drawing(roles=('logits', 'target')))
 
 
@@ -247,7 +268,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(f"cross_entropy: target[{i}] = {int(classes[i])} is not a class index "
                          f"in [0, {c}) for logits with {c} classes")
     if reduction == "none":  # each sample's, from the (stable) log_softmax
-        return -ops.log_softmax(logits, axis=1)[np.arange(n), classes]
+        losses = -ops.log_softmax(logits, axis=1)[np.arange(n), classes]
+        return ops.reshape(losses, ()) if len(shape) == 1 else losses
     scale = 1.0 / n if reduction == "mean" else 1.0
     return _cross_entropy_op(logits, classes=np.ascontiguousarray(classes, dtype=np.intp),
                              scale=scale)

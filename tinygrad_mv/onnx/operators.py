@@ -218,12 +218,21 @@ def _vector_norm(b: GraphBuilder, c: Call) -> str:
 def _squared_error(b: GraphBuilder, c: Call) -> str:
     p, t = _operands(b, c)
     d = b.node("Sub", [p, t])
+    if c.params.get("inverse_sigma") is not None:
+        d = b.node("Mul", [d, b.constant(np.asarray(c.params["inverse_sigma"],
+                                                    dtype=c.out.dtype))])
     squares = b.node("Mul", [d, d])
-    if c.params.get("weight") is not None:
-        squares = b.node("Mul", [squares, b.constant(np.asarray(c.params["weight"],
-                                                                dtype=c.out.dtype))])
     total = b.node("ReduceSum", [squares], keepdims=0)
     return b.node("Mul", [total, _scalar(b, c.params.get("scale", 1.0), c)])
+
+
+def _bce_each(b: GraphBuilder, k: Callable[[float], str], p: str, t: str) -> str:
+    # -(t max(log p, -100) + (1 - t) max(log(1 - p), -100)), the logs clamped as PyTorch's
+    log_p = b.node("Max", [b.node("Log", [p]), k(-100.0)])
+    log_q = b.node("Max", [b.node("Log", [b.node("Sub", [k(1.0), p])]), k(-100.0)])
+    total = b.node("Add", [b.node("Mul", [t, log_p]),
+                           b.node("Mul", [b.node("Sub", [k(1.0), t]), log_q])])
+    return b.node("Neg", [total])
 
 
 def _gaussian_pdf(b: GraphBuilder, c: Call) -> str:
@@ -394,6 +403,7 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
                                      "diag")},
     # models and the course's applications
     "squared_error": _squared_error, "gaussian_pdf": _gaussian_pdf,
+    "binary_cross_entropy_each": _composed(_bce_each),
 }
 
 
