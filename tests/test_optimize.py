@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_mv as tg
-from tinygrad_mv import optimize
+from tinygrad_mv import Tensor, optimize
 from tinygrad_mv.optimize import ConvergenceError, ConvergenceWarning, SingularJacobianError
 from tinygrad_mv.optimize._common import _value_and_jacobian
 from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step
@@ -52,7 +52,7 @@ def test_newton_cubic_from_minus_two_matches_hand_iteration_and_real_root():
 
 def test_newton_cubic_from_zero_cycles_and_says_so():
     # x = 0 -> 1 -> 0 -> ...: f(0) = 2, f'(0) = -2; f(1) = 1, f'(1) = 1. No silent wrong root.
-    with pytest.raises(ConvergenceError, match=r"residual max \|f\(x\)\| = [12]") as info:
+    with pytest.raises(ConvergenceError, match=r"Newton step 1 > .*max \|f\(x\)\| = [12]") as info:
         optimize.newton_raphson(cubic, 0.0, max_iter=9)
     path = info.value.result.path
     np.testing.assert_array_equal(path[:6], [0.0, 1.0, 0.0, 1.0, 0.0, 1.0])
@@ -859,3 +859,34 @@ def test_optimize_is_exported():
     assert tg.optimize is optimize
     for name in ("newton_raphson", "minimize", "lagrange", "least_squares_fit"):
         assert callable(getattr(tg.optimize, name))
+
+
+# --- scale: a problem multiplied by a constant has the same answer ------------------------------
+def test_newton_finds_a_root_of_a_function_small_everywhere():
+    """|f| <= 1e-10 everywhere near the start: the Newton step, not the residual, says when x is
+    at the root (scipy.optimize.brentq's root as the oracle, and by hand sqrt(G / c))."""
+    res = optimize.newton_raphson(lambda r: 6.674e-11 / r ** 2 - 1e-12, 5.0)
+    assert res.success and res.nit > 0
+    assert res.x == pytest.approx(np.sqrt(6.674e-11 / 1e-12), rel=1e-10)
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    root = scipy_optimize.brentq(lambda r: 6.674e-11 / r ** 2 - 1e-12, 1.0, 20.0, xtol=1e-14)
+    assert res.x == pytest.approx(root, rel=1e-10)
+
+
+def test_newton_solves_a_badly_scaled_but_regular_system():
+    a = np.diag([1e8, 1e-8])
+    res = optimize.newton_raphson(lambda v: Tensor(a) @ v - Tensor(a @ [1.0, 2.0]), np.zeros(2))
+    np.testing.assert_allclose(res.x, [1.0, 2.0], rtol=1e-12)
+    with pytest.raises(optimize.SingularJacobianError, match="condition number"):
+        optimize.newton_raphson(lambda v: Tensor(np.array([[1e8, 2e8], [1e-8, 2e-8]])) @ v
+                                - Tensor(np.array([1.0, 1.0])), np.zeros(2))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-12])
+def test_lagrange_answer_and_kind_do_not_depend_on_the_scale_of_f(scale):
+    for sign, kind in ((1.0, "minimum"), (-1.0, "maximum")):
+        res = optimize.lagrange(lambda v, k=sign * scale: k * (v ** 2).sum(),
+                                lambda v: v[0] + v[1] - 1, [1.0, 0.0])
+        np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-10)
+        assert res.kind == kind
+        assert res.multipliers[0] == pytest.approx(sign * scale, rel=1e-8)

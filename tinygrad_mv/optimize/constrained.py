@@ -53,8 +53,9 @@ def _classify(hess_l: np.ndarray, jac_g: np.ndarray) -> str:
         return "isolated"
     reduced = basis.T @ (0.5 * (hess_l + hess_l.T)) @ basis
     eig = np.linalg.eigvalsh(reduced)
-    scale = max(float(np.max(np.abs(hess_l))), 1.0)
-    if np.any(np.abs(eig) <= 1e-8 * scale):
+    # Relative to the Hessian's own size: multiplying f by a constant changes no point's kind.
+    scale = float(np.max(np.abs(hess_l)))
+    if np.any(np.abs(eig) <= 1e-8 * scale) or scale == 0.0:
         return "degenerate"
     if np.all(eig > 0):
         return "minimum"
