@@ -7,7 +7,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import forward_mode, functional
-from ..optim import adam_update, momentum_update
+from ..optim import _check_number, adam_update, momentum_update
 from ..tensor import Tensor
 from ._common import (MinimizeResult, _check_stopping, _fmt, _shaped, _start, _value,
                       _value_and_jacobian, _wrap_scalar)
@@ -89,8 +89,19 @@ def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
     """
     if method not in _METHODS:
         raise ValueError(f"minimize: unknown method {method!r}; choose one of {_METHODS}")
-    if lr is not None and not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"minimize: lr must be a positive number, got {lr!r}")
+    if lr is not None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+            raise TypeError(f"minimize: lr must be a positive number, got "
+                            f"{type(lr).__name__}")
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"minimize: lr must be a positive number, got {lr!r}")
+    # as torch.optim.SGD and Adam check them (a beta of 1 divides by zero in Adam's correction)
+    momentum = _check_number("momentum", momentum, "minimize", high=1.0)
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"minimize: betas must be a pair (beta1, beta2), got {betas!r}")
+    betas = (_check_number("betas[0]", betas[0], "minimize", high=1.0),
+             _check_number("betas[1]", betas[1], "minimize", high=1.0))
+    eps = _check_number("eps", eps, "minimize")
     _check_stopping(tol, max_iter, "minimize")
     x, shape = _start(x0, "minimize")
     scalar = _wrap_scalar(f, shape, "minimize")

@@ -18,6 +18,14 @@ _FIT_METHODS = ("gauss-newton", "levenberg-marquardt", "gd")
 _JACOBIAN_MODES = ("auto", "pointwise", "columns", "rows")
 
 
+def _numbers(values: Any, name: str) -> np.ndarray:
+    try:
+        return np.asarray(values.data if isinstance(values, Tensor) else values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"least_squares_fit: {name} must be a number or an array of numbers, "
+                        f"got {type(values).__name__} ({exc})") from None
+
+
 # Overflow or NaN in a trial is expected and handled (such points are rejected): no warnings.
 @np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0: Any,
@@ -69,9 +77,14 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     stays compiled. Only for models written purely in tinygrad_mv
     operations: one that is found reading values outside them (``.data``) on the recording
     check runs eagerly, but a Python branch on ``.data`` that the check does not cross would be
-    frozen, so it is opt-in.
+    frozen, so it is opt-in. The recordings are kept per model function for later fits: a
+    Python number it reads from a global or a closure is a constant of them, as under
+    :func:`tg.jit` (pass what changes between fits in ``x``, or fit with ``jit=False``).
     A fit that stops without converging warns (:class:`ConvergenceWarning`), ``success=False``.
     """
+    if not callable(model):
+        raise TypeError(f"least_squares_fit: model must be a function model(x, p), got "
+                        f"{type(model).__name__}")
     if method not in _FIT_METHODS:
         raise ValueError(f"least_squares_fit: unknown method {method!r}; choose one of "
                          f"{_FIT_METHODS}")
@@ -82,14 +95,14 @@ def least_squares_fit(model: Callable[[Any, Tensor], Tensor], x: Any, y: Any, p0
     if p_shape == ():
         raise ValueError("least_squares_fit: p0 must be a 1-D array of parameters, got a "
                          "number (use [value] for one parameter)")
-    y_arr = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.float64)
+    y_arr = _numbers(y, "y")
     if y_arr.size == 0 or not np.isfinite(y_arr).all():
         raise ValueError(f"least_squares_fit: y must be a non-empty array of finite numbers "
                          f"(shape {y_arr.shape})")
     if sigma is None:
         sig = np.ones(y_arr.shape)
     else:
-        sig = np.asarray(sigma.data if isinstance(sigma, Tensor) else sigma, dtype=np.float64)
+        sig = _numbers(sigma, "sigma")
         try:
             sig = np.broadcast_to(sig, y_arr.shape)
         except ValueError:

@@ -42,13 +42,18 @@ class _ModelPrograms:
     def jacobian(model: Callable, x: Any, p: Any, rows: bool) -> tuple[Any, Any]:
         """model(x, p) and its Jacobian: one reverse pass per output element as rows (m, k),
         or, as J^T of shape (k,) + out.shape, the Jacobian of the (linear) map u -> J^T u."""
-        out, vjp_fn = functional.vjp(lambda q: model(x, q), p)
-        if not isinstance(out, Tensor):
-            return out, None
+        out, vjp_fn = functional.vjp(lambda q: _model_output(model(x, q)), p)
         if rows:
             seeds = np.eye(out.size, dtype=out.dtype).reshape((out.size,) + out.shape)
             return out, stack([vjp_fn(seed)[0] for seed in seeds])
         return out, functional.jacobian(lambda u: vjp_fn(u)[0])(np.zeros(out.shape, out.dtype))
+
+
+def _model_output(out: Any) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise TypeError("least_squares_fit: model(x, p) must return a Tensor built with "
+                        f"tinygrad_mv operations, got {type(out).__name__}")
+    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -107,9 +112,7 @@ class _Model:
         self._replay: Callable[[list], Any] | None = None
 
     def _checked(self, out: Any) -> Tensor:
-        if not isinstance(out, Tensor):
-            raise TypeError("least_squares_fit: model(x, p) must return a Tensor built with "
-                            f"tinygrad_mv operations, got {type(out).__name__}")
+        out = _model_output(out)
         if out.shape != self.y_shape:
             raise ValueError(f"least_squares_fit: model(x, p) returned shape {out.shape} but y "
                              f"has shape {self.y_shape}")
