@@ -816,3 +816,63 @@ def test_cli_missing_folder_returns_2(tmp_path, capsys):
     path = tmp_path / "missing" / "m.onnx"
     code, _, err = run_cli(capsys, "export", "--model", "x", "--at", "x=1", "--out", str(path))
     assert code == 2 and "does not exist" in err
+
+
+# --- edge values and dtypes the runtime treats otherwise -----------------------------------------
+def test_sigmoid_keeps_full_precision_for_negative_inputs(tmp_path):
+    """ONNX Runtime's own float64 Sigmoid is off by 1e-3 at -30: the export composes it."""
+    x = np.array([-700.0, -40.0, -30.0, -15.0, -5.0, -1e-9, 0.0, 1e-9, 5.0, 40.0, 700.0])
+    path = tmp_path / "sigmoid.onnx"
+    tg.onnx.export(tg.sigmoid, (x,), path)
+    (got,) = run_onnx(path, x)
+    want = tg.sigmoid(x).data
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    by_hand = np.exp(-np.logaddexp(0.0, -x))
+    np.testing.assert_allclose(got, by_hand, rtol=1e-14, atol=0)
+
+
+def test_a_float32_value_compared_with_a_number_compares_in_float32(tmp_path):
+    """NumPy compares float32 with 0.1 in float32 (0.1f == float32(0.1)): so does the model,
+    in masks of where, clip's and maximum's gradients alike."""
+    a = np.array([0.1, 0.3, 0.7], np.float32)
+    cases = [lambda t: tg.where(t > 0.1, t, 0.0), lambda t: (t == 0.1) * t,
+             tg.grad(lambda t: t.clip(0.1, 0.3).sum()),
+             tg.grad(lambda t: tg.maximum(t, 0.1).sum())]
+    for i, f in enumerate(cases):
+        path = tmp_path / f"compare{i}.onnx"
+        tg.onnx.export(f, (a,), path)
+        np.testing.assert_array_equal(run_onnx(path, a)[0], f(tg.Tensor(a)).data)
+
+
+def test_maximum_and_minimum_reductions_are_nan_where_a_value_is(tmp_path):
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, np.nan], [7.0, 8.0, 9.0]])
+    cases = [lambda t: t.max(), lambda t: t.min(axis=1), lambda t: t.max(axis=0, keepdims=True),
+             lambda t: tg.linalg.norm(t, ord=np.inf, axis=1)]
+    for i, f in enumerate(cases):
+        path = tmp_path / f"reduce{i}.onnx"
+        tg.onnx.export(f, (x,), path)
+        np.testing.assert_array_equal(run_onnx(path, x)[0], f(tg.Tensor(x)).data)
+
+
+def test_what_the_runtime_refused_to_run_now_runs(tmp_path):
+    cases = [
+        (lambda t: np.pad(t, 1, constant_values=np.nan), np.array([1.0, 2.0])),
+        (lambda t: np.pad(t, (0, 2), constant_values=np.inf), np.array([1.0, 2.0])),
+        (lambda t: t.clip(np.array([0.0, 2.0, 4.0]), 5.0), np.array([1.0, 1.0, 9.0])),
+        (lambda t: t.clip(None, np.array([[0.5], [2.0]])), np.array([1.0, 3.0])),
+        (lambda t: t.reshape(3, 0), np.zeros((0, 3))),
+    ]
+    for i, (f, x) in enumerate(cases):
+        path = tmp_path / f"runs{i}.onnx"
+        tg.onnx.export(f, (x,), path)
+        (got,) = run_onnx(path, x)
+        want = f(tg.Tensor(x)).data
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_function_returning_no_tensor_is_refused_and_nothing_is_written(tmp_path):
+    path = tmp_path / "empty.onnx"
+    with pytest.raises(tg.onnx.ExportError, match="returned no Tensor"):
+        tg.onnx.export(lambda t: (), (np.ones(2),), path)
+    assert not path.exists()

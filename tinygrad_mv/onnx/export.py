@@ -149,6 +149,9 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
             ", or call the function without tg.jit", "")
         raise ExportError(f"{why} (at {_user_frame(exc)})") from None
     results = _flatten(result, name)
+    if not results:
+        raise ExportError(f"onnx.export({name}): f returned no Tensor ({result!r}); a model "
+                          "needs at least one output")
     outputs = _names(output_names, len(results), "output", "output_names")
     clash = set(outputs) & (set(inputs) | set(parameters.values()))
     if clash:

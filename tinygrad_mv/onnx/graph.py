@@ -42,6 +42,12 @@ class GraphBuilder:
         self.initializers[name] = numpy_helper.from_array(array.copy(order="C"), name)
         return name
 
+    def literal(self, value: Any, dtype: Any = None) -> str:
+        """A number an operation computes with, as a Constant node: the initializers stay the
+        model's parameters and the arrays it closes over."""
+        array = np.asarray(value, dtype=dtype)
+        return self.node("Constant", [], value=numpy_helper.from_array(array.copy(order="C")))
+
     def ints(self, values: Sequence[int]) -> str:
         return self.constant(np.asarray(values, dtype=np.int64).reshape(-1))
 
@@ -51,7 +57,8 @@ class GraphBuilder:
         return self.node("Cast", [name], to=onnx_type(target))
 
     def reshape(self, name: str, shape: Sequence[int]) -> str:
-        return self.node("Reshape", [name, self.ints(list(shape))])
+        # allowzero: a 0 in the shape is a length of 0, not "keep this axis" (ONNX's default)
+        return self.node("Reshape", [name, self.ints(list(shape))], allowzero=1)
 
     def model(self, inputs: list[tuple[str, np.ndarray]], outputs: list[tuple[str, np.ndarray]],
               opset: int, graph_name: str) -> onnx.ModelProto:

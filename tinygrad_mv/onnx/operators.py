@@ -37,7 +37,7 @@ def _elementwise(op_type: str) -> Callable[[GraphBuilder, Call], str]:
 
 
 def _scalar(b: GraphBuilder, value: float, c: Call) -> str:
-    return b.constant(np.asarray(value, dtype=c.out.dtype))
+    return b.literal(value, c.out.dtype)
 
 
 def _composed(build: Callable[..., str]) -> Callable[[GraphBuilder, Call], str]:
@@ -60,8 +60,29 @@ def _reduce(op_type: str, key: str = "axis") -> Callable[[GraphBuilder, Call], s
         if not axes:
             return b.node("Identity", _operands(b, c))
         keep = int(bool(c.params.get("keepdims", False)))
-        return b.node(op_type, [_operands(b, c)[0], b.ints(axes)], keepdims=keep)
+        return _reduced(b, c, op_type, _operands(b, c)[0], axes, keep)
     return emit
+
+
+def _reduced(b: GraphBuilder, c: Call, op_type: str, x: str, axes: list[int], keep: int) -> str:
+    """``op_type`` over ``axes``; a maximum or minimum is NaN where a NaN is among its values,
+    as NumPy's (ONNX Runtime's ReduceMax and ReduceMin skip a NaN that is not first)."""
+    value = b.node(op_type, [x, b.ints(axes)], keepdims=keep)
+    if op_type not in ("ReduceMax", "ReduceMin") or c.out.dtype.kind != "f":
+        return value
+    nans = b.node("ReduceSum", [b.node("Cast", [b.node("IsNaN", [x])], to=onnx_type(c.out.dtype)),
+                                b.ints(axes)], keepdims=keep)
+    return b.node("Where", [b.node("Greater", [nans, _scalar(b, 0.0, c)]),
+                            _scalar(b, np.nan, c), value])
+
+
+def _sigmoid(b: GraphBuilder, k: Callable, x: str) -> str:
+    # 1 / (1 + e^-|x|) for x >= 0, e^-|x| / (1 + e^-|x|) below: ONNX Runtime's float64 Sigmoid
+    # loses digits for negative x (a relative error of 1e-3 at x = -30)
+    small = b.node("Exp", [b.node("Neg", [b.node("Abs", [x])])])
+    denominator = b.node("Add", [k(1.0), small])
+    return b.node("Where", [b.node("Less", [x, k(0.0)]), b.node("Div", [small, denominator]),
+                            b.node("Reciprocal", [denominator])])
 
 
 def _log1p(b: GraphBuilder, k: Callable, u: str) -> str:
@@ -87,7 +108,9 @@ def _selection(b: GraphBuilder, c: Call) -> str:
     data = c.datas[0]
     numbers = np.arange(1, data.size + 1, dtype=np.float64).reshape(data.shape)
     filled = np.asarray(op(np.zeros(data.shape), **c.params), dtype=np.float64)
-    positions = np.asarray(op(numbers, **c.params), dtype=np.float64) - filled
+    with np.errstate(invalid="ignore"):  # a fill of NaN or infinity: position 0 there
+        positions = np.where(np.isfinite(filled),
+                             np.asarray(op(numbers, **c.params), dtype=np.float64) - filled, 0.0)
     flat = b.reshape(c.ins[0], [-1])
     flat = b.node("Concat", [b.constant(np.zeros(1, dtype=c.out.dtype)), flat], axis=0)
     picked = b.node("Gather", [flat, b.constant(positions.astype(np.int64))], axis=0)
@@ -133,8 +156,15 @@ def _where(b: GraphBuilder, c: Call) -> str:
 
 def _clip(b: GraphBuilder, c: Call) -> str:
     lo, hi = c.params.get("lo"), c.params.get("hi")
-    bounds = ["" if v is None else _scalar(b, v, c) for v in (lo, hi)]
-    return b.node("Clip", [_operands(b, c)[0], *bounds])
+    if np.ndim(lo) == 0 and np.ndim(hi) == 0:
+        bounds = ["" if v is None else _scalar(b, v, c) for v in (lo, hi)]
+        return b.node("Clip", [_operands(b, c)[0], *bounds])
+    # bounds per element: ONNX's Clip takes numbers only (np.clip is max, then min)
+    out = _operands(b, c)[0]
+    for bound, op_type in ((lo, "Max"), (hi, "Min")):
+        if bound is not None:
+            out = b.node(op_type, [out, b.constant(np.asarray(bound, dtype=c.out.dtype))])
+    return out
 
 
 def _pow(b: GraphBuilder, c: Call) -> str:
@@ -207,7 +237,7 @@ def _vector_norm(b: GraphBuilder, c: Call) -> str:
     if ord_ == 1:
         return total(magnitude)
     if ord_ in (math.inf, -math.inf):
-        return total(magnitude, "ReduceMax" if ord_ > 0 else "ReduceMin")
+        return _reduced(b, c, "ReduceMax" if ord_ > 0 else "ReduceMin", magnitude, axes, keep)
     if ord_ == 0:
         nonzero = b.node("Not", [b.node("Equal", [x, _scalar(b, 0.0, c)])])
         return total(b.node("Cast", [nonzero], to=onnx_type(c.out.dtype)))
@@ -359,7 +389,7 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
     "exp": _elementwise("Exp"), "log": _elementwise("Log"), "sqrt": _elementwise("Sqrt"),
     "sin": _elementwise("Sin"), "cos": _elementwise("Cos"), "tan": _composed(_tan),
     "tanh": _elementwise("Tanh"), "square": _composed(lambda b, k, x: b.node("Mul", [x, x])),
-    "abs": _elementwise("Abs"), "relu": _elementwise("Relu"), "sigmoid": _elementwise("Sigmoid"),
+    "abs": _elementwise("Abs"), "relu": _elementwise("Relu"), "sigmoid": _composed(_sigmoid),
     "log_sigmoid": _composed(_log_sigmoid), "clip": _clip,
     "maximum": _elementwise("Max"), "minimum": _elementwise("Min"), "where": _where,
     "astype": lambda b, c: b.cast(c.ins[0], c.datas[0].dtype, c.out.dtype),

@@ -147,6 +147,11 @@ class Recorder(Observer):
         if emit is None:
             raise ExportError(f"onnx.export({self.name}): np.{label} on a recorded value (at "
                               f"{user_line()}) has no ONNX counterpart in tinygrad_mv")
+        # A Python number is weak, as NumPy's promotion makes it: float32 > 0.1 compares in
+        # float32, so the number becomes a constant of the common type, not of float64.
+        common = np.result_type(*args)
+        args = tuple(np.asarray(a, dtype=common) if type(a) in (bool, int, float) else a
+                     for a in args)
         ins = [self.value(a) for a in args]
         self.bind(emit(self.builder, ins, [np.asarray(a) for a in args], np.asarray(result)),
                   result)
