@@ -47,6 +47,15 @@ def _check_eps(eps: float, name: str) -> float:
     return float(eps)
 
 
+def _check_tolerance(value: float, what: str, name: str) -> float:
+    # a negative or NaN tolerance would pass every entry (|error| / tolerance is never > 1)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: {what} must be a number, got {type(value).__name__}")
+    if not (np.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}: {what} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def numerical_jacobian(f: Callable[[Any], Any], x: Any, eps: float = 1e-6,
                        method: str = "central") -> Tensor:
     """The Jacobian of ``f`` at ``x`` by finite differences, shape ``f(x).shape + x.shape``
@@ -164,6 +173,8 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
     if mode not in ("rev", "fwd"):
         raise ValueError(f'{name}: mode must be "rev" or "fwd", got {mode!r}')
     eps = _check_eps(eps, name)
+    atol = _check_tolerance(atol, "atol", name)
+    rtol = _check_tolerance(rtol, "rtol", name)
     tensors, checked = _as_inputs(inputs, name, stacklevel + 1)
     datas = [t.data for t in tensors]
     if not checked:

@@ -11,13 +11,13 @@ The roundtrip is bitwise: dtype, shape and every bit of the data are kept.
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 import zlib
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 import numpy as np
 
+from .files import write_atomically
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -32,9 +32,9 @@ def _arrays(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
                         f"got {type(state_dict).__name__}")
     arrays = {}
     for key, value in state_dict.items():
-        if not isinstance(key, str) or not key or "/" in key or "\\" in key:
+        if not isinstance(key, str) or not key or "/" in key or "\\" in key or "\0" in key:
             raise ValueError(f"tg.save: key {key!r} is not a usable name (a non-empty string "
-                             "without slashes)")
+                             "without slashes or NUL characters)")
         arr = np.asarray(value.data if isinstance(value, Tensor) else value)
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"tg.save: '{key}' has dtype {arr.dtype}; only numeric arrays can be "
@@ -49,28 +49,14 @@ def save(state_dict: Mapping[str, Any], path: _PathLike) -> None:
     The file is written exactly at ``path`` (no suffix is added).
     """
     arrays = _arrays(state_dict)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"tg.save: cannot write {path!r}: folder {folder!r} does not "
-                                "exist")
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npz.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED,
-                                 allowZip64=True) as archive:
-                for key, arr in arrays.items():
-                    with archive.open(key + ".npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, arr, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    def write(handle: BinaryIO) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED,
+                             allowZip64=True) as archive:
+            for key, arr in arrays.items():
+                with archive.open(key + ".npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, arr, allow_pickle=False)
+    write_atomically(path, write, "tg.save")
 
 
 def _check_entry_count(archive: zipfile.ZipFile) -> None:
@@ -86,6 +72,23 @@ def _check_entry_count(archive: zipfile.ZipFile) -> None:
     if stated != len(archive.infolist()):
         raise ValueError(f"the zip directory lists {len(archive.infolist())} member(s) but its "
                          f"end record says {stated}")
+
+
+def _check_declared_size(archive: zipfile.ZipFile, name: str) -> None:
+    """Refuse a member whose header declares more data than the member holds (a damaged header
+    could otherwise ask for terabytes before the read finds the data missing)."""
+    with archive.open(name) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        header = member.tell()
+    needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    held = archive.getinfo(name).file_size - header
+    if needed > held:
+        raise ValueError(f"member {name!r} declares shape {shape} of {dtype} ({needed} bytes) "
+                         f"but holds {held} bytes")
 
 
 def load(path: _PathLike) -> dict[str, np.ndarray]:
@@ -112,6 +115,7 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
             for name in archive.namelist():
                 if not name.endswith(".npy"):
                     raise ValueError(f"member {name!r} is not a .npy array")
+                _check_declared_size(archive, name)
                 with archive.open(name) as member:
                     arr = np.lib.format.read_array(member, allow_pickle=False)
                     if member.read(1):
@@ -121,7 +125,7 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
                     raise ValueError(f"member {name!r} appears twice")
                 result[key] = arr
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
-            zlib.error, KeyError, NotImplementedError, RuntimeError) as exc:
+            zlib.error, KeyError, NotImplementedError, RuntimeError, MemoryError) as exc:
         raise ValueError(f"tg.load: {path!r} is not a complete .npz file of arrays (truncated, "
                          f"corrupted or of another kind): {exc}") from exc
     return result

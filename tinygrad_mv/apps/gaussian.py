@@ -46,6 +46,9 @@ DEFAULT_STEPS = 400
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
 
+_MAX_BINS = 1_000_000
+
+
 def histogram(heights: Any, bin_width: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(centres, density, edges)`` of a histogram normalised to unit area (so it is comparable
     with a probability density), with bin edges at multiples of ``bin_width``."""
@@ -57,7 +60,12 @@ def histogram(heights: Any, bin_width: float = 2.0) -> tuple[np.ndarray, np.ndar
     if not bin_width > 0:
         raise ValueError(f"histogram: bin_width must be positive, got {bin_width}")
     low = math.floor(values.min() / bin_width) * bin_width
-    count = max(1, math.ceil((values.max() - low) / bin_width + 1e-9))
+    span = (values.max() - low) / bin_width
+    if not span < _MAX_BINS:  # (also an infinite span: values near the float range's ends)
+        raise ValueError(f"histogram: the values span {values.min():g} to {values.max():g}, "
+                         f"which bins of width {bin_width:g} cut into more than {_MAX_BINS:,} "
+                         "bins; use wider bins or leave out the outliers")
+    count = max(1, math.ceil(span + 1e-9))
     edges = low + bin_width * np.arange(count + 1)
     counts, edges = np.histogram(values, bins=edges)
     density = counts / (values.size * bin_width)

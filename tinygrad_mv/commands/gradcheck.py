@@ -15,6 +15,7 @@ example:
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -158,14 +159,29 @@ def ops_exercised(case: OpCase) -> set[str]:
     return names
 
 
+def _number(positive: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number >= 0 (> 0 with ``positive``): a negative or NaN
+    tolerance would pass every check."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or positive and value == 0:
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'> 0' if positive else '>= 0'}, got {text!r}")
+        return value
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--op", action="append", metavar="NAME",
                         help="check only operations whose label contains NAME (repeatable)")
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step "
-                        "(default 1e-6)")
-    parser.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance "
+    parser.add_argument("--eps", type=_number(positive=True), default=1e-6,
+                        help="finite-difference step (default 1e-6)")
+    parser.add_argument("--atol", type=_number(), default=1e-5, help="absolute tolerance "
                         "(default 1e-5)")
-    parser.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance "
+    parser.add_argument("--rtol", type=_number(), default=1e-3, help="relative tolerance "
                         "(default 1e-3)")
     parser.add_argument("--first-only", action="store_true",
                         help="skip the second-derivative (gradgradcheck) column")

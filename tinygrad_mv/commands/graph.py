@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_mv.files import write_atomically
+
 HELP = "draw the computation graph of a model or an expression (svg, png, dot or text)"
 
 FORMATS = ("svg", "png", "dot", "text")
@@ -44,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "standard output; text goes to standard output by default)")
     parser.add_argument("--collapse", action="store_true",
                         help="draw each layer of a model as a single node")
-    parser.add_argument("--max-nodes", type=int, default=2000,
+    parser.add_argument("--max-nodes", type=_positive_int, default=2000,
                         help="refuse to draw more nodes than this (default: 2000)")
 
 
@@ -199,9 +201,18 @@ def _value_text(root: Any) -> str:
     return _summary(root.data)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _write(path: str, data: bytes) -> None:
     try:
-        with open(path, "wb") as handle:
-            handle.write(data)
+        write_atomically(path, lambda handle: handle.write(data), "graph")
     except OSError as exc:
         raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -125,7 +125,11 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
                          f"{onnx.defs.onnx_opset_version()}")
     arrays = _example_arrays(example_inputs)
     inputs = _names(input_names, len(arrays), "input", "input_names")
+    if not os.fspath(path):
+        raise ValueError("onnx.export: the path is empty")
     target = Path(path)
+    if target.is_dir():  # (checked before recording, as the folder below)
+        raise IsADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: it is a folder")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"onnx.export: the folder {target.parent} does not exist")
     name = getattr(f, "__name__", type(f).__name__)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper
+
+from .. import files
 
 
 def onnx_type(dtype: np.dtype) -> int:
@@ -92,15 +93,5 @@ def _live_nodes(nodes: list, wanted: set[str]) -> list:
 def write_atomically(model: onnx.ModelProto, path: str | os.PathLike) -> Path:
     """Write ``model`` to ``path`` through a temporary file in the same folder: a failure leaves
     no half-written file (and an existing file untouched)."""
-    target = Path(path)
     data = model.SerializeToString()
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return files.write_atomically(path, lambda out: out.write(data), "onnx.export")

@@ -3,6 +3,7 @@ says how to install Graphviz when rendering finds no ``dot`` program.
 """
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 try:
@@ -39,6 +40,11 @@ if graphviz is not None:
                 raise _not_installed(exc) from exc
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
+            # Checked first: graphviz writes the DOT source (and makes folders) before it looks
+            # for the program, which would leave them behind.
+            engine = kwargs.get("engine") or self.engine
+            if shutil.which(engine) is None:
+                raise GraphvizNotInstalled(engine)
             try:
                 return super().render(*args, **kwargs)
             except graphviz.ExecutableNotFound as exc:

@@ -33,6 +33,10 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
     constant inputs and ``params`` unnamed leaves (a Module's parameters), as in
     :func:`draw_graph`.
     """
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(
+            max_nodes, (int, np.integer)) or max_nodes < 1):
+        raise ValueError(f"graph_text: max_nodes must be a positive int or None, got "
+                         f"{max_nodes!r}")
     tape = _Tape(root, None, constants, params)
     scopes = _assign_scopes(tape.nodes)
     uses: collections.Counter = collections.Counter()

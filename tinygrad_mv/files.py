@@ -1,0 +1,50 @@
+"""Writing a file whole or not at all: through a temporary file in the same folder, renamed over
+the target only when complete, so an error (a full disk, an exception while writing) never
+leaves a half-written file, and an existing file stays as it was."""
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
+                     what: str) -> Path:
+    """Call ``write(handle)`` on a new file and put it at ``path``; ``what`` names the caller in
+    errors. The file gets the permissions ``open()`` would give it: an existing file's, or
+    0o666 less the umask for a new one (a temporary file of ``tempfile`` would be 0o600)."""
+    raw = os.fspath(path)
+    if not raw:
+        raise ValueError(f"{what}: the path is empty")
+    target = Path(raw)
+    if target.is_dir():
+        raise IsADirectoryError(f"{what}: cannot write {raw!r}: it is a folder")
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{what}: cannot write {raw!r}: folder {str(folder)!r} does not "
+                                "exist")
+    try:
+        existing = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        existing = None
+    while True:
+        temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:  # mode 0o666: the kernel takes the umask off, as for open()
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        if existing is not None:
+            os.fchmod(handle, existing)
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
