@@ -876,3 +876,26 @@ def test_a_function_returning_no_tensor_is_refused_and_nothing_is_written(tmp_pa
     with pytest.raises(tg.onnx.ExportError, match="returned no Tensor"):
         tg.onnx.export(lambda t: (), (np.ones(2),), path)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("f", [lambda t: t[np.argmax(t)], lambda t: t * 2.0 if np.any(t > 3) else t,
+                               lambda t: t * np.count_nonzero(t > 1)],
+                         ids=["argmax-index", "any-branch", "count-factor"])
+def test_a_value_read_by_numpy_is_refused_not_frozen(f, tmp_path):
+    """np.argmax(t) would be a constant of the model: run on other inputs it would pick the
+    recording's position (0.0 instead of 9.0 on [9, 0, 1])."""
+    path = tmp_path / "frozen.onnx"
+    with pytest.raises(tg.onnx.ExportError, match=r"reads a Tensor's values while recording"):
+        tg.onnx.export(f, (np.array([1.0, 5.0, 2.0]),), path)
+    assert not path.exists()
+    with pytest.raises(tg.JitError, match=r"reads a Tensor's values while recording"):
+        tg.jit(f)(np.array([1.0, 5.0, 2.0]))
+    np.testing.assert_array_equal(f(tg.Tensor(np.array([9.0, 0.0, 1.0]))).data,
+                                  f(np.array([9.0, 0.0, 1.0])))  # eagerly it is NumPy's
+
+
+def test_shapes_read_by_numpy_may_be_recorded(tmp_path):
+    path = tmp_path / "shape.onnx"
+    f = lambda t: t.reshape(np.shape(t)[0] * np.ndim(t), 1)  # noqa: E731
+    tg.onnx.export(f, (np.ones(3),), path)
+    np.testing.assert_array_equal(run_onnx(path, np.arange(3.0))[0], np.arange(3.0)[:, None])

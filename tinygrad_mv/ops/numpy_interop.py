@@ -30,6 +30,9 @@ _GENERIC = ("compose it from tg functions (tg.exp, tg.log, tg.sqrt, tg.where, tg
             "or apply it to t.detach() to leave the graph on purpose")
 
 # Array functions that only inspect values: they return the same as on the data.
+# Of these, the ones that read only shapes and dtypes: a recording may call them.
+_SHAPES_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
+                np.may_share_memory, np.shares_memory}
 _INSPECTION = {
     np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size,
     np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.count_nonzero,
@@ -146,6 +149,12 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if impl is not None:
         return impl(*args, **kwargs)
     if func in _INSPECTION or not _tracked(args) and not _tracked(kwargs.values()):
+        if autograd._tracer is not None and func not in _SHAPES_ONLY and any(
+                isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            autograd.refuse_replay(
+                f"np.{func.__name__} reads a Tensor's values while recording, so the recording "
+                "would keep its result as a constant (an index, a branch); compute it with "
+                "tinygrad_mv operations (tg.where, masks), or outside the recorded function")
         return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
     raise TypeError(f"np.{func.__name__} is not differentiable in tinygrad_mv and would drop the "
                     "graph of a Tensor that requires grad; use the tg. functions and Tensor "
