@@ -163,3 +163,21 @@ def test_graph_text_refuses_a_max_nodes_below_one():
     for bad in (0, -5, 2.5, True):
         with pytest.raises(ValueError, match="graph_text: max_nodes must be a positive int"):
             tg.graph_text(x * 2, max_nodes=bad)
+
+
+def test_save_names_the_key_of_ragged_data_and_load_refuses_strings(tmp_path):
+    path = tmp_path / "s.npz"
+    with pytest.raises(ValueError, match="tg.save: 'w' is not a rectangular array"):
+        tg.save({"w": [[1.0, 2.0], [3.0]]}, path)
+    assert not path.exists()
+    np.savez(path, a=np.array(["x", "y"]))
+    with pytest.raises(ValueError, match=r"s\.npz.*member 'a\.npy' holds <U1 values, not numbers"):
+        tg.load(path)
+
+
+def test_bench_out_naming_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "a_file"
+    target.write_text("x")
+    assert cli.main(["bench", "--quick", "--out", str(target)]) != 0
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert target.read_text() == "x"

@@ -35,7 +35,10 @@ def _arrays(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if not isinstance(key, str) or not key or "/" in key or "\\" in key or "\0" in key:
             raise ValueError(f"tg.save: key {key!r} is not a usable name (a non-empty string "
                              "without slashes or NUL characters)")
-        arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+        try:
+            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+        except ValueError as exc:  # a ragged list
+            raise ValueError(f"tg.save: '{key}' is not a rectangular array: {exc}") from None
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"tg.save: '{key}' has dtype {arr.dtype}; only numeric arrays can be "
                             "saved (no pickled objects)")
@@ -118,6 +121,9 @@ def load(path: _PathLike) -> dict[str, np.ndarray]:
                 _check_declared_size(archive, name)
                 with archive.open(name) as member:
                     arr = np.lib.format.read_array(member, allow_pickle=False)
+                    if arr.dtype.kind not in "biufc":  # as tg.save writes only these
+                        raise ValueError(f"member {name!r} holds {arr.dtype} values, not "
+                                         "numbers")
                     if member.read(1):
                         raise ValueError(f"member {name!r} has trailing data")
                 key = name[:-len(".npy")]

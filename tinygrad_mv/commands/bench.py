@@ -269,7 +269,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     sizes = QUICK_SIZES if args.quick else SIZES
     budget = 0.005 if args.quick else 0.3
-    os.makedirs(args.out, exist_ok=True)
+    from tinygrad_mv.apps._common import output_dir
+    output_dir(args.out)  # (a clear error where --out is a file)
     print(f"reverse mode vs finite differences, n = {', '.join(map(str, sizes))}"
           + (" (quick)" if args.quick else ""))
     rows = measure(sizes, budget)
