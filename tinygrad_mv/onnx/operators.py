@@ -92,6 +92,7 @@ def _log1p(b: GraphBuilder, k: Callable, u: str) -> str:
     exact = b.node("Equal", [shift, k(0.0)])
     safe = b.node("Where", [exact, k(1.0), shift])
     ratio = b.node("Div", [b.node("Mul", [u, b.node("Log", [w])]), safe])
+    ratio = b.node("Where", [b.node("Equal", [u, k(np.inf)]), u, ratio])  # log1p(inf) = inf
     return b.node("Where", [exact, u, ratio])
 
 
@@ -179,6 +180,8 @@ def _linear(b: GraphBuilder, c: Call) -> str:
 
 def _logsumexp(b: GraphBuilder, x: str, axes: list[int], keepdims: bool, c: Call) -> str:
     peak = b.node("ReduceMax", [x, b.ints(axes)], keepdims=1)
+    # an infinite peak shifts by 0 (inf - inf would be NaN): the sum is then inf or 0 itself
+    peak = b.node("Where", [b.node("IsInf", [peak]), _scalar(b, 0.0, c), peak])
     total = b.node("ReduceSum", [b.node("Exp", [b.node("Sub", [x, peak])]), b.ints(axes)],
                    keepdims=1)
     out = b.node("Add", [b.node("Log", [total]), peak])
@@ -277,16 +280,32 @@ def _expm1(b: GraphBuilder, k: Callable, x: str) -> str:
     u = b.node("Exp", [x])
     shift = b.node("Sub", [u, k(1.0)])
     exact = b.node("Equal", [shift, k(0.0)])
-    ratio = b.node("Div", [b.node("Mul", [shift, x]),
-                           b.node("Log", [b.node("Where", [exact, k(2.0), u])])])
+    # (x / log(u)) first: (u - 1) x would overflow for x above 700 where the result does not
+    ratio = b.node("Mul", [shift, b.node("Div", [
+        x, b.node("Log", [b.node("Where", [exact, k(2.0), u])])])])
     ratio = b.node("Where", [b.node("Equal", [shift, k(-1.0)]), shift, ratio])  # u = 0
+    ratio = b.node("Where", [b.node("Equal", [u, k(np.inf)]), u, ratio])  # e^x overflows
     return b.node("Where", [exact, x, ratio])
+
+
+def _half_exp(b: GraphBuilder, k: Callable, x: str) -> str:
+    """e^|x| / 2 as (e^(|x|/2) / 2) e^(|x|/2): finite up to |x| = 710.4, as NumPy's sinh and
+    cosh are (e^|x| itself overflows above 709.8)."""
+    half = b.node("Exp", [b.node("Mul", [b.node("Abs", [x]), k(0.5)])])
+    return b.node("Mul", [b.node("Mul", [half, k(0.5)]), half])
+
+
+def _far(b: GraphBuilder, k: Callable, x: str) -> str:
+    # beyond |x| = 20, e^-|x| is below float64's resolution of e^|x|
+    return b.node("Greater", [b.node("Abs", [x]), k(20.0)])
 
 
 def _sinh(b: GraphBuilder, k: Callable, x: str) -> str:
     # (expm1(x) - expm1(-x)) / 2: no cancellation near 0
     difference = b.node("Sub", [_expm1(b, k, x), _expm1(b, k, b.node("Neg", [x]))])
-    return b.node("Mul", [difference, k(0.5)])
+    near = b.node("Mul", [difference, k(0.5)])
+    far = b.node("Mul", [b.node("Sign", [x]), _half_exp(b, k, x)])
+    return b.node("Where", [_far(b, k, x), far, near])
 
 
 def _trunc(b: GraphBuilder, k: Callable, x: str) -> str:
@@ -347,13 +366,23 @@ def _tan(b: GraphBuilder, k: Callable, x: str) -> str:
 
 def _cosh(b: GraphBuilder, k: Callable, x: str) -> str:
     both = b.node("Add", [b.node("Exp", [x]), b.node("Exp", [b.node("Neg", [x])])])
-    return b.node("Mul", [both, k(0.5)])
+    return b.node("Where", [_far(b, k, x), _half_exp(b, k, x), b.node("Mul", [both, k(0.5)])])
 
 
 def _logaddexp(b: GraphBuilder, k: Callable, x: str, y: str) -> str:
     peak = b.node("Max", [x, y])
     gap = b.node("Neg", [b.node("Abs", [b.node("Sub", [x, y])])])
     return b.node("Add", [peak, _log1p(b, k, b.node("Exp", [gap]))])
+
+
+def _hypot(b: GraphBuilder, k: Callable, x: str, y: str) -> str:
+    # m sqrt((x/m)^2 + (y/m)^2), m = max(|x|, |y|): x^2 overflows from 1.3e154, the result not
+    m = b.node("Max", [b.node("Abs", [x]), b.node("Abs", [y])])
+    safe = b.node("Where", [b.node("Equal", [m, k(0.0)]), k(1.0), m])
+    p, q = b.node("Div", [x, safe]), b.node("Div", [y, safe])
+    scaled = b.node("Mul", [m, b.node("Sqrt", [b.node("Add", [b.node("Mul", [p, p]),
+                                                              b.node("Mul", [q, q])])])])
+    return b.node("Where", [b.node("Equal", [m, k(np.inf)]), m, scaled])
 
 
 def _nan_aware(op_type: str) -> Callable[[GraphBuilder, Callable, str, str], str]:
@@ -421,8 +450,7 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
     "rad2deg": _composed(lambda b, k, x: b.node("Mul", [x, k(180 / math.pi)])),
     "sign": _elementwise("Sign"), "floor": _elementwise("Floor"), "ceil": _elementwise("Ceil"),
     "rint": _elementwise("Round"),
-    "hypot": _composed(lambda b, k, x, y: b.node("Sqrt", [b.node(
-        "Add", [b.node("Mul", [x, x]), b.node("Mul", [y, y])])])),
+    "hypot": _composed(_hypot),
     "fmax": _composed(_nan_aware("Max")), "fmin": _composed(_nan_aware("Min")),
     "logaddexp": _composed(_logaddexp),
     "fmod": lambda b, c: b.node("Mod", _operands(b, c), fmod=1),
