@@ -890,3 +890,28 @@ def test_lagrange_answer_and_kind_do_not_depend_on_the_scale_of_f(scale):
         np.testing.assert_allclose(res.x, [0.5, 0.5], atol=1e-10)
         assert res.kind == kind
         assert res.multipliers[0] == pytest.approx(sign * scale, rel=1e-8)
+
+
+def test_newton_finds_a_root_at_a_tiny_x_by_taking_the_step():
+    res = optimize.newton_raphson(lambda t: t * 1e12 - 3, 1e-12)
+    assert res.x == pytest.approx(3e-12, rel=1e-12) and res.fun == 0.0 and res.nit == 1
+
+
+@pytest.mark.parametrize("system, root", [
+    (lambda v: tg.stack([tg.sin(v[0]) - v[1], v[0] - v[1]]), 0.0),      # tangent curves
+    (lambda v: tg.stack([tg.exp(v[0]) - 1 - v[1], v[0] - v[1]]), 0.0),
+])
+def test_newton_accepts_a_root_where_the_jacobian_is_singular(system, root):
+    """Newton approaches such a root only linearly, and J becomes singular on the way: the
+    residual test is accepted there, and the message says why."""
+    res = optimize.newton_raphson(system, [0.5, 0.2])
+    assert res.success and res.residual <= 1e-10 and "singular" in res.message
+    np.testing.assert_allclose(res.x, [root, root], atol=1e-4)
+
+
+def test_newton_says_when_it_converges_only_linearly():
+    with pytest.raises(ConvergenceError, match=r"each step about 0\.83 of the last: Newton "
+                                               r"converges only linearly"):
+        optimize.newton_raphson(lambda x: x ** 6, 1.0)
+    res = optimize.newton_raphson(lambda x: x ** 6, 1.0, max_iter=200)
+    assert res.success and abs(res.x) < 1e-9

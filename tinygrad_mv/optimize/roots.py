@@ -14,11 +14,21 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                     what: str, shape: tuple[int, ...]) -> RootResult:
     """Newton-Raphson on a flat square system; raises on a singular Jacobian or non-convergence.
 
-    Converged when f(x) = 0, or when the Newton step from x is at most tol * (1 + |x|): then x is
-    within about that distance of the root, whatever the scale of f (a residual below tol says
-    nothing where f is small everywhere)."""
-    path, residuals = [x.copy()], []
+    Converged when f(x) = 0; or when the Newton step from x, about x's distance to a simple
+    root, is at most tol * |x + step| (relative: whatever the scales of f and x), or at most tol
+    where max |f(x)| <= tol too (a root at 0); or where J is nearly singular, max |f(x)| <= tol
+    and the step is below sqrt(tol) (a root where J is singular, which Newton approaches only
+    linearly). A residual below tol alone says nothing where f is small everywhere."""
+    path, residuals, steps = [x.copy()], [], []
     nit = 0
+    step_norm = np.inf
+
+    def converged(reason: str) -> RootResult:
+        return RootResult(x=_shaped(x, shape), fun=_shaped(value, shape), residual=residual,
+                          nit=nit, nfev=nit + 1, success=True, jac=jac,
+                          message=f"converged after {nit} iteration(s): {reason}",
+                          path=np.array([p.reshape(shape) for p in path]),
+                          residuals=np.array(residuals))
     while True:
         value, jac = _value_and_jacobian(fun, x)
         if value.size != x.size:
@@ -31,27 +41,35 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                                      f"(f = {_fmt(value)})")
         residual = float(np.max(np.abs(value)))
         residuals.append(residual)
-        step = None if residual == 0.0 else _newton_step(jac, value)
-        singular = isinstance(step, str)
-        step_norm = 0.0 if step is None else np.inf if singular else float(np.max(np.abs(step)))
-        if step is None or step_norm <= tol * (1.0 + float(np.max(np.abs(x)))):
-            why = ("f(x) = 0" if step is None else
-                   f"the Newton step from x is {step_norm:.3g} <= tol * (1 + |x|) (max |f(x)| = "
-                   f"{residual:.3g})")
-            return RootResult(x=_shaped(x, shape), fun=_shaped(value, shape), residual=residual,
-                              nit=nit, nfev=nit + 1, success=True, jac=jac,
-                              message=f"converged after {nit} iteration(s): {why}",
-                              path=np.array([p.reshape(shape) for p in path]),
-                              residuals=np.array(residuals))
-        if nit >= max_iter:
-            break
-        if singular:
+        if residual == 0.0:
+            return converged("f(x) = 0")
+        step, condition = _newton_step(jac, value)
+        # (a small step too: a tiny f beside a regular J, as in lagrange's KKT system for an f
+        # of scale 1e-12, makes J ill-conditioned without a root being near)
+        if residual <= tol and condition > _NEARLY_SINGULAR and (
+                step is None or np.max(np.abs(step)) <= np.sqrt(tol) * (1.0 + np.max(np.abs(x)))):
+            return converged(f"max |f(x)| = {residual:.3g} <= tol = {tol:g} where the Jacobian "
+                             f"is (nearly) singular (condition number {condition:.3g}): a root "
+                             "where J is singular, which Newton approaches only linearly")
+        if step is None:  # J is numerically singular
+            if nit >= max_iter:
+                break
             detail = (f"f'(x) = {jac[0, 0]:.3g}" if jac.size == 1 else
-                      f"condition number {step}, J = {_fmt(jac)}")
+                      f"condition number {condition:.3g}, J = {_fmt(jac)}")
             raise SingularJacobianError(
                 f"{what}: the Jacobian is singular at iteration {nit}, x = "
                 f"{_fmt(_shaped(x, shape))} ({detail}; f = {_fmt(value)}): the Newton step is "
                 "undefined there; start elsewhere")
+        step_norm = float(np.max(np.abs(step)))
+        steps.append(step_norm)
+        if step_norm <= tol * float(np.max(np.abs(x + step))):
+            return converged(f"the Newton step from x is {step_norm:.3g} <= tol * |x + step| "
+                             f"(max |f(x)| = {residual:.3g})")
+        if step_norm <= tol and residual <= tol:
+            return converged(f"the Newton step from x is {step_norm:.3g} <= tol and max |f(x)| ="
+                             f" {residual:.3g} <= tol")
+        if nit >= max_iter:
+            break
         x = x + step
         nit += 1
         path.append(x.copy())
@@ -61,33 +79,44 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                         path=np.array([p.reshape(shape) for p in path]),
                         residuals=np.array(residuals))
     tail = ", ".join(f"{r:.3g}" for r in residuals[-4:])
+    ratios = [b / a for a, b in zip(steps[-3:], steps[-2:]) if a > 0]
+    slow = (len(ratios) == 2 and all(0.2 < r < 1.0 for r in ratios)
+            and abs(ratios[0] - ratios[1]) < 0.05)
+    why_not = (f"each step about {ratios[-1]:.2f} of the last: Newton converges only linearly "
+               "near a root where the Jacobian is singular (a multiple root, such as x^2 = 0); "
+               "raise max_iter or tol" if slow else
+               "Newton may be cycling or diverging from this start: try another x0")
     raise ConvergenceError(
         f"{what}: no root found in max_iter={max_iter} iterations: the last Newton step "
-        f"{step_norm:.3g} > tol * (1 + |x|) with tol = {tol:g}, max |f(x)| = {residual:.3g} at "
-        f"x = {_fmt(_shaped(x, shape))} (last residuals: {tail}; "
-        "Newton may be cycling or diverging from this start: try another x0). The iterates are "
+        f"{step_norm:.3g} > tol * |x| with tol = {tol:g}, max |f(x)| = {residual:.3g} at "
+        f"x = {_fmt(_shaped(x, shape))} (last residuals: {tail}; {why_not}). The iterates are "
         "in the exception's .result.path", result)
 
 
-def _newton_step(jac: np.ndarray, value: np.ndarray) -> np.ndarray | str:
-    """-J^-1 f, or the condition number (as text) where J is singular. The test is on J with its
-    rows and columns scaled to a largest entry of 1: a system whose equations or unknowns differ
-    in scale by many orders (J = diag(1e8, 1e-8)) is not singular."""
+# A condition number beyond 1 / sqrt(eps): J is singular to half the digits, as at a root where
+# J is singular (Newton converges only linearly there, halving the error per step).
+_NEARLY_SINGULAR = 1.0 / np.sqrt(_EPS)
+
+
+def _newton_step(jac: np.ndarray, value: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """(-J^-1 f, or None where J is singular; J's condition number). The condition is that of J
+    with its rows and columns scaled to a largest entry of 1: a system whose equations or
+    unknowns differ in scale by many orders (J = diag(1e8, 1e-8)) is not singular."""
     if not jac.size:
-        return -value
+        return -value, 1.0
     rows = np.max(np.abs(jac), axis=1, keepdims=True)
     if not rows.all():
-        return "inf"
+        return None, np.inf
     scaled = jac / rows
     columns = np.max(np.abs(scaled), axis=0, keepdims=True)
     if not columns.all():
-        return "inf"
+        return None, np.inf
     scaled /= columns
-    condition = np.linalg.cond(scaled)
+    condition = float(np.linalg.cond(scaled))
     if not condition <= 1.0 / (_EPS * jac.shape[0]):  # (NaN too)
-        return f"{condition:.3g}"
+        return None, condition
     # J = diag(rows) S diag(columns): J s = -f is S (columns s) = -f / rows
-    return -np.linalg.solve(scaled, value / rows[:, 0]) / columns[0]
+    return -np.linalg.solve(scaled, value / rows[:, 0]) / columns[0], condition
 
 
 def newton_raphson(f: Callable[[Tensor], Tensor], x0: Any, tol: float = 1e-10,
