@@ -181,3 +181,35 @@ def test_bench_out_naming_a_file_is_refused(tmp_path, capsys):
     assert cli.main(["bench", "--quick", "--out", str(target)]) != 0
     assert "exists and is not a folder" in capsys.readouterr().err
     assert target.read_text() == "x"
+
+
+def test_a_symlink_is_followed_and_kept(tmp_path):
+    real = tmp_path / "real.npz"
+    _save(real)
+    link = tmp_path / "link.npz"
+    link.symlink_to(real)
+    tg.save({"v": np.ones(2)}, link)
+    assert link.is_symlink() and list(tg.load(real)) == ["v"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "real.npz"]
+
+
+def test_a_pipe_is_written_in_place(tmp_path):
+    import threading
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    # (a daemon: a writer that replaced the pipe would leave it waiting for one forever)
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    files.write_atomically(pipe, lambda handle: handle.write(b"through the pipe"), "test")
+    reader.join(timeout=10)
+    assert received == [b"through the pipe"] and stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+def test_long_names_and_folder_names(tmp_path):
+    long_name = tmp_path / ("b" * 250 + ".npz")
+    _save(long_name)
+    assert list(tg.load(long_name)) == ["w"]
+    with pytest.raises(IsADirectoryError, match="it names a folder"):
+        tg.save({"w": np.ones(1)}, str(tmp_path / "sub") + os.sep)
+    assert [p.name for p in tmp_path.iterdir()] == [long_name.name]

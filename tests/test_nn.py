@@ -689,3 +689,16 @@ def test_network_gradients_equal_the_course_chain_rule_jacobians():
     for (name, p), want in zip(model.named_parameters(), expected):
         assert p.grad.shape == want.shape, name
         np.testing.assert_allclose(p.grad.data, want, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_loss_rules_replay_under_jit_with_their_constants(rng):
+    """An array sigma and cross-entropy's one-hot classes are constants of the recorded rules:
+    forward mode and Hessians of the losses replay under tg.jit as eagerly."""
+    t, sigma = rng.uniform(0, 1, 3), np.array([0.5, 1.0, 2.0])
+    cases = [(lambda q: F.chi_squared_loss(q, t, sigma), rng.uniform(0, 1, 3)),
+             (lambda q: F.cross_entropy(q, np.array([1, 2])), rng.standard_normal((2, 3)))]
+    for f, x in cases:
+        for transform in (tg.jacfwd, tg.hessian):
+            jitted = tg.jit(transform(f))
+            for shift in (0.0, 0.25):
+                assert_close(jitted(x + shift), transform(f)(x + shift).data, **TIGHT)

@@ -1146,3 +1146,12 @@ def test_a_copy_of_a_view_replays_in_the_copys_layout(f: Callable, n: int) -> No
     for seed in range(12):
         x = np.random.default_rng(seed).standard_normal(n)
         assert jitted(x).data.tobytes() == f(Tensor(x)).data.tobytes()
+
+
+def test_numpy_functions_that_read_only_a_shape_replay():
+    jitted = tg.jit(lambda x: x * np.ones_like(x) + np.full_like(x, 2.0) + np.zeros_like(x))
+    for x in (np.array([1.0, 2.0]), np.array([5.0, -1.0])):
+        np.testing.assert_array_equal(jitted(x).data, x + 2.0)
+    assert jitted.recordings == 1
+    with pytest.raises(tg.JitError, match="np.full_like reads a Tensor's values"):
+        tg.jit(lambda x: np.full_like(x, x[0]) * x)(np.array([1.0, 2.0]))

@@ -1,6 +1,8 @@
 """Writing a file whole or not at all: through a temporary file in the same folder, renamed over
 the target only when complete, so an error (a full disk, an exception while writing) never
-leaves a half-written file, and an existing file stays as it was."""
+leaves a half-written file, and an existing file stays as it was. A symbolic link is followed
+(the file it points to is replaced, the link stays); a target that is no regular file (a pipe,
+/dev/stdout) is written in place, as open() would."""
 from __future__ import annotations
 
 import os
@@ -18,9 +20,15 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
     raw = os.fspath(path)
     if not raw:
         raise ValueError(f"{what}: the path is empty")
-    target = Path(raw)
+    if raw.endswith(os.sep) or os.altsep and raw.endswith(os.altsep):
+        raise IsADirectoryError(f"{what}: cannot write {raw!r}: it names a folder")
+    target = Path(os.path.realpath(raw))
     if target.is_dir():
         raise IsADirectoryError(f"{what}: cannot write {raw!r}: it is a folder")
+    if target.exists() and not target.is_file():  # a pipe, a device: nothing to replace
+        with open(target, "wb") as out:
+            write(out)
+        return Path(raw)
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"{what}: cannot write {raw!r}: folder {str(folder)!r} does not "
@@ -30,7 +38,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
     except OSError:
         existing = None
     while True:
-        temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        # (the name cut short: the temporary's must stay within the 255 bytes a name may take)
+        temporary = folder / f".{target.name[:64]}.{secrets.token_hex(4)}.tmp"
         try:  # mode 0o666: the kernel takes the umask off, as for open()
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             break
@@ -47,4 +56,4 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    return target
+    return Path(raw)

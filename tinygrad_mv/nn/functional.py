@@ -66,6 +66,8 @@ def _squared_error_dp(g: Any, out: Any, p: Any, t: Any, scale: float = 1.0,
                       inverse_sigma: np.ndarray | None = None) -> Any:
     d = p - t
     if inverse_sigma is not None:
+        if isinstance(d, Tensor):  # a constant of the recorded rule (tg.jit keeps it as one)
+            inverse_sigma = Tensor(inverse_sigma)
         d = (d * inverse_sigma) * inverse_sigma
     factor = g * (2.0 * scale)
     if isinstance(d, np.ndarray) and not isinstance(factor, Tensor):
@@ -211,7 +213,7 @@ def _cross_entropy_dx(g: Any, out: Any, x: Any, classes: np.ndarray, scale: floa
     if isinstance(x, Tensor):  # create_graph: softmax as a recorded operation
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[rows, classes] = 1.0
-        return (ops.softmax(x, axis=1) - onehot) * (g * scale)
+        return (ops.softmax(x, axis=1) - Tensor(onehot)) * (g * scale)
     with np.errstate(over="ignore"):
         probs = np.exp(x - x.max(axis=1, keepdims=True))
     probs /= probs.sum(axis=1, keepdims=True)

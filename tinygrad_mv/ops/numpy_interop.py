@@ -33,6 +33,7 @@ _GENERIC = ("compose it from tg functions (tg.exp, tg.log, tg.sqrt, tg.where, tg
 # Of these, the ones that read only shapes and dtypes: a recording may call them.
 _SHAPES_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
                 np.may_share_memory, np.shares_memory}
+_LIKE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
 _INSPECTION = {
     np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size,
     np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.count_nonzero,
@@ -149,8 +150,9 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if impl is not None:
         return impl(*args, **kwargs)
     if func in _INSPECTION or not _tracked(args) and not _tracked(kwargs.values()):
+        read = args[1:] if func in _LIKE else args  # (*_like read the first one's shape only)
         if autograd._tracer is not None and func not in _SHAPES_ONLY and any(
-                isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+                isinstance(a, Tensor) for a in (*read, *kwargs.values())):
             autograd.refuse_replay(
                 f"np.{func.__name__} reads a Tensor's values while recording, so the recording "
                 "would keep its result as a constant (an index, a branch); compute it with "
