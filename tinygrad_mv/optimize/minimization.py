@@ -96,7 +96,7 @@ def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"minimize: lr must be a positive number, got {lr!r}")
     # as torch.optim.SGD and Adam check them (a beta of 1 divides by zero in Adam's correction)
-    momentum = _check_number("momentum", momentum, "minimize", high=1.0)
+    momentum = _check_number("momentum", momentum, "minimize")
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise ValueError(f"minimize: betas must be a pair (beta1, beta2), got {betas!r}")
     betas = (_check_number("betas[0]", betas[0], "minimize", high=1.0),
