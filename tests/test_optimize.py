@@ -915,3 +915,27 @@ def test_newton_says_when_it_converges_only_linearly():
         optimize.newton_raphson(lambda x: x ** 6, 1.0)
     res = optimize.newton_raphson(lambda x: x ** 6, 1.0, max_iter=200)
     assert res.success and abs(res.x) < 1e-9
+
+
+def test_newton_does_not_take_an_ill_conditioned_start_for_a_root():
+    """Where J is singular at a point that is no root, or merely ill-conditioned at a simple
+    root, the residual test of a root where J is singular does not apply."""
+    with pytest.raises(SingularJacobianError):
+        optimize.newton_raphson(lambda x: 1e-12 * (x ** 2 - 4), 0.0)
+    e = 1e-8
+    res = optimize.newton_raphson(
+        lambda v: tg.stack([v[0] + v[1] - 2, v[0] + (1 + e) * v[1] - (2 + e)]),
+        [1 + 5e-6, 1 - 5e-6])
+    np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-7)
+    res = optimize.lagrange(lambda v: 1e-12 * (tg.exp(v[0]) + tg.exp(2 * v[1])),
+                            lambda v: v[0] + v[1] - 1, [-0.5, 0.6])
+    assert res.x[0] == pytest.approx((2 + np.log(2)) / 3, abs=1e-9)
+
+
+def test_newton_tests_each_unknown_on_its_own_scale():
+    res = optimize.lagrange(lambda v: 1e12 * ((v[0] - 2) ** 2 + (v[1] - 1) ** 2),
+                            lambda v: (v ** 2).sum() - 1, [1.0, 0.0])
+    np.testing.assert_allclose(res.x, np.array([2.0, 1.0]) / np.sqrt(5), rtol=1e-10)
+    res = optimize.newton_raphson(lambda v: tg.stack([(v[0] / 1e8) ** 2 - 1, v[1] ** 2 - 2]),
+                                  [1.5e8, 3.0])
+    np.testing.assert_allclose(res.x, [1e8, np.sqrt(2)], rtol=1e-12)

@@ -14,11 +14,12 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                     what: str, shape: tuple[int, ...]) -> RootResult:
     """Newton-Raphson on a flat square system; raises on a singular Jacobian or non-convergence.
 
-    Converged when f(x) = 0; or when the Newton step from x, about x's distance to a simple
-    root, is at most tol * |x + step| (relative: whatever the scales of f and x), or at most tol
-    where max |f(x)| <= tol too (a root at 0); or where J is nearly singular, max |f(x)| <= tol
-    and the step is below sqrt(tol) (a root where J is singular, which Newton approaches only
-    linearly). A residual below tol alone says nothing where f is small everywhere."""
+    Converged when f(x) = 0; or when each component of the Newton step from x, about x's
+    distance to a simple root, is at most tol * |x + step| (relative: whatever the scales of f
+    and of each unknown), or at most tol where max |f(x)| <= tol too (a root at 0); or where J
+    is nearly singular, the steps shrink linearly, max |f(x)| <= tol and the step is below
+    sqrt(tol) (a root where J is singular, which Newton approaches only linearly). A residual
+    below tol alone says nothing where f is small everywhere."""
     path, residuals, steps = [x.copy()], [], []
     nit = 0
     step_norm = np.inf
@@ -44,10 +45,13 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
         if residual == 0.0:
             return converged("f(x) = 0")
         step, condition = _newton_step(jac, value)
-        # (a small step too: a tiny f beside a regular J, as in lagrange's KKT system for an f
-        # of scale 1e-12, makes J ill-conditioned without a root being near)
-        if residual <= tol and condition > _NEARLY_SINGULAR and (
-                step is None or np.max(np.abs(step)) <= np.sqrt(tol) * (1.0 + np.max(np.abs(x)))):
+        # Near a root where J is singular the steps shrink by a steady factor (linearly); an
+        # ill-conditioned but regular J, or a tiny f beside it (lagrange's KKT system for an f
+        # of scale 1e-12), does not make them do that.
+        linear = step is not None and len(steps) >= 2 and steps[-2] > 0 and steps[-1] > 0 and (
+            0.2 < steps[-1] / steps[-2] < 1.0 and 0.2 < np.max(np.abs(step)) / steps[-1] < 1.0)
+        if residual <= tol and condition > _NEARLY_SINGULAR and linear and (
+                np.max(np.abs(step)) <= np.sqrt(tol) * (1.0 + np.max(np.abs(x)))):
             return converged(f"max |f(x)| = {residual:.3g} <= tol = {tol:g} where the Jacobian "
                              f"is (nearly) singular (condition number {condition:.3g}): a root "
                              "where J is singular, which Newton approaches only linearly")
@@ -62,12 +66,13 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                 "undefined there; start elsewhere")
         step_norm = float(np.max(np.abs(step)))
         steps.append(step_norm)
-        if step_norm <= tol * float(np.max(np.abs(x + step))):
-            return converged(f"the Newton step from x is {step_norm:.3g} <= tol * |x + step| "
-                             f"(max |f(x)| = {residual:.3g})")
-        if step_norm <= tol and residual <= tol:
-            return converged(f"the Newton step from x is {step_norm:.3g} <= tol and max |f(x)| ="
-                             f" {residual:.3g} <= tol")
+        # each unknown on its own scale (lagrange's multipliers may be 1e12 beside x ~ 1)
+        size = np.abs(step)
+        relative = size <= tol * np.abs(x + step)
+        if np.all(relative | (size <= tol) & (residual <= tol)):
+            return converged(f"each Newton step from x is <= tol * |x + step| (or <= tol with "
+                             f"max |f(x)| <= tol): largest {step_norm:.3g}, max |f(x)| = "
+                             f"{residual:.3g}")
         if nit >= max_iter:
             break
         x = x + step
