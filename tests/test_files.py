@@ -213,3 +213,29 @@ def test_long_names_and_folder_names(tmp_path):
     with pytest.raises(IsADirectoryError, match="it names a folder"):
         tg.save({"w": np.ones(1)}, str(tmp_path / "sub") + os.sep)
     assert [p.name for p in tmp_path.iterdir()] == [long_name.name]
+
+
+def test_a_link_to_a_pipe_is_written_in_place_and_a_loop_of_links_refused(tmp_path):
+    import errno
+    import threading
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "out"  # as /dev/stdout is a link to a pipe under a shell's `| head`
+    link.symlink_to(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    files.write_atomically(link, lambda handle: handle.write(b"via the link"), "test")
+    reader.join(timeout=10)
+    assert received == [b"via the link"] and link.is_symlink()
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(OSError) as info:
+        tg.save({"w": np.ones(1)}, tmp_path / "a")
+    assert info.value.errno == errno.ELOOP and (tmp_path / "a").is_symlink()
+
+
+def test_a_long_name_of_multibyte_characters(tmp_path):
+    path = tmp_path / ("\N{GRINNING FACE}" * 60 + ".npz")
+    _save(path)
+    assert list(tg.load(path)) == ["w"]

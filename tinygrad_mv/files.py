@@ -22,13 +22,17 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
         raise ValueError(f"{what}: the path is empty")
     if raw.endswith(os.sep) or os.altsep and raw.endswith(os.altsep):
         raise IsADirectoryError(f"{what}: cannot write {raw!r}: it names a folder")
-    target = Path(os.path.realpath(raw))
-    if target.is_dir():
+    try:
+        found = os.stat(raw)  # through links (a loop of links raises, as open() would)
+    except FileNotFoundError:  # no file yet, or a link to none
+        found = None
+    if found is not None and stat.S_ISDIR(found.st_mode):
         raise IsADirectoryError(f"{what}: cannot write {raw!r}: it is a folder")
-    if target.exists() and not target.is_file():  # a pipe, a device: nothing to replace
-        with open(target, "wb") as out:
+    if found is not None and not stat.S_ISREG(found.st_mode):  # a pipe, /dev/stdout: in place
+        with open(raw, "wb") as out:
             write(out)
         return Path(raw)
+    target = Path(os.path.realpath(raw))  # a link's file is replaced, the link stays
     folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(f"{what}: cannot write {raw!r}: folder {str(folder)!r} does not "
@@ -39,7 +43,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
         existing = None
     while True:
         # (the name cut short: the temporary's must stay within the 255 bytes a name may take)
-        temporary = folder / f".{target.name[:64]}.{secrets.token_hex(4)}.tmp"
+        short = os.fsdecode(os.fsencode(target.name)[:64])  # (bytes: names may be UTF-8)
+        temporary = folder / f".{short}.{secrets.token_hex(4)}.tmp"
         try:  # mode 0o666: the kernel takes the umask off, as for open()
             handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             break
