@@ -879,8 +879,11 @@ def test_a_function_returning_no_tensor_is_refused_and_nothing_is_written(tmp_pa
 
 
 @pytest.mark.parametrize("f", [lambda t: t[np.argmax(t)], lambda t: t * 2.0 if np.any(t > 3) else t,
-                               lambda t: t * np.count_nonzero(t > 1)],
-                         ids=["argmax-index", "any-branch", "count-factor"])
+                               lambda t: t * np.count_nonzero(t > 1),
+                               lambda t: t * np.select([t > 1.5], [1.0], 0.0),
+                               lambda t: t * len(np.where(t > 1.5)[0])],
+                         ids=["argmax-index", "any-branch", "count-factor", "select-in-a-list",
+                              "where-positions"])
 def test_a_value_read_by_numpy_is_refused_not_frozen(f, tmp_path):
     """np.argmax(t) would be a constant of the model: run on other inputs it would pick the
     recording's position (0.0 instead of 9.0 on [9, 0, 1])."""

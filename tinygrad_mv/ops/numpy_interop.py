@@ -60,6 +60,24 @@ def _tracked(values: Any) -> bool:
     return False
 
 
+def _holds_tensor(values: Any) -> bool:
+    """Whether a Tensor is among ``values`` (in lists and tuples too, as np.select takes them)."""
+    for v in values:
+        if isinstance(v, Tensor) or isinstance(v, (list, tuple)) and _holds_tensor(v):
+            return True
+    return False
+
+
+def _refuse_reading(name: str, values: Any) -> None:
+    """While tg.jit or an ONNX export records, a NumPy function reading Tensors' values: its
+    result would be a constant of the recording (an index, a branch)."""
+    if autograd._tracer is not None and _holds_tensor(values):
+        autograd.refuse_replay(
+            f"np.{name} reads a Tensor's values while recording, so the recording would keep "
+            "its result as a constant (an index, a branch); compute it with tinygrad_mv "
+            "operations (tg.where, masks), or outside the recorded function")
+
+
 def _wrap(result: Any) -> Any:
     if isinstance(result, tuple):
         return tuple(_wrap(r) for r in result)
@@ -106,7 +124,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
-    if x is None and y is None:
+    if x is None and y is None:  # the positions where the condition holds: values read
+        _refuse_reading("where", (condition,))
         return np.where(_raw(condition))
     return ew.where(condition, x, y)
 
@@ -150,13 +169,9 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
     if impl is not None:
         return impl(*args, **kwargs)
     if func in _INSPECTION or not _tracked(args) and not _tracked(kwargs.values()):
-        read = args[1:] if func in _LIKE else args  # (*_like read the first one's shape only)
-        if autograd._tracer is not None and func not in _SHAPES_ONLY and any(
-                isinstance(a, Tensor) for a in (*read, *kwargs.values())):
-            autograd.refuse_replay(
-                f"np.{func.__name__} reads a Tensor's values while recording, so the recording "
-                "would keep its result as a constant (an index, a branch); compute it with "
-                "tinygrad_mv operations (tg.where, masks), or outside the recorded function")
+        if func not in _SHAPES_ONLY:  # (*_like read the first one's shape only)
+            _refuse_reading(func.__name__, (*(args[1:] if func in _LIKE else args),
+                                            *kwargs.values()))
         return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
     raise TypeError(f"np.{func.__name__} is not differentiable in tinygrad_mv and would drop the "
                     "graph of a Tensor that requires grad; use the tg. functions and Tensor "
