@@ -193,17 +193,23 @@ def test_a_symlink_is_followed_and_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.npz", "real.npz"]
 
 
-def test_a_pipe_is_written_in_place(tmp_path):
+def _written_through_a_pipe(pipe, path, data: bytes) -> list[bytes]:
+    """Write ``data`` to ``path`` (the pipe, or a link to it) and return what a reader got."""
     import threading
-    pipe = tmp_path / "pipe"
-    os.mkfifo(pipe)
-    received = []
+    received: list[bytes] = []
     # (a daemon: a writer that replaced the pipe would leave it waiting for one forever)
     reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
     reader.start()
-    files.write_atomically(pipe, lambda handle: handle.write(b"through the pipe"), "test")
+    files.write_atomically(path, lambda handle: handle.write(data), "test")
     reader.join(timeout=10)
-    assert received == [b"through the pipe"] and stat.S_ISFIFO(os.stat(pipe).st_mode)
+    return received
+
+
+def test_a_pipe_is_written_in_place(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    assert _written_through_a_pipe(pipe, pipe, b"through the pipe") == [b"through the pipe"]
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
 def test_long_names_and_folder_names(tmp_path):
@@ -217,17 +223,12 @@ def test_long_names_and_folder_names(tmp_path):
 
 def test_a_link_to_a_pipe_is_written_in_place_and_a_loop_of_links_refused(tmp_path):
     import errno
-    import threading
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
     link = tmp_path / "out"  # as /dev/stdout is a link to a pipe under a shell's `| head`
     link.symlink_to(pipe)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
-    reader.start()
-    files.write_atomically(link, lambda handle: handle.write(b"via the link"), "test")
-    reader.join(timeout=10)
-    assert received == [b"via the link"] and link.is_symlink()
+    assert _written_through_a_pipe(pipe, link, b"via the link") == [b"via the link"]
+    assert link.is_symlink()
     (tmp_path / "a").symlink_to(tmp_path / "b")
     (tmp_path / "b").symlink_to(tmp_path / "a")
     with pytest.raises(OSError) as info:
