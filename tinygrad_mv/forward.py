@@ -213,7 +213,9 @@ class Level:
             return
         rules = op.jvps
         if rules is None:
-            raise _no_rule(op)
+            raise NotImplementedError(
+                f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= "
+                "to tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
         self._propagate(op, rules, carried, arrays, args, datas, params, result)
 
     def _propagate(self, op: Callable, rules: Any, carried: list, arrays: bool, args: tuple,
@@ -252,12 +254,6 @@ class Level:
         elif tangent.shape != out.shape or tangent.dtype != out.dtype:
             tangent = _fit(tangent, result)
         self.set(result, tangent)
-
-
-def _no_rule(op: Callable) -> NotImplementedError:
-    return NotImplementedError(
-        f"forward mode: the operation '{op.__name__}' has no forward rule (pass jvps= to "
-        "tg.primitive); use reverse mode (tg.vjp, tg.jacrev) for it")
 
 
 def batched_rule(batching: str | None, rule: Callable, t: Any, out: Any, inputs: Any,
