@@ -29,11 +29,12 @@ _STEPS = {"heaviside", "floor_divide", "signbit"}
 _GENERIC = ("compose it from tg functions (tg.exp, tg.log, tg.sqrt, tg.where, tg.power, ...), "
             "or apply it to t.detach() to leave the graph on purpose")
 
-# Array functions that only inspect values: they return the same as on the data.
-# Of these, the ones that read only shapes and dtypes: a recording may call them.
+# Functions that read only shapes and dtypes (*_like: of their first argument): a recording
+# may call them; the others, reading values, are refused while tg.jit or an export records.
 _SHAPES_ONLY = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrealobj,
                 np.may_share_memory, np.shares_memory}
 _LIKE = {np.zeros_like, np.ones_like, np.empty_like, np.full_like}
+# Array functions that only inspect values: they return the same as on the data.
 _INSPECTION = {
     np.allclose, np.isclose, np.array_equal, np.array_equiv, np.shape, np.ndim, np.size,
     np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero, np.count_nonzero,
