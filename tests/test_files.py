@@ -240,3 +240,27 @@ def test_a_long_name_of_multibyte_characters(tmp_path):
     path = tmp_path / ("\N{GRINNING FACE}" * 60 + ".npz")
     _save(path)
     assert list(tg.load(path)) == ["w"]
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("a/.", IsADirectoryError, "it names a folder"),
+    ("nope/../f.bin", FileNotFoundError, "folder 'nope/..' does not exist"),
+    ("dangling_to_folder", IsADirectoryError, "it names a folder"),
+    ("dangling_to_missing_folder", FileNotFoundError, "does not exist"),
+])
+def test_a_new_path_is_refused_where_open_would_refuse_it(name, error, message, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("newdir/", "dangling_to_folder")
+    os.symlink("sub/missing", "dangling_to_missing_folder")
+    before = sorted(os.listdir("."))
+    with pytest.raises(error, match=message):
+        files.write_atomically(name, lambda handle: handle.write(b"x"), "test")
+    assert sorted(os.listdir(".")) == before
+
+
+def test_a_link_to_no_file_yet_creates_the_file_it_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    os.symlink("created.npz", "link.npz")
+    tg.save({"w": np.ones(2)}, "link.npz")
+    assert os.path.islink("link.npz") and list(tg.load("created.npz")) == ["w"]

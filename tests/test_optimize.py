@@ -939,3 +939,14 @@ def test_newton_tests_each_unknown_on_its_own_scale():
     res = optimize.newton_raphson(lambda v: tg.stack([(v[0] / 1e8) ** 2 - 1, v[1] ** 2 - 2]),
                                   [1.5e8, 3.0])
     np.testing.assert_allclose(res.x, [1e8, np.sqrt(2)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e3, 1e9, 1e15])
+def test_newton_finds_an_unknown_whose_root_is_0_beside_a_large_one(scale):
+    """y's root is 0 beside x = 1e4: y + 2e4 rounds y away, f keeps a rounding residual far
+    above tol at any scale; the steps say x and y are there (scipy's fsolve agrees)."""
+    def f(v):
+        return tg.stack([scale * (v[0] ** 3 - 1e12 + v[1]), v[1] - 2.0 * v[0] + 2e4])
+    res = optimize.newton_raphson(f, [9000.0, 1.0])
+    assert res.success and res.nit < 20
+    np.testing.assert_allclose(res.x, [1e4, 0.0], rtol=1e-12, atol=1e-9)

@@ -12,6 +12,27 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 
+def _check_creatable(raw: str, what: str) -> None:
+    """Refuse a new file's path as open() would: its folder must exist (``nope/../f``), its name
+    be a file's (not ``.`` or ``..``), and so for the path a link to no file yet points to."""
+    path = raw
+    for _ in range(40):  # (the kernel's own limit on links followed)
+        name = os.path.basename(path)
+        if name in (".", "..") or path.endswith(os.sep):
+            raise IsADirectoryError(f"{what}: cannot write {raw!r}: it names a folder")
+        folder = os.path.dirname(path) or "."
+        try:
+            is_folder = stat.S_ISDIR(os.stat(folder).st_mode)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{what}: cannot write {raw!r}: folder {folder!r} does not "
+                                    "exist") from None
+        if not is_folder:
+            raise NotADirectoryError(f"{what}: cannot write {raw!r}: {folder!r} is not a folder")
+        if not os.path.islink(path):
+            return
+        path = os.path.join(folder, os.readlink(path))  # (relative to the link's folder)
+
+
 def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
                      what: str) -> Path:
     """Call ``write(handle)`` on a new file and put it at ``path``; ``what`` names the caller in
@@ -26,6 +47,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
         found = os.stat(raw)  # through links (a loop of links raises, as open() would)
     except FileNotFoundError:  # no file yet, or a link to none
         found = None
+        _check_creatable(raw, what)
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise IsADirectoryError(f"{what}: cannot write {raw!r}: it is a folder")
     if found is not None and not stat.S_ISREG(found.st_mode):  # a pipe, /dev/stdout: in place

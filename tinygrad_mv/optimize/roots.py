@@ -16,10 +16,11 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
 
     Converged when f(x) = 0; or when each component of the Newton step from x, about x's
     distance to a simple root, is at most tol * |x + step| (relative: whatever the scales of f
-    and of each unknown), or at most tol where max |f(x)| <= tol too (a root at 0); or where J
-    is nearly singular, the steps shrink linearly, max |f(x)| <= tol and the step is below
-    sqrt(tol) (a root where J is singular, which Newton approaches only linearly). A residual
-    below tol alone says nothing where f is small everywhere."""
+    and of each unknown), or at most tol where max |f(x)| is within f's rounding,
+    tol * max(1, |J| |x|) (an unknown whose root is 0); or where J is nearly singular, the steps
+    shrink linearly, max |f(x)| <= tol and the step is below sqrt(tol) (a root where J is
+    singular, which Newton approaches only linearly). A residual below tol alone says nothing
+    where f is small everywhere."""
     path, residuals, steps = [x.copy()], [], []
     nit = 0
     step_norm = np.inf
@@ -66,13 +67,15 @@ def _newton_iterate(fun: Callable[[Tensor], Tensor], x: np.ndarray, tol: float, 
                 "undefined there; start elsewhere")
         step_norm = float(np.max(np.abs(step)))
         steps.append(step_norm)
-        # each unknown on its own scale (lagrange's multipliers may be 1e12 beside x ~ 1)
+        # each unknown on its own scale (lagrange's multipliers may be 1e12 beside x ~ 1); an
+        # unknown at 0 by the absolute test, where f is as near 0 as its rounding allows
         size = np.abs(step)
         relative = size <= tol * np.abs(x + step)
-        if np.all(relative | (size <= tol) & (residual <= tol)):
+        rounding = tol * max(1.0, float(np.max(np.abs(jac) @ np.abs(x))))
+        if np.all(relative | (size <= tol) & (residual <= rounding)):
             return converged(f"each Newton step from x is <= tol * |x + step| (or <= tol with "
-                             f"max |f(x)| <= tol): largest {step_norm:.3g}, max |f(x)| = "
-                             f"{residual:.3g}")
+                             f"max |f(x)| within f's rounding): largest {step_norm:.3g}, "
+                             f"max |f(x)| = {residual:.3g}")
         if nit >= max_iter:
             break
         x = x + step
