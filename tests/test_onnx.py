@@ -909,13 +909,14 @@ def test_shapes_read_by_numpy_may_be_recorded(tmp_path):
     ("sinh", (np.array([-750.0, -710.0, -705.0, -30.0, -1e-8, 0.0, 1.0, 30.0, 705.0, 710.0]),)),
     ("cosh", (np.array([-710.0, -705.0, -21.0, -1.0, 0.0, 1e-8, 19.0, 705.0, 710.0, 750.0]),)),
     ("log1p", (np.array([np.inf, 1e300, 1e-20, -0.5, 0.0]),)),
-    ("hypot", (np.array([1e300, 3.0, 0.0, np.inf, -1e-300]),
-               np.array([2.0, 4.0, 0.0, 1.0, 1e-300]))),
+    ("hypot", (np.array([1e300, 3.0, 0.0, np.inf, -1e-300, np.nan, -np.inf, np.nan]),
+               np.array([2.0, 4.0, 0.0, 1.0, 1e-300, np.inf, np.nan, 1.0]))),
     ("logsumexp", (np.array([[np.inf, 1.0], [-np.inf, -np.inf], [1.0, 2.0], [-np.inf, 3.0]]),)),
 ])
 def test_functions_near_the_ends_of_the_float_range_match_eager(name, arrays, tmp_path):
     """Written with the functions ONNX has, they overflowed (expm1(705), cosh(710),
-    hypot(1e300, 2)) or made NaN (log1p(inf), inf - inf in logsumexp) where NumPy does not."""
+    hypot(1e300, 2)) or made NaN (log1p(inf), inf - inf in logsumexp, hypot(inf, nan)) where
+    NumPy does not."""
     f = getattr(tg, name)
     if name == "logsumexp":
         f = lambda t: tg.logsumexp(t, axis=1)  # noqa: E731

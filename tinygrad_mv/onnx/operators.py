@@ -382,7 +382,9 @@ def _hypot(b: GraphBuilder, k: Callable, x: str, y: str) -> str:
     p, q = b.node("Div", [x, safe]), b.node("Div", [y, safe])
     scaled = b.node("Mul", [m, b.node("Sqrt", [b.node("Add", [b.node("Mul", [p, p]),
                                                               b.node("Mul", [q, q])])])])
-    return b.node("Where", [b.node("Equal", [m, k(np.inf)]), m, scaled])
+    # an infinite operand gives inf even beside a NaN (as C's hypot), where Max may give NaN
+    infinite = b.node("Or", [b.node("IsInf", [x]), b.node("IsInf", [y])])
+    return b.node("Where", [infinite, k(np.inf), scaled])
 
 
 def _nan_aware(op_type: str) -> Callable[[GraphBuilder, Callable, str, str], str]:
