@@ -119,6 +119,18 @@ def test_gradcheck_names_the_right_input_among_several():
     assert info.value.input_index == 1
 
 
+def test_gradcheck_fwd_mode_message_names_forward_mode():
+    # the analytic Jacobian of mode="fwd" comes from forward mode: the message must say so
+    sq = primitive("sq_bad_jvp", np.square, lambda g, out, x: g * 2 * x,
+                   jvps=(lambda t, out, x: t * x,))
+    x = np.array([0.5, 1.5])
+    assert tg.gradcheck(sq, (x,))
+    with pytest.raises(tg.GradcheckError, match=r"analytic \(forward mode\)") as info:
+        tg.gradcheck(sq, (x,), mode="fwd")
+    assert "reverse mode" not in str(info.value)
+    assert info.value.comparison.mode == "fwd"
+
+
 def test_gradcheck_returns_false_when_asked_not_to_raise():
     assert tg.gradcheck(bad_sin, (np.array([0.2]),), raise_exception=False) is False
     assert tg.gradcheck(tg.sin, (np.array([0.2]),), raise_exception=False) is True

@@ -126,15 +126,17 @@ class JacobianComparison:
     rtol: float
     input_shapes: list
     output_shape: tuple
+    mode: str = "rev"  # which Jacobian was the analytic one: "rev" or "fwd"
 
     def message(self, what: str) -> str:
         if self.worst is None:
             return f"{what}: passed"
         w = self.worst
         limit = self.atol + self.rtol * abs(w.numerical)
+        analytic = "forward mode" if self.mode == "fwd" else "reverse mode"
         return (f"{what}: the Jacobian of output {self.output_shape} with respect to input "
                 f"{w.input_index} (shape {self.input_shapes[w.input_index]}) is wrong at output "
-                f"index {w.output_index}, input index {w.index}: analytic (reverse mode) "
+                f"index {w.output_index}, input index {w.index}: analytic ({analytic}) "
                 f"{w.analytic!r} but numerical (central differences) {w.numerical!r}; "
                 f"|difference| = {abs(w.analytic - w.numerical):.3g} > atol + rtol * |numerical| "
                 f"= {limit:.3g} (atol={self.atol:g}, rtol={self.rtol:g})")
@@ -212,7 +214,7 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
                                    tuple(int(p) for p in pos[out.ndim:]),
                                    float(exact[pos]), float(numerical[pos]))
     return JacobianComparison(worst is None, max_err, worst, atol, rtol,
-                              [t.shape for t in tensors], out.shape)
+                              [t.shape for t in tensors], out.shape, mode)
 
 
 def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
