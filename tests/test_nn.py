@@ -105,6 +105,20 @@ def test_sequential_names_match_pytorch_and_runs_in_order(rng):
         nn.Sequential(nn.ReLU(), lambda x: x)
 
 
+def test_sequential_slices_keep_their_layers_names_as_pytorch():
+    torch = pytest.importorskip("torch")
+    seq = nn.Sequential(nn.Linear(2, 4, rng=0), nn.ReLU(), nn.Linear(4, 1, rng=1))
+    reference = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(),
+                                    torch.nn.Linear(4, 1))
+    for index in (slice(1, None), slice(None, None, -1), slice(2, 3), slice(0, 1)):
+        assert list(seq[index].state_dict()) == list(reference[index].state_dict()), index
+    tail = seq[1:]
+    assert isinstance(tail[1], nn.Linear) and "(2): Linear" in repr(tail)  # indexed by position
+    assert list(tail[1:].state_dict()) == ["2.weight", "2.bias"]
+    tail.load_state_dict({"2.weight": np.ones((1, 4)), "2.bias": np.zeros(1)})
+    np.testing.assert_array_equal(seq[2].weight.data, np.ones((1, 4)))  # the same layer
+
+
 def test_module_without_forward_and_call_runs_forward():
     class Double(nn.Module):
         def forward(self, x, factor=2):

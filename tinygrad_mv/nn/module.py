@@ -244,7 +244,8 @@ class Module:
 class Sequential(Module):
     """``Sequential(*modules)``: applies the modules in order, each to the previous output.
 
-    Parameter names start with the position (``"0.weight"``), as in PyTorch.
+    Parameter names start with the position (``"0.weight"``), as in PyTorch. A slice keeps
+    its layers' names, as PyTorch's does: ``seq[2:]``'s first layer is still ``"2"``.
     """
 
     def __init__(self, *modules: Any) -> None:
@@ -254,12 +255,12 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a "
                                 "tg.nn.Module")
         self._layers = tuple(modules)
+        self._names = tuple(str(i) for i in range(len(modules)))
 
     def _attributes(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self._layers):
-            yield str(i), m
+        yield from zip(self._names, self._layers)
         for name, value in vars(self).items():
-            if name != "_layers":
+            if name not in ("_layers", "_names"):
                 yield name, value
 
     def forward(self, x: Any) -> Any:
@@ -275,5 +276,7 @@ class Sequential(Module):
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return Sequential(*self._layers[index])
+            part = Sequential(*self._layers[index])
+            part._names = self._names[index]
+            return part
         return self._layers[index]
