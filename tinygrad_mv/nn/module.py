@@ -15,6 +15,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from .. import versions
+from ..optim import _clear_grads
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
@@ -156,10 +157,10 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
-    def zero_grad(self) -> None:
-        """Clear the gradients of all parameters (``.grad = None``, as PyTorch's default)."""
-        for p in self.parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of all parameters: ``.grad = None`` (PyTorch's default), or with
+        ``set_to_none=False`` a gradient of zeros (one that was None stays None), as PyTorch."""
+        _clear_grads(self.parameters(), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every sub-module; returns self."""
