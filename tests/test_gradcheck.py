@@ -119,6 +119,32 @@ def test_gradcheck_names_the_right_input_among_several():
     assert info.value.input_index == 1
 
 
+def test_gradcheck_fwd_mode_message_names_forward_mode():
+    # the analytic Jacobian of mode="fwd" comes from forward mode: the message must say so
+    sq = primitive("sq_bad_jvp", np.square, lambda g, out, x: g * 2 * x,
+                   jvps=(lambda t, out, x: t * x,))
+    x = np.array([0.5, 1.5])
+    assert tg.gradcheck(sq, (x,))
+    with pytest.raises(tg.GradcheckError, match=r"analytic \(forward mode\)") as info:
+        tg.gradcheck(sq, (x,), mode="fwd")
+    assert "reverse mode" not in str(info.value)
+    assert info.value.comparison.mode == "fwd"
+
+
+def test_gradcheck_takes_a_tuple_of_outputs_and_names_the_wrong_one():
+    # as torch.autograd.gradcheck: each output of a tuple is checked against the inputs
+    x, y = np.array([0.3, 1.2]), np.array([0.7])
+    assert tg.gradcheck(lambda a, b: (a * b, tg.sin(a).sum()), (x, y)) is True
+    assert tg.gradcheck(lambda a, b: [a * b, tg.sin(a).sum()], (x, y), mode="fwd") is True
+    with pytest.raises(tg.GradcheckError, match=r"output 1 \(shape \(\)\)") as info:
+        tg.gradcheck(lambda a, b: (a * b, bad_sin(a).sum() * b[0]), (x, y))
+    assert info.value.output == 1 and info.value.input_index == 0
+    assert tg.gradcheck(lambda a: (a * 2, bad_sin(a)), (x,), raise_exception=False) is False
+    with pytest.raises(TypeError, match="must return a Tensor, got a tuple whose item 1 is a "
+                                        "float"):
+        tg.gradcheck(lambda a: (a * 2, 3.0), (x,))
+
+
 def test_gradcheck_returns_false_when_asked_not_to_raise():
     assert tg.gradcheck(bad_sin, (np.array([0.2]),), raise_exception=False) is False
     assert tg.gradcheck(tg.sin, (np.array([0.2]),), raise_exception=False) is True
@@ -174,6 +200,19 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
     assert err.analytic == pytest.approx(3 * x[worst], rel=1e-12)
     assert err.numerical == pytest.approx(6 * x[worst], rel=1e-6)
     assert tg.gradgradcheck(half_cube, (x,), raise_exception=False) is False
+
+
+def test_gradgradcheck_takes_a_tuple_of_outputs():
+    x, y = np.array([0.5, -1.5]), np.array([0.7])
+    assert tg.gradgradcheck(lambda a, b: (a * a * b, tg.sin(a).sum()), (x, y)) is True
+    assert tg.gradgradcheck(lambda a, b: (a * a * b, tg.sin(a).sum()), (x, y),
+                            grad_outputs=(np.ones(2), 2.0)) is True
+    with pytest.raises(tg.GradcheckError, match="second derivatives"):
+        tg.gradgradcheck(lambda a: (a * 2, half_cube(a)), (x,))
+    with pytest.raises(ValueError, match="2 outputs, so grad_outputs must be a tuple of 2"):
+        tg.gradgradcheck(lambda a: (a * 2, a.sum()), (x,), grad_outputs=np.ones(2))
+    with pytest.raises(ValueError, match=r"grad_outputs\[1\] has shape \(2,\).*\(\)"):
+        tg.gradgradcheck(lambda a: (a * 2, a.sum()), (x,), grad_outputs=(np.ones(2),) * 2)
 
 
 def test_gradgradcheck_bad_grad_outputs_shape():

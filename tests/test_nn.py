@@ -105,6 +105,20 @@ def test_sequential_names_match_pytorch_and_runs_in_order(rng):
         nn.Sequential(nn.ReLU(), lambda x: x)
 
 
+def test_sequential_slices_keep_their_layers_names_as_pytorch():
+    torch = pytest.importorskip("torch")
+    seq = nn.Sequential(nn.Linear(2, 4, rng=0), nn.ReLU(), nn.Linear(4, 1, rng=1))
+    reference = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(),
+                                    torch.nn.Linear(4, 1))
+    for index in (slice(1, None), slice(None, None, -1), slice(2, 3), slice(0, 1)):
+        assert list(seq[index].state_dict()) == list(reference[index].state_dict()), index
+    tail = seq[1:]
+    assert isinstance(tail[1], nn.Linear) and "(2): Linear" in repr(tail)  # indexed by position
+    assert list(tail[1:].state_dict()) == ["2.weight", "2.bias"]
+    tail.load_state_dict({"2.weight": np.ones((1, 4)), "2.bias": np.zeros(1)})
+    np.testing.assert_array_equal(seq[2].weight.data, np.ones((1, 4)))  # the same layer
+
+
 def test_module_without_forward_and_call_runs_forward():
     class Double(nn.Module):
         def forward(self, x, factor=2):
@@ -140,7 +154,9 @@ def test_zero_grad_and_train_eval():
 def test_state_dict_is_a_copy_and_load_state_dict_roundtrips():
     model = Model()
     state = model.state_dict()
-    assert list(state) == [n for n, _ in model.named_parameters()]
+    # every name, the shared Parameter's second one included, as PyTorch's state_dict
+    assert list(state) == [n for n, _ in model.named_parameters(remove_duplicate=False)]
+    assert list(state) == [n for n, _ in model.named_parameters()] + ["shared"]
     assert all(type(v) is np.ndarray for v in state.values())
     model.first.scale.data[0] = 99.0
     assert state["first.scale"][0] == 2.0  # not a view
@@ -151,6 +167,39 @@ def test_state_dict_is_a_copy_and_load_state_dict_roundtrips():
     for (name, p) in other.named_parameters():
         np.testing.assert_array_equal(p.data, state[name])
         assert not np.shares_memory(p.data, state[name])
+
+
+def test_tied_parameters_are_in_the_state_dict_under_every_name_as_pytorch():
+    torch = pytest.importorskip("torch")
+
+    class Tied(nn.Module):
+        def __init__(self):
+            self.a = nn.Linear(2, 2, rng=0)
+            self.b = nn.Linear(2, 2, rng=1)
+            self.b.weight = self.a.weight
+            self.c = self.a  # a shared sub-module
+
+    class TorchTied(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(2, 2)
+            self.b = torch.nn.Linear(2, 2)
+            self.b.weight = self.a.weight
+            self.c = self.a
+
+    model, reference = Tied(), TorchTied()
+    assert [n for n, _ in model.named_parameters()] == [
+        n for n, _ in reference.named_parameters()]  # each Parameter once
+    assert [n for n, _ in model.named_parameters(remove_duplicate=False)] == [
+        n for n, _ in reference.named_parameters(remove_duplicate=False)]
+    assert list(model.state_dict()) == list(reference.state_dict())
+    # a PyTorch state dict loads (strict), and ours loads into PyTorch
+    given = {k: v.detach().numpy() + 1.0 for k, v in reference.state_dict().items()}
+    assert model.load_state_dict(given) == nn.IncompatibleKeys([], [])
+    np.testing.assert_array_equal(model.b.weight.data, given["b.weight"])
+    reference.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
+    with pytest.raises(nn.StateDictError, match="missing keys.*c.weight"):
+        model.load_state_dict({k: v for k, v in given.items() if not k.startswith("c.")})
 
 
 def test_load_state_dict_casts_to_the_parameter_dtype_and_accepts_tensors():

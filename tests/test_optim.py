@@ -362,3 +362,19 @@ def test_newton_on_a_loss_linear_in_the_parameters_takes_a_gradient_step():
     opt.step(lambda: (w * np.array([3.0, -1.0])).sum())  # Hessian 0: singular
     assert opt.last_step == "gradient"
     assert_close(w, [1.0 - 1.5, 2.0 + 0.5], **TIGHT)
+
+
+def test_zero_grad_set_to_none_false_gives_zeros_as_pytorch():
+    model = tg.nn.Linear(2, 1, rng=0, dtype=np.float32)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    for clear in (opt.zero_grad, model.zero_grad):
+        model(np.ones((3, 2), np.float32)).sum().backward()
+        model.bias.grad = None
+        clear(set_to_none=False)
+        assert model.bias.grad is None  # None stays None, as in PyTorch
+        grad = model.weight.grad
+        assert grad.shape == (1, 2) and grad.dtype == np.float32 and not grad.data.any()
+        clear()
+        assert model.weight.grad is None
+    with pytest.raises(TypeError, match="set_to_none must be True or False"):
+        opt.zero_grad(set_to_none="no")

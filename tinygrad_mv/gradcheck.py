@@ -26,7 +26,8 @@ __all__ = ["numerical_jacobian", "gradcheck", "gradgradcheck", "GradcheckError",
 class GradcheckError(RuntimeError):
     """Reverse mode and finite differences disagree. Attributes name the worst entry:
     ``input_index``, ``output_index``, ``index`` (position in that input), ``analytic``,
-    ``numerical``, ``atol``, ``rtol``."""
+    ``numerical``, ``atol``, ``rtol``, and ``output`` (which output, when f returns a tuple;
+    else None)."""
 
     def __init__(self, message: str, comparison: JacobianComparison | None = None) -> None:
         super().__init__(message)
@@ -34,6 +35,7 @@ class GradcheckError(RuntimeError):
         worst = comparison.worst if comparison is not None else None
         self.input_index = worst.input_index if worst else None
         self.output_index = worst.output_index if worst else None
+        self.output = worst.output if worst else None
         self.index = worst.index if worst else None
         self.analytic = worst.analytic if worst else None
         self.numerical = worst.numerical if worst else None
@@ -113,6 +115,7 @@ class WorstEntry:
     index: tuple
     analytic: float
     numerical: float
+    output: int | None = None  # which output, when f returns a tuple of them
 
 
 @dataclass
@@ -125,16 +128,20 @@ class JacobianComparison:
     atol: float
     rtol: float
     input_shapes: list
-    output_shape: tuple
+    output_shape: tuple  # a tuple of shapes when f returns a tuple of outputs
+    mode: str = "rev"  # which Jacobian was the analytic one: "rev" or "fwd"
 
     def message(self, what: str) -> str:
         if self.worst is None:
             return f"{what}: passed"
         w = self.worst
         limit = self.atol + self.rtol * abs(w.numerical)
-        return (f"{what}: the Jacobian of output {self.output_shape} with respect to input "
+        analytic = "forward mode" if self.mode == "fwd" else "reverse mode"
+        output = (f"{self.output_shape}" if w.output is None else
+                  f"{w.output} (shape {self.output_shape[w.output]})")
+        return (f"{what}: the Jacobian of output {output} with respect to input "
                 f"{w.input_index} (shape {self.input_shapes[w.input_index]}) is wrong at output "
-                f"index {w.output_index}, input index {w.index}: analytic (reverse mode) "
+                f"index {w.output_index}, input index {w.index}: analytic ({analytic}) "
                 f"{w.analytic!r} but numerical (central differences) {w.numerical!r}; "
                 f"|difference| = {abs(w.analytic - w.numerical):.3g} > atol + rtol * |numerical| "
                 f"= {limit:.3g} (atol={self.atol:g}, rtol={self.rtol:g})")
@@ -179,12 +186,43 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
     datas = [t.data for t in tensors]
     if not checked:
         raise ValueError(f"{name}: no floating-point input to check")
-    jacobian = functional.jacobian if mode == "rev" else forward_mode.jacfwd
-    analytic = jacobian(f, argnums=tuple(checked))(*datas)
     with autograd.no_grad():
         out = f(*[Tensor(d) for d in datas])
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{name}: the function must return a Tensor, got {type(out).__name__}")
+    # a tuple of outputs (as torch.autograd.gradcheck takes) is checked one output at a time
+    several = isinstance(out, (tuple, list))
+    outs = list(out) if several else [out]
+    for o, item in enumerate(outs):
+        if not isinstance(item, Tensor):
+            got = (f"a {type(out).__name__} whose item {o} is a {type(item).__name__}"
+                   if several else type(out).__name__)
+            raise TypeError(f"{name}: the function must return a Tensor, got {got} (a tuple "
+                            "of Tensors is checked output by output)")
+    if several and not outs:
+        raise ValueError(f"{name}: the function returned an empty tuple")
+    worst, worst_ratio, max_err = None, 1.0, 0.0
+    for o, item in enumerate(outs):
+        def fo(*args: Any, o: int = o) -> Tensor:
+            return f(*args)[o]
+        entry, ratio, err = _compare_output(fo if several else f, item, tensors, checked, eps,
+                                            atol, rtol, mode)
+        max_err = max(max_err, err)
+        if entry is not None and ratio > worst_ratio:
+            worst, worst_ratio = entry, ratio
+            if several:
+                worst.output = o
+    shapes = tuple(item.shape for item in outs) if several else out.shape
+    return JacobianComparison(worst is None, max_err, worst, atol, rtol,
+                              [t.shape for t in tensors], shapes, mode)
+
+
+def _compare_output(f: Callable[..., Tensor], out: Tensor, tensors: list[Tensor],
+                    checked: list[int], eps: float, atol: float, rtol: float,
+                    mode: str) -> tuple[WorstEntry | None, float, float]:
+    """One output's Jacobians against central differences: (its worst entry or None, by how
+    many times that entry misses its tolerance, the largest |error|)."""
+    datas = [t.data for t in tensors]
+    jacobian = functional.jacobian if mode == "rev" else forward_mode.jacfwd
+    analytic = jacobian(f, argnums=tuple(checked))(*datas)
     worst, worst_ratio, max_err = None, 1.0, 0.0
     for k, i in enumerate(checked):
         def partial(xi: Tensor, i: int = i) -> Tensor:
@@ -211,8 +249,7 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
                 worst = WorstEntry(i, tuple(int(p) for p in pos[:out.ndim]),
                                    tuple(int(p) for p in pos[out.ndim:]),
                                    float(exact[pos]), float(numerical[pos]))
-    return JacobianComparison(worst is None, max_err, worst, atol, rtol,
-                              [t.shape for t in tensors], out.shape)
+    return worst, worst_ratio, max_err
 
 
 def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
@@ -221,9 +258,11 @@ def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: fl
     differences: the reverse-mode one (``mode="rev"``), or the forward-mode one (``"fwd"``).
 
     Checked inputs: those with ``requires_grad=True``, or every floating input when none has it.
-    Returns True; on a mismatch raises :class:`GradcheckError` naming the worst entry (input,
-    output and input index, analytic and numerical values, tolerances), or returns False when
-    ``raise_exception=False``. float32 inputs get a warning: finite differences need float64.
+    ``f`` may return a tuple of Tensors (as PyTorch's gradcheck allows): each output is checked,
+    and the error's ``output`` says which one failed. Returns True; on a mismatch raises
+    :class:`GradcheckError` naming the worst entry (input, output and input index, analytic and
+    numerical values, tolerances), or returns False when ``raise_exception=False``. float32
+    inputs get a warning: finite differences need float64.
     """
     result = compare_jacobians(f, inputs, eps, atol, rtol, "gradcheck", stacklevel=3, mode=mode)
     if result.passed:
@@ -233,28 +272,56 @@ def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: fl
     return False
 
 
+def _cotangent(given: Any, shape: tuple, what: str) -> np.ndarray:
+    cotangent = np.asarray(given.data if isinstance(given, Tensor) else given, dtype=np.float64)
+    if cotangent.shape != shape:
+        raise ValueError(f"gradgradcheck: {what} has shape {cotangent.shape} but the output "
+                         f"has shape {shape}")
+    return cotangent
+
+
 def _first_derivative_function(f: Callable[..., Tensor], tensors: Sequence[Tensor],
                                checked: Sequence[int], grad_outputs: Any) -> Callable[..., Tensor]:
     """x -> (v^T J_f(x)) for the checked inputs, flattened and joined: its Jacobian holds every
-    second derivative of <v, f>. v is ``grad_outputs``, or a fixed random vector."""
+    second derivative of <v, f>. v is ``grad_outputs``, or a fixed random vector. For f
+    returning a tuple, v holds one cotangent per output (sum_o <v_o, f_o>)."""
     with autograd.no_grad():
         out = f(*[Tensor(t.data) for t in tensors])
-    if not isinstance(out, Tensor):
-        raise TypeError(f"gradgradcheck: the function must return a Tensor, got "
-                        f"{type(out).__name__}")
-    if grad_outputs is None:
-        cotangent = np.random.default_rng(0).standard_normal(out.shape)
+    if isinstance(out, (tuple, list)):
+        if not out or not all(isinstance(o, Tensor) for o in out):
+            raise TypeError("gradgradcheck: the function must return a Tensor or a non-empty "
+                            f"tuple of Tensors, got {type(out).__name__} of "
+                            f"{[type(o).__name__ for o in out]}")
+        shapes = [o.shape for o in out]
+        if grad_outputs is None:
+            flat = np.random.default_rng(0).standard_normal(sum(o.size for o in out))
+        else:
+            if not isinstance(grad_outputs, (tuple, list)) or len(grad_outputs) != len(out):
+                raise ValueError(f"gradgradcheck: the function returns {len(out)} outputs, so "
+                                 f"grad_outputs must be a tuple of {len(out)} cotangents")
+            flat = np.concatenate([_cotangent(g, shape, f"grad_outputs[{o}]").reshape(-1)
+                                   for o, (g, shape) in enumerate(zip(grad_outputs, shapes))])
+        # one output, the outputs flattened and joined: <v, f> is the same sum
+        cotangent = flat.astype(np.result_type(*[o.dtype for o in out]))
+
+        def joined(*xs: Any) -> Tensor:
+            from .ops import concatenate, reshape
+            return concatenate([reshape(o, -1) for o in f(*xs)], axis=0)
+        target = joined
     else:
-        cotangent = np.asarray(grad_outputs.data if isinstance(grad_outputs, Tensor)
-                               else grad_outputs, dtype=np.float64)
-        if cotangent.shape != out.shape:
-            raise ValueError(f"gradgradcheck: grad_outputs has shape {cotangent.shape} but the "
-                             f"output has shape {out.shape}")
-    cotangent = cotangent.astype(out.dtype)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"gradgradcheck: the function must return a Tensor, got "
+                            f"{type(out).__name__}")
+        if grad_outputs is None:
+            cotangent = np.random.default_rng(0).standard_normal(out.shape)
+        else:
+            cotangent = _cotangent(grad_outputs, out.shape, "grad_outputs")
+        cotangent = cotangent.astype(out.dtype)
+        target = f
 
     def first(*xs: Any) -> Tensor:
         from .ops import concatenate, reshape
-        _, vjp_fn = functional.vjp(f, *xs)
+        _, vjp_fn = functional.vjp(target, *xs)
         pulled = vjp_fn(cotangent)
         return concatenate([reshape(pulled[i], -1) for i in checked], axis=0)
     return first

@@ -71,6 +71,17 @@ def adam_update(g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
     return step_size * (m / denom)
 
 
+def _clear_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
+    """``zero_grad`` of optimizers and modules."""
+    if not isinstance(set_to_none, (bool, np.bool_)):
+        raise TypeError(f"zero_grad: set_to_none must be True or False, got {set_to_none!r}")
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:  # a new array: the old gradient may be an array that something else holds
+            p.grad = Tensor(np.zeros_like(p.grad.data))
+
+
 class Optimizer:
     """Holds the parameters and the per-parameter state (``state[i]`` for parameter i).
 
@@ -99,10 +110,10 @@ class Optimizer:
         self.lr = _check_number("lr", lr, name)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
-    def zero_grad(self) -> None:
-        """Clear the parameters' gradients (``.grad = None``, PyTorch's default)."""
-        for p in self.params:
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the parameters' gradients: ``.grad = None`` (PyTorch's default), or with
+        ``set_to_none=False`` a gradient of zeros (one that was None stays None), as PyTorch."""
+        _clear_grads(self.params, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         raise NotImplementedError

@@ -15,6 +15,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from .. import versions
+from ..optim import _clear_grads
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential", "StateDictError", "IncompatibleKeys"]
@@ -122,38 +123,44 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(self, prefix: str = "",
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """(dotted name, Parameter) for every Parameter of this module and its sub-modules,
-        depth first in assignment order, each Parameter once (under the first name found)."""
+        depth first in assignment order, each Parameter once (under the first name found).
+        ``remove_duplicate=False`` (as PyTorch's) gives a shared Parameter or sub-module under
+        every name it is reachable by; a cycle back to a module being walked is not followed."""
         seen_params: set[int] = set()
         seen_modules: set[int] = {id(self)}
         # Iterative depth-first walk: a stack of attribute iterators, so cycles and deep nesting
-        # are harmless.
+        # are harmless. ``walking`` holds the modules on the stack (the current path).
         stack: list[tuple[str, Iterator[tuple[str, Any]]]] = [(prefix, self._direct())]
+        walking: list[int] = [id(self)]
         while stack:
             base, items = stack[-1]
             entry = next(items, None)
             if entry is None:
                 stack.pop()
+                walking.pop()
                 continue
             name, value = entry
             full = f"{base}.{name}" if base else name
             if isinstance(value, Parameter):
-                if id(value) not in seen_params:
+                if not remove_duplicate or id(value) not in seen_params:
                     seen_params.add(id(value))
                     yield full, value
-            elif id(value) not in seen_modules:
+            elif id(value) not in (seen_modules if remove_duplicate else walking):
                 seen_modules.add(id(value))
                 stack.append((full, value._direct()))
+                walking.append(id(value))
 
     def parameters(self) -> Iterator[Parameter]:
         for _, p in self.named_parameters():
             yield p
 
-    def zero_grad(self) -> None:
-        """Clear the gradients of all parameters (``.grad = None``, as PyTorch's default)."""
-        for p in self.parameters():
-            p.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the gradients of all parameters: ``.grad = None`` (PyTorch's default), or with
+        ``set_to_none=False`` a gradient of zeros (one that was None stays None), as PyTorch."""
+        _clear_grads(self.parameters(), set_to_none)
 
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and every sub-module; returns self."""
@@ -166,8 +173,10 @@ class Module:
 
     # --- state --------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameter name -> a copy of its array (later training does not change it)."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Parameter name -> a copy of its array (later training does not change it). A shared
+        (tied) Parameter is listed under each of its names, as in PyTorch."""
+        return {name: p.data.copy()
+                for name, p in self.named_parameters(remove_duplicate=False)}
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters by name, cast to each parameter's dtype.
@@ -183,7 +192,8 @@ class Module:
                             f"{type(state_dict).__name__}")
         if not isinstance(strict, (bool, np.bool_)):
             raise TypeError(f"load_state_dict: strict must be True or False, got {strict!r}")
-        params = dict(self.named_parameters())
+        # every name of a shared Parameter, as state_dict() (and PyTorch's) lists them
+        params = dict(self.named_parameters(remove_duplicate=False))
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]
         if strict and (missing or unexpected):
@@ -235,7 +245,8 @@ class Module:
 class Sequential(Module):
     """``Sequential(*modules)``: applies the modules in order, each to the previous output.
 
-    Parameter names start with the position (``"0.weight"``), as in PyTorch.
+    Parameter names start with the position (``"0.weight"``), as in PyTorch. A slice keeps
+    its layers' names, as PyTorch's does: ``seq[2:]``'s first layer is still ``"2"``.
     """
 
     def __init__(self, *modules: Any) -> None:
@@ -245,12 +256,12 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a "
                                 "tg.nn.Module")
         self._layers = tuple(modules)
+        self._names = tuple(str(i) for i in range(len(modules)))
 
     def _attributes(self) -> Iterator[tuple[str, Any]]:
-        for i, m in enumerate(self._layers):
-            yield str(i), m
+        yield from zip(self._names, self._layers)
         for name, value in vars(self).items():
-            if name != "_layers":
+            if name not in ("_layers", "_names"):
                 yield name, value
 
     def forward(self, x: Any) -> Any:
@@ -266,5 +277,7 @@ class Sequential(Module):
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return Sequential(*self._layers[index])
+            part = Sequential(*self._layers[index])
+            part._names = self._names[index]
+            return part
         return self._layers[index]
