@@ -3,9 +3,11 @@ real Graphviz ``dot`` where it is installed, and the text tree, guards and error
 """
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -176,7 +178,28 @@ def test_freed_values_are_left_out_with_a_note_and_kept_ones_are_shown():
     assert number_after(held_label, "value") == pytest.approx(np.exp(2.0), rel=1e-3)
     assert "freed by backward()" in graph.source
     constants = [n["label"] for n in nodes.values() if "dashed" in n["attrs"]]
-    assert constants == ["constant"]            # released: no value left to show
+    assert constants == ["constant\nscalar"]    # released: its shape stays, no value
+
+
+def test_constants_keep_their_shapes_and_names_after_backward_releases_the_graph():
+    """The graph's structure (shapes and names) stays after backward: a constant showed as a
+    bare "constant" once its saved array was released."""
+    x = Tensor(np.ones(3), requires_grad=True, name="x")
+    c = Tensor(np.arange(3.0, dtype=np.float64), name="c")
+    f = (x * c + np.ones((2, 3), np.float32)).sum()
+    f.backward()
+    text = tg.graph_text(f, constants=[c])
+    assert "c: constant -> shape (3,)" in text
+    assert "constant -> shape (2, 3) float32" in text
+    nodes, _, _ = parse_dot(tg.draw_graph(f, constants=[c]).source)
+    constants = sorted(n["label"] for n in nodes.values() if "dashed" in n["attrs"])
+    assert constants == ["c\nshape (3,)", "constant\nshape (2, 3) float32"]
+    # Nothing keeps the released arrays alive.
+    gone = weakref.ref(c.data)
+    del c
+    gc.collect()
+    assert gone() is None
+    assert "c: constant -> shape (3,)" not in tg.graph_text(f)
 
 
 def test_retain_graph_keeps_every_value():

@@ -153,8 +153,9 @@ class Node:
     needs no gradient (a constant).
     """
 
+    # kept_constants: set only when backward releases ``saved`` (rules.kept_constants)
     __slots__ = ("op", "vjps", "parents", "saved", "params", "seq", "shape", "dtype", "out_ref",
-                 "hooks", "retains_grad", "trace", "__weakref__")
+                 "hooks", "retains_grad", "trace", "kept_constants", "__weakref__")
 
     def __init__(self, op: str, vjps: Sequence[Callable], parents: tuple, saved: tuple,
                  params: dict, out: np.ndarray) -> None:

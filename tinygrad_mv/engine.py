@@ -285,8 +285,15 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                         level.copy_tangents(node, out)
             params = node.params
             vjps = node.vjps
+            kept = None
             for i, parent in enumerate(parents):
                 if parent is None:
+                    # what a picture shows of a constant once the values are released
+                    if kept is None:
+                        kept = [None] * len(parents)
+                    constant = saved[0][i]
+                    kept[i] = (rules.KeptConstant(constant) if type(constant) is np.ndarray
+                               else constant)
                     continue
                 input_grad = (vjps[i](grad, out, *datas, **params) if params else
                               vjps[i](grad, out, *datas))
@@ -343,6 +350,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                     else:
                         entry[1] = _add(entry[1], input_grad, owned, observer)
             if not retain_graph:
+                if kept is not None:
+                    node.kept_constants = kept
                 node.saved = None
 
         # the walk's last values, held no longer (a leaf's gradient may be one of them)

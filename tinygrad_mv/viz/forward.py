@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import forward
 from ..autograd import Node
+from ..rules import KeptConstant
 from .labels import _params_text, _short_name
 from .op_drawing import drawing
 from .picture import _leaf_ids, _Picture, _tensor_lines
@@ -54,12 +55,14 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         for i, parent in enumerate(node.parents):
             if parent is None:
                 const_id = f"c{seq}_{i}"
-                if node.saved is not None:
-                    raw = node.saved[0][i]
+                raw = tape.constant(node, i)
+                title = _short_name(tape.constant_name(node, i)) or "constant"
+                if isinstance(raw, KeptConstant):  # released by backward: no values
+                    lines = _tensor_lines(title, raw.shape, raw.dtype, None, None, False, False)
+                elif raw is not None:
                     data = np.asarray(raw)
                     # A Python number has no dtype of its own: only arrays show theirs.
                     dtype = data.dtype if isinstance(raw, np.ndarray) else None
-                    title = _short_name(tape.constant_name(node, i)) or "constant"
                     lines = _tensor_lines(title, data.shape, dtype, data, None, show_values,
                                           False)
                 else:

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .. import versions
+from .. import rules, versions
 from ..autograd import Node
 
 
@@ -92,10 +92,25 @@ class _Tape:
         tensor = node.out_ref() if node.out_ref is not None else None
         return None if tensor is None else tensor.data
 
-    def constant_name(self, node: Node, index: int) -> str | None:
-        if node.saved is None or not self.constant_names:
+    def constant(self, node: Node, index: int) -> Any:
+        """The constant operand ``index`` of ``node``: its array or number, a
+        ``rules.KeptConstant`` (shape and dtype) once backward released the values, or None."""
+        if node.saved is not None:
+            return node.saved[0][index]
+        kept = getattr(node, "kept_constants", None)  # (a slot set only on release)
+        if kept is None:
             return None
-        return self.constant_names.get(id(node.saved[0][index]))
+        constant = kept[index]  # released: a picture shows no values, a number's neither
+        return constant if isinstance(constant, rules.KeptConstant) else rules.KeptConstant(
+            constant)
+
+    def constant_name(self, node: Node, index: int) -> str | None:
+        if not self.constant_names:
+            return None
+        data = self.constant(node, index)
+        if isinstance(data, rules.KeptConstant):
+            data = None if data.ref is None else data.ref()  # the array, while it lives
+        return None if data is None else self.constant_names.get(id(data))
 
     def tensor(self, node: Node) -> Any:
         if node is self.root._node:

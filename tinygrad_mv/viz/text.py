@@ -8,6 +8,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..autograd import Node
+from ..rules import KeptConstant
 from .forward import _tangent
 from .labels import _params_text, _shape_text, _summary
 from .scopes import _assign_scopes, _chain
@@ -50,14 +51,17 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
 
     def describe(item: Any, owner: Node | None, index: int) -> str:
         if item is None:  # a constant input of ``owner``
-            if owner is not None and owner.saved is not None:
-                raw = owner.saved[0][index]
-                data = np.asarray(raw)
-                dtype = data.dtype if isinstance(raw, np.ndarray) else None
-                name = tape.constant_name(owner, index)
-                text = f"{name + ': ' if name else ''}constant -> {_shape_text(data.shape, dtype)}"
-                return text + (f"  value {_summary(data)}" if show_values else "")
-            return "constant"
+            raw = None if owner is None else tape.constant(owner, index)
+            if raw is None:
+                return "constant"
+            name = tape.constant_name(owner, index)
+            label = f"{name + ': ' if name else ''}constant -> "
+            if isinstance(raw, KeptConstant):  # released by backward: its shape, no values
+                return label + _shape_text(raw.shape, raw.dtype)
+            data = np.asarray(raw)
+            dtype = data.dtype if isinstance(raw, np.ndarray) else None
+            text = label + _shape_text(data.shape, dtype)
+            return text + (f"  value {_summary(data)}" if show_values else "")
         if type(item) is not Node:
             leaf_name = tape.leaf_name(item)
             name = f"{leaf_name}: " if leaf_name else ""
