@@ -192,6 +192,23 @@ def test_a_tensor_without_grad_written_with_one_that_requires_grad_joins_the_gra
     assert_close(x.grad.data, expected, rtol=1e-15, atol=0)
 
 
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/="])
+def test_a_float32_tensor_written_with_float64_keeps_float32_when_recorded(symbol, rng):
+    # The float64 result of the recorded operation is cast back to the tensor's float32.
+    x = Tensor(rng.standard_normal(3).astype(np.float32), requires_grad=True)
+    y = Tensor(rng.uniform(1, 2, 3), requires_grad=True)
+    h = x * 1.0
+    h_data = h.data
+    h = IN_PLACE[symbol](h, y)
+    assert h.data is h_data and h.dtype == np.float32
+    expected = OUT_OF_PLACE[symbol](x.data.astype(np.float64), y.data)
+    assert_close(h.data, expected.astype(np.float32))
+    h.sum().backward()
+    assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64
+    slope = {"+=": 1.0, "-=": 1.0, "*=": y.data, "/=": 1 / y.data}[symbol]
+    assert_close(x.grad.data, np.broadcast_to(slope, 3).astype(np.float32), rtol=1e-6)
+
+
 def test_setitem_with_repeated_indices_gives_the_gradient_to_the_value_written_last(rng):
     x = Tensor(rng.standard_normal(4), requires_grad=True)
     h = tg.zeros(3)

@@ -261,6 +261,18 @@ def test_maximum_minimum_ties_share_and_take_numbers(name, rng):
         assert_close(x.grad, (data > 0.2) if name == "maximum" else (data < 0.2), 0, 0)
 
 
+@pytest.mark.parametrize("name", ["maximum", "minimum"])
+def test_maximum_minimum_pass_the_gradient_of_a_nan_result_to_both_as_pytorch(name):
+    # torch.maximum(x, y) where x or y is NaN: the gradient goes whole to each operand.
+    fn = getattr(tg, name)
+    nan = float("nan")
+    x = Tensor([nan, 1.0, nan, 2.0], requires_grad=True)
+    y = Tensor([1.0, nan, nan, 2.0], requires_grad=True)
+    fn(x, y).sum().backward()
+    assert x.grad.data.tolist() == [1.0, 1.0, 1.0, 0.5]
+    assert y.grad.data.tolist() == [1.0, 1.0, 1.0, 0.5]
+
+
 @pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 3)), ((3,), (2, 3), ()),
                                     ((2, 1), (3,), (2, 3)), ((), (4,), (4,))], ids=str)
 def test_where(shapes, rng):

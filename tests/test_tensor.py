@@ -348,3 +348,50 @@ def test_a_0d_float64_tensor_promotes_float32_as_numpy_does():
     assert scale.grad.item() == 3.0 and x.grad.data.tolist() == [2.0, 2.0, 2.0]
     assert (x * 2.0).dtype == np.float32
     assert (x * tg.tensor(2.0, dtype=np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint32, np.bool_])
+def test_an_integer_or_bool_tensor_beside_float32_stays_float32_as_in_pytorch(dtype):
+    # As an integer array does (NumPy alone would promote int64 and float32 to float64).
+    x = tg.Tensor(np.array([0.5, -1.0, 2.0], dtype=np.float32), requires_grad=True)
+    k = tg.Tensor([1, 0, 3], dtype=dtype)
+    for y in (x * k, k * x, x + k, k - x, x @ k, tg.where(x > 0, k, x)):
+        assert y.dtype == np.float32
+    (x * k).sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.data.tolist() == k.data.astype(float).tolist()
+    assert (k + k).dtype == np.result_type(dtype, dtype)  # no float operand: NumPy's dtype
+    assert (tg.Tensor([1.0, 2.0, 3.0]) * k).dtype == np.float64
+
+
+def test_jit_replays_an_integer_tensor_made_float32_with_its_new_values():
+    f = tg.jit(tg.grad(lambda x, k: (x * k).sum()))
+    x = np.ones(3, dtype=np.float32)
+    for values in ([1, 2, 3], [4, 5, 6]):
+        g = f(x, tg.Tensor(values, dtype=np.int64))
+        assert g.dtype == np.float32 and g.data.tolist() == values
+
+
+def test_masks_combine_with_and_or_xor_not_as_in_pytorch():
+    x = tg.Tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    both = (x > 0) & (x < 1)
+    assert both.dtype == bool and not both.requires_grad
+    assert both.data.tolist() == [False, True, False]
+    assert ((x > 0) | (x < 0)).data.tolist() == [True, True, True]
+    assert ((x > 0) ^ (x < 1)).data.tolist() == [True, False, True]
+    assert (~(x > 0)).data.tolist() == [True, False, False]
+    assert (np.array([True, False, True]) & (x > 0)).data.tolist() == [False, False, True]
+    assert (True & (x > 0)).data.tolist() == [False, True, True]
+    assert (tg.Tensor([3, 5], dtype=np.int64) & 1).data.tolist() == [1, 1]
+    y = tg.where((x > 0) & ~(x > 1), x, 0.0)
+    y.sum().backward()
+    assert x.grad.data.tolist() == [0.0, 1.0, 0.0]
+    f = tg.jit(lambda v: tg.where((v > 0) & ~(v > 1) | (v < -5), v, 0.0).sum())
+    for values in ([-1.0, 0.5, 2.0], [-7.0, 0.9, 0.25]):
+        assert f(tg.Tensor(values)).item() == sum(v for v in values if 0 < v <= 1 or v < -5)
+
+
+@pytest.mark.parametrize("call", [lambda x: x & (x > 0), lambda x: (x > 0) | x, lambda x: ~x,
+                                  lambda x: (x > 0) ^ np.ones(3)])
+def test_and_or_xor_not_of_float_tensors_are_refused_naming_the_dtype(call):
+    with pytest.raises(TypeError, match="bool or integer tensors.*float64"):
+        call(tg.Tensor([-1.0, 0.5, 2.0]))

@@ -218,10 +218,10 @@ def _operand(value: Any) -> Any:
 
 
 def _weak_to_float32(datas: list, weak: list[int], args: tuple) -> None:
-    """Operands without a float dtype of their own (integer or bool arrays, lists, 0-d arrays)
-    take float32 when every Tensor operand is float32, as in PyTorch, instead of promoting the
-    result to float64."""
-    dtypes = {a.data.dtype for a in args if isinstance(a, Tensor)}
+    """Operands without a float dtype of their own (integer or bool arrays and Tensors, lists,
+    0-d arrays) take float32 when every floating Tensor operand is float32, as in PyTorch,
+    instead of promoting the result to float64."""
+    dtypes = {a.data.dtype for a in args if isinstance(a, Tensor) and a.data.dtype.kind == "f"}
     if dtypes == {np.dtype(np.float32)}:
         for i in weak:
             datas[i] = datas[i].astype(np.float32)
@@ -309,6 +309,8 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
                     parents.append(arg._node or arg)
                     tracked = True
                     continue
+                if arg.data.dtype.kind != "f":  # an integer or bool Tensor, as an array of them
+                    weak = (weak or []) + [len(datas) - 1]
             else:
                 kind = type(arg)
                 if kind is float or kind is int:  # a Python number, as _operand keeps it

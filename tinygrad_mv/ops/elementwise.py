@@ -246,8 +246,9 @@ def _bound(bound: Any) -> Any:
 
 
 def _max_weight(x: Any, y: Any) -> Any:
-    """The share of the gradient that goes to x in max(x, y): 1, 0, or half on ties."""
-    return (x > y) + 0.5 * (x == y)
+    """The share of the gradient that goes to x in max(x, y): 1, 0, or half on ties; 1 where x
+    or y is NaN (the NaN result passes the whole gradient to both, as PyTorch's)."""
+    return 1 - (y > x) - 0.5 * (x == y)
 
 
 def _sign(x: Any) -> Any:
@@ -337,7 +338,9 @@ for _op, _doc in {
     relu: "``max(x, 0)``; its slope at 0 is 0, as PyTorch.",
     sigmoid: "The logistic sigmoid 1 / (1 + e^-x), without overflow at any x.",
     log_sigmoid: "log(sigmoid(x)), finite and exact at any finite x.",
-    maximum: "The larger of a and b; on ties each gets half the gradient.",
-    minimum: "The smaller of a and b; on ties each gets half the gradient.",
+    maximum: "The larger of a and b; on ties each gets half the gradient (and where a or b is "
+             "NaN, each all of it, as PyTorch).",
+    minimum: "The smaller of a and b; on ties each gets half the gradient (and where a or b is "
+             "NaN, each all of it, as PyTorch).",
 }.items():
     _op.__doc__ = _doc

@@ -139,8 +139,8 @@ def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor
     if new.shape != t.shape:
         raise ValueError(f"{what}: the result has shape {new.shape}, which does not fit the "
                          f"tensor of shape {t.shape} written in place")
-    if new.dtype != t.dtype:
-        new = astype(new, t.dtype)
+    if new.dtype != t.dtype:  # (float32 t, float64 value): the dtype is a param, not an operand
+        new = astype(new, dtype=t.dtype)
     np.copyto(t.data, new.data)
     versions.note_write(t.data)
     if level is not None:

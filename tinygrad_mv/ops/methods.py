@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import autograd
+from ..tensor import Tensor, _compare, _make
 from .elementwise import (
     absolute, add, astype, clip, cos, div, exp, log, mul, neg, power, relu, sigmoid, sin, sqrt,
     square, sub, tan, tanh,
@@ -76,6 +77,37 @@ class _TensorMethods:
     def __abs__(self) -> Tensor:
         """``abs(self)``: the absolute value, elementwise."""
         return absolute(self)
+
+    # --- logical operators on masks (no gradient), as PyTorch's -------------------------------
+    def __and__(self, other: Any) -> Tensor:
+        """``self & other``: elementwise and of bool (or integer) tensors, e.g. two masks."""
+        return _bitwise(np.bitwise_and, "&", self, other)
+
+    def __rand__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_and, "&", other, self)
+
+    def __or__(self, other: Any) -> Tensor:
+        """``self | other``: elementwise or of bool (or integer) tensors."""
+        return _bitwise(np.bitwise_or, "|", self, other)
+
+    def __ror__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_or, "|", other, self)
+
+    def __xor__(self, other: Any) -> Tensor:
+        """``self ^ other``: elementwise exclusive or of bool (or integer) tensors."""
+        return _bitwise(np.bitwise_xor, "^", self, other)
+
+    def __rxor__(self, other: Any) -> Tensor:
+        return _bitwise(np.bitwise_xor, "^", other, self)
+
+    def __invert__(self) -> Tensor:
+        """``~self``: elementwise not of a bool tensor (bitwise not of an integer one)."""
+        _integral("~", self)
+        result = np.invert(self.data)
+        tracer = autograd._tracer
+        if tracer is not None:
+            tracer.record_call(autograd._ndarray_result(np.invert), (self.data,), result)
+        return _make(np.asarray(result), None)
 
     def __getitem__(self, index: Any) -> Tensor:
         """``self[index]``: ints, slices, None, ..., integer arrays and bool masks."""
@@ -217,6 +249,23 @@ class _TensorMethods:
         return dot(self, other)
 
 
+
+
+def _integral(symbol: str, *operands: Any) -> None:
+    """Refuse floating operands of a logical operator (as PyTorch: there is no float ``&``)."""
+    for v in operands:
+        kind = np.asarray(v.data if isinstance(v, Tensor) else v).dtype.kind
+        if kind not in "biu":
+            dtype = v.dtype if isinstance(v, (Tensor, np.ndarray, np.generic)) else type(v).__name__
+            raise TypeError(f"'{symbol}' takes bool or integer tensors (masks, such as x > 0), got "
+                            f"{dtype}; compare first (x > 0) or use tg.where")
+
+
+def _bitwise(ufunc: np.ufunc, symbol: str, a: Any, b: Any) -> Tensor:
+    if not all(isinstance(v, (Tensor, bool, int, np.ndarray, np.generic)) for v in (a, b)):
+        return NotImplemented
+    _integral(symbol, a, b)
+    return _compare(ufunc, a, b)  # as a comparison: a Tensor that never requires grad
 
 
 for _name, _member in vars(_TensorMethods).items():

@@ -58,6 +58,10 @@ def _converted(value: Any, dtype: np.dtype) -> Any:
     return data
 
 
+def _cast(value: Any, dtype: np.dtype) -> np.ndarray:
+    return np.asarray(value).astype(dtype)
+
+
 def _add_at(total: np.ndarray, values: np.ndarray, index: Any, unique: bool) -> np.ndarray:
     if type(total) is not np.ndarray:  # a 0-d total, as a replay has it: a NumPy scalar
         total = np.array(total)
@@ -186,7 +190,11 @@ class _Tracer(Observer):
         ins = []
         for d, a in zip(datas, args):
             if isinstance(a, Tensor):
-                ins.append(self.slot(d, a))
+                if d is a.data:
+                    ins.append(self.slot(d, a))
+                else:  # an integer or bool Tensor the primitive made float32
+                    ins.append(self.emit(functools.partial(_cast, dtype=d.dtype),
+                                         (self.slot(a.data, a),), d))
                 continue
             slot = self.slot_of.get(id(a))
             if d is not a and slot is not None and slot not in self.constants:
