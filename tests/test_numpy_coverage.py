@@ -99,6 +99,18 @@ def test_a_function_outside_the_list_still_refuses_a_tracked_tensor():
         np.median(Tensor([1.0, 2.0], requires_grad=True))
 
 
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "trunc", "rint", "mod", "fmod", "fmax",
+                                  "fmin", "copysign", "hypot", "arctan2"])
+def test_integer_numbers_give_a_float_tensor(name):
+    # as Tensor(2) and the one-input ufuncs: never an int64 Tensor (which no gradient can enter,
+    # and which would turn float32 into float64 further on)
+    fn = getattr(tg, name)
+    args = (7, np.int64(3)) if name in UFUNCS[21:31] else (True,) if name == "sign" else (2,)
+    out = fn(*args)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, getattr(np, name)(*map(float, args)))
+
 @pytest.mark.parametrize("call", [
     lambda t: t * np.median(t),  # outside the list
     lambda t: np.exp(t, where=np.array([True, False, True])),  # a listed ufunc with a keyword
