@@ -271,6 +271,32 @@ def test_float32_stays_float32(spec):
     assert t.grad.dtype == np.float32
 
 
+PAD_MODES = [
+    ("maximum", {}), ("minimum", {"stat_length": 2}), ("mean", {"stat_length": ((1, 3), (2, 1))}),
+    ("median", {}), ("median", {"stat_length": (2, 3)}), ("linear_ramp", {}),
+    ("linear_ramp", {"end_values": ((1.5, -2.0), (3.0, 0.25))}), ("empty", {})]
+
+
+@pytest.mark.parametrize("mode, kw", PAD_MODES, ids=[f"{m}-{k}" for m, k in PAD_MODES])
+def test_pad_modes_beyond_the_copying_ones(mode, kw):
+    # NumPy's statistics and ramp modes: its values (axis after axis), both modes of derivative,
+    # to second order, float32 kept
+    x = np.random.default_rng(4).standard_normal((3, 5))
+    width = ((1, 2), (3, 1))
+
+    def f(a):
+        return np.pad(a, width, mode=mode, **kw)
+    out = f(Tensor(x, requires_grad=True))
+    assert out.requires_grad and tg.pad(x, width, mode, **kw).shape == out.shape
+    if mode == "empty":  # NumPy leaves the values undefined: zeros here
+        assert_close(out, np.pad(x, width), rtol=0, atol=0)
+    else:
+        assert_close(out, f(x), rtol=1e-12, atol=1e-15)
+    assert tg.gradcheck(f, (Tensor(x, requires_grad=True),))
+    assert tg.gradcheck(f, (Tensor(x, requires_grad=True),), mode="fwd")
+    assert tg.gradgradcheck(lambda a: f(a) ** 2, (Tensor(x, requires_grad=True),))
+    assert f(Tensor(x.astype(np.float32))).dtype == np.float32
+
 def test_swapaxes_is_the_core_one_and_expand_dims_takes_tuples():
     assert tg.swapaxes is shp.swapaxes
     t = Tensor(np.ones((2, 3)), requires_grad=True)
@@ -346,7 +372,10 @@ BAD = [
     (lambda t: tg.roll(t, (1, 2, 3), axis=(0, 1)), ValueError, r"roll: shift .* same length"),
     (lambda t: tg.roll(t, 1, axis=-3), np.exceptions.AxisError, r"roll: axis -3"),
     (lambda t: tg.roll(t, 1.5), TypeError, r"roll: shift must be an int"),
-    (lambda t: tg.pad(t, 1, mode="mean"), ValueError, r"pad: mode 'mean' is not supported"),
+    (lambda t: tg.pad(t, 1, mode="nearest"), ValueError, r"pad: mode 'nearest' is not supported"),
+    (lambda t: tg.pad(t, 1, mode="maximum", stat_length=0), ValueError, r"pad: stat_length of 0"),
+    (lambda t: tg.pad(t, 1, mode="mean", end_values=1), TypeError,
+     r"pad: mode 'mean' takes no argument end_values"),
     (lambda t: tg.pad(t, 1, mode="edge", constant_values=2), TypeError,
      r"pad: mode 'edge' takes no argument constant_values"),
     (lambda t: tg.pad(t, 1, mode="reflect", reflect_type="odd"), ValueError,

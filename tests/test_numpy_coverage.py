@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_mv as tg
+import tinygrad_mv.forward_ad as fwAD
 from tinygrad_mv import Tensor
 from tinygrad_mv.ops.numpy_interop import differentiable_numpy_names
 
@@ -96,6 +97,35 @@ def test_the_course_expressions_run_on_tensors():
 def test_a_function_outside_the_list_still_refuses_a_tracked_tensor():
     with pytest.raises(TypeError, match=r"np\.median is not differentiable"):
         np.median(Tensor([1.0, 2.0], requires_grad=True))
+
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "trunc", "rint", "mod", "fmod", "fmax",
+                                  "fmin", "copysign", "hypot", "arctan2"])
+def test_integer_numbers_give_a_float_tensor(name):
+    # as Tensor(2) and the one-input ufuncs: never an int64 Tensor (which no gradient can enter,
+    # and which would turn float32 into float64 further on)
+    fn = getattr(tg, name)
+    args = (7, np.int64(3)) if name in UFUNCS[21:31] else (True,) if name == "sign" else (2,)
+    out = fn(*args)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, getattr(np, name)(*map(float, args)))
+
+@pytest.mark.parametrize("call", [
+    lambda t: t * np.median(t),  # outside the list
+    lambda t: np.exp(t, where=np.array([True, False, True])),  # a listed ufunc with a keyword
+    lambda t: np.add.reduce(t),  # a ufunc method
+], ids=["median", "exp-where", "add-reduce"])
+def test_a_tangent_is_never_dropped_silently(call):
+    # In forward mode a Tensor carries a tangent without requiring grad: refused as well, never
+    # a zero (or missing) tangent.
+    x, v = np.array([0.3, 0.5, 0.7]), np.ones(3)
+    with pytest.raises(TypeError, match=r"np\.(median|exp|add)"):
+        tg.jvp(call, (x,), (v,))
+    with pytest.raises(TypeError, match=r"np\.(median|exp|add)"):
+        tg.jacfwd(call)(x)
+    with fwAD.dual_level(), pytest.raises(TypeError, match=r"np\.(median|exp|add)"):
+        call(fwAD.make_dual(Tensor(x), Tensor(v)))
 
 
 DOCS_PAGE = README.parent / "docs" / "tensor.md"

@@ -261,6 +261,23 @@ def test_singular_value_norm_of_a_wide_and_a_tall_matrix_agree():
     close(wide, tall.T, rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("ord, axis, shape", [
+    (INF, None, (0,)), (INF, 0, (0, 3)), (INF, None, (0, 3)), (INF, None, (3, 0)),
+    (1, None, (3, 0)), (-1, None, (0, 3)), (-INF, None, (3, 0)), (2, None, (0, 3)),
+    (2, (1, 2), (2, 3, 0)), ("nuc", None, (0, 3))])
+def test_norm_of_empty_tensors_is_numpys_zero(ord, axis, shape):
+    # NumPy's max-type norms start from 0 (max(initial=0)): an empty vector or matrix has norm 0
+    ref = np.linalg.norm(np.zeros(shape), ord, axis)
+    x = Tensor(np.zeros(shape), requires_grad=True)
+    out = np.linalg.norm(x, ord, axis)
+    np.testing.assert_array_equal(out.data, ref)
+    assert out.shape == np.shape(ref)
+    out.sum().backward()
+    assert x.grad.shape == shape
+    _, tangent = tg.jvp(lambda t: la.norm(t, ord, axis), (np.zeros(shape),), (np.zeros(shape),))
+    np.testing.assert_array_equal(tangent.data, np.zeros(np.shape(ref)))
+
 def test_norm_bad_arguments():
     x = leaf(distinct(3, 4))
     with pytest.raises(ValueError, match="norm: invalid norm order 'fro' for vectors"):

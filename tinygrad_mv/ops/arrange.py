@@ -13,8 +13,11 @@ import numpy as np
 
 from ..autograd import Drawing, IndexedGrad, primitive
 from ..tensor import Tensor
-from ._util import normalize_axes
-from .shape import _scatter_add, broadcast_to, reshape, swapaxes, transpose
+from . import elementwise as ew
+from . import reduce as red
+from ._util import normalize_axes, value
+from .shape import _scatter_add, broadcast_to, concatenate, reshape, swapaxes, transpose
+from .statistics import sort
 
 __all__ = ["tile", "repeat", "flip", "roll", "pad", "expand_dims", "moveaxis", "swapaxes",
            "triu", "tril", "diag", "trace"]
@@ -179,7 +182,10 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Tensor:
 
 
 # --- pad ------------------------------------------------------------------------------------------
-_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+# The modes built from recorded operations (_pad_composed) rather than by copying elements.
+_PAD_COMPOSED = ("linear_ramp", "maximum", "minimum", "mean", "median")
+_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap", "empty") + _PAD_COMPOSED
+_PAD_STATS = {"maximum": red.max, "minimum": red.min, "mean": red.mean}
 
 
 def _pad_source(n: int, before: int, after: int, mode: str) -> np.ndarray:
@@ -242,16 +248,81 @@ def _pairs(value: Any, ndim: int, what: str, kind: Callable) -> tuple:
     return tuple((kind(b), kind(a)) for b, a in array.tolist())
 
 
+def _at(axis: int, index: slice) -> tuple:
+    return (slice(None),) * axis + (index,)
+
+
+def _median(chunk: Tensor, axis: int) -> Tensor:
+    """np.median along ``axis`` (kept, length 1): the middle sorted value, the mean of the two
+    middle ones for an even count, NaN where one is NaN (sorted last)."""
+    ordered, n = sort(chunk, axis=axis), chunk.shape[axis]
+    middle = ordered[_at(axis, slice(n // 2, n // 2 + 1))]
+    if n % 2 == 0:
+        middle = (ordered[_at(axis, slice(n // 2 - 1, n // 2))] + middle) / 2
+    last = ordered[_at(axis, slice(n - 1, n))]
+    return ew.where(last != last, last, middle)
+
+
+def _pad_side(x: Tensor, axis: int, width: int, left: bool, mode: str, extra: Any) -> Tensor:
+    """The ``width`` values NumPy's ``mode`` puts before (``left``) or after ``x`` along ``axis``,
+    from recorded operations on ``x`` (``extra``: this side's end value or stat_length)."""
+    n = x.shape[axis]
+    if mode == "linear_ramp":  # np.linspace(end, edge, width, endpoint=False); right: reversed
+        edge = x[_at(axis, slice(0, 1) if left else slice(n - 1, n))]
+        steps = np.arange(width, dtype=x.dtype)[::1 if left else -1]
+        steps = steps.reshape((1,) * axis + (width,) + (1,) * (x.ndim - axis - 1))
+        return steps * ((edge - extra) / width) + extra
+    length = n if extra is None else min(extra, n)
+    chunk = x[_at(axis, slice(0, length) if left else slice(n - length, n))]
+    shape = x.shape[:axis] + (width,) + x.shape[axis + 1:]
+    if length == 0:
+        if mode in ("maximum", "minimum"):
+            raise ValueError("pad: stat_length of 0 yields no value for padding")
+        return Tensor(np.full(shape, np.nan, dtype=x.dtype))  # NumPy's mean of nothing
+    stat = _median(chunk, axis) if mode == "median" else _PAD_STATS[mode](chunk, axis=axis,
+                                                                          keepdims=True)
+    return broadcast_to(stat, shape)
+
+
+def _pad_composed(x: Tensor, widths: tuple, mode: str, kwargs: dict) -> Tensor:
+    """linear_ramp and the statistics modes, axis after axis as NumPy pads (each axis sees the
+    padding of the axes before it): built from recorded operations, so both modes
+    differentiate it (max and min ties share, the median's two middle values share)."""
+    if mode == "linear_ramp":
+        extras = _pairs(kwargs.get("end_values", 0), x.ndim, "end_values", float)
+    elif kwargs.get("stat_length") is None:
+        extras = ((None, None),) * x.ndim
+    else:
+        lengths = np.asarray(value(kwargs["stat_length"]))
+        if lengths.dtype.kind == "f":  # NumPy rounds them
+            lengths = np.round(lengths).astype(np.intp)
+        extras = _pairs(lengths, x.ndim, "stat_length", int)
+        if any(v < 0 for pair in extras for v in pair):
+            raise ValueError(f"pad: stat_length must be non-negative, got "
+                             f"{kwargs['stat_length']!r}")
+    for axis, ((before, after), (first, last)) in enumerate(zip(widths, extras)):
+        parts = [_pad_side(x, axis, before, True, mode, first)] if before else []
+        parts.append(x)
+        if after:
+            parts.append(_pad_side(x, axis, after, False, mode, last))
+        if len(parts) > 1:
+            x = concatenate(parts, axis=axis)
+    return x
+
+
 def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Tensor:
-    """Pad ``array`` by ``pad_width`` (NumPy's forms) with ``mode`` "constant" (keyword
-    ``constant_values``, default 0), "edge", "reflect", "symmetric" or "wrap" (PyTorch's
-    constant, replicate, reflect and circular, but widths may exceed the axis length)."""
+    """Pad ``array`` by ``pad_width`` (NumPy's forms) with any of NumPy's named modes:
+    "constant" (keyword ``constant_values``, default 0), "edge", "reflect", "symmetric", "wrap"
+    (PyTorch's constant, replicate, reflect and circular, but widths may exceed the axis
+    length), "linear_ramp" (``end_values``), "maximum", "minimum", "mean", "median"
+    (``stat_length``) and "empty" (zeros here: NumPy leaves the values undefined)."""
     x = _tensor(array)
     if not isinstance(mode, str) or mode not in _PAD_MODES:
         raise ValueError(f"pad: mode {mode!r} is not supported; use one of "
                          f"{', '.join(_PAD_MODES)}")
     allowed = {"constant": {"constant_values"}, "reflect": {"reflect_type"},
-               "symmetric": {"reflect_type"}}.get(mode, set())
+               "symmetric": {"reflect_type"}, "linear_ramp": {"end_values"},
+               **{stat: {"stat_length"} for stat in _PAD_COMPOSED[1:]}}.get(mode, set())
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise TypeError(f"pad: mode {mode!r} takes no argument {', '.join(unknown)}")
@@ -262,9 +333,15 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Te
     if any(w < 0 for pair in widths for w in pair):
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}")
     constants = _pairs(kwargs.get("constant_values", 0), x.ndim, "constant_values", float)
+    if mode == "empty":
+        mode = "constant"  # NumPy leaves the values undefined: zeros
     for n, (b, a) in zip(x.shape, widths):
         if mode != "constant" and n == 0 and b + a:
             raise ValueError(f"pad: cannot extend an empty axis with mode {mode!r}")
+    if mode in _PAD_COMPOSED:
+        if any(map(any, widths)):
+            return _pad_composed(x, widths, mode, kwargs)
+        mode = "constant"  # nothing to pad: a copy
     return _pad(x, pad_width=widths, mode=mode, constant_values=constants)
 
 

@@ -42,7 +42,7 @@ def _call(op: Callable[..., Any], name: str, x1: Any, x2: Any, kwargs: dict) -> 
         raise TypeError(f"{name}: unsupported keyword argument(s) {', '.join(sorted(kwargs))} "
                         "(it returns a new Tensor: no out=, where=, dtype=, ...)")
     try:
-        return op(x1, x2)
+        return op(rounding.float_number(x1), rounding.float_number(x2))
     except TypeError as exc:
         raise TypeError(f"{name}: {exc}") from exc
 

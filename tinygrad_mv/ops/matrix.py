@@ -250,8 +250,8 @@ def _vector_norm(x: np.ndarray, ord: float, axis: tuple, keepdims: bool) -> np.n
     if ord == 2:
         return np.sqrt(np.add.reduce(x * x, axis=axis, keepdims=keepdims))
     a = np.abs(x)
-    if ord == _INF:
-        return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+    if ord == _INF:  # (initial 0: an empty vector's norm is 0, as NumPy's)
+        return np.maximum.reduce(a, axis=axis, keepdims=keepdims, initial=0.0)
     if ord == -_INF:
         return np.minimum.reduce(a, axis=axis, keepdims=keepdims)
     if ord == 0:
@@ -326,6 +326,8 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tensor:
     # the smallest. Ties share the gradient (max and min), sign(0) = 0: as PyTorch.
     summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
     extreme = red.max if ord > 0 else red.min
+    if ord > 0 and _shape(x)[over] == 0:
+        extreme = red.sum  # no sums to take the largest of: 0, as NumPy's max(initial=0)
     out = extreme(red.sum(ew.absolute(x), axis=summed, keepdims=True), axis=over, keepdims=True)
     if keepdims:
         return out
@@ -340,6 +342,8 @@ def _singular_value_norm(x: Any, ord: Any, axes: tuple, keepdims: bool) -> Tenso
     moved = x if axes == (x.ndim - 2, x.ndim - 1) else x.transpose(rest + axes)
     sigma = singular_values(moved)
     reduce = {"nuc": red.sum, 2: red.max, -2: red.min}[ord]
+    if ord == 2 and sigma.shape[-1] == 0:
+        reduce = red.sum  # an empty matrix's norm is 0, as NumPy's (its max has initial 0)
     out = reduce(sigma, axis=-1)
     if not keepdims:
         return out

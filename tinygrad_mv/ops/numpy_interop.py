@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, forward
 from ..tensor import Tensor, _make
 from . import elementwise as ew
 from . import arrange, binary, linalg, matrix, reduce, rounding, statistics, unary
@@ -53,10 +53,17 @@ def _raw(x: Any) -> Any:
 
 
 def _tracked(values: Any) -> bool:
+    """Whether a Tensor among ``values`` requires grad or carries a forward-mode tangent (tg.jvp,
+    jacfwd, dual numbers): computing on its data would drop either silently."""
+    level = None if autograd._forward is None else forward.current()
+    return _tracked_at(values, level)
+
+
+def _tracked_at(values: Any, level: forward.Level | None) -> bool:
     for v in values:
-        if isinstance(v, Tensor) and v.requires_grad:
+        if isinstance(v, Tensor) and (v.requires_grad or level is not None and level.carries(v)):
             return True
-        if isinstance(v, (list, tuple)) and _tracked(v):
+        if isinstance(v, (list, tuple)) and _tracked_at(v, level):
             return True
     return False
 
@@ -121,7 +128,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         use = f"; use {code} instead" + (f" ({remark})" if remark else "") if hint else \
             f"; {_GENERIC}"
     raise TypeError(f"np.{name} has no differentiable counterpart in tinygrad_mv and would drop "
-                    f"the graph of a Tensor that requires grad{use}")
+                    f"the graph (or tangent) of a Tensor that requires grad{use}")
 
 
 def _where(condition: Any, x: Any = None, y: Any = None) -> Any:
@@ -175,8 +182,8 @@ def array_function(func: Callable, args: tuple, kwargs: dict) -> Any:
                                             *kwargs.values()))
         return func(*_raw(args), **{k: _raw(v) for k, v in kwargs.items()})
     raise TypeError(f"np.{func.__name__} is not differentiable in tinygrad_mv and would drop the "
-                    "graph of a Tensor that requires grad; use the tg. functions and Tensor "
-                    "methods, or pass t.detach() to leave the graph on purpose")
+                    "graph (or tangent) of a Tensor that requires grad; use the tg. functions and "
+                    "Tensor methods, or pass t.detach() to leave the graph on purpose")
 
 
 def differentiable_numpy_names() -> list[str]:

@@ -47,12 +47,18 @@ floor_divide.jvps = floor_divide.vjps
 floor_divide.batching = "elementwise"
 
 
+def float_number(x: Any) -> Any:
+    """An integer or bool number (Python's or NumPy's) as a float, so that the result is a float
+    Tensor as for arrays of them (np.sign(2) and np.mod(7, 3) are integers)."""
+    return float(x) if isinstance(x, (bool, int, np.bool_, np.integer)) else x
+
+
 def _unary(op: Callable[..., Any], name: str, x: Any, kwargs: dict) -> Tensor:
     if kwargs:
         raise TypeError(f"{name}: unsupported keyword argument(s) {', '.join(sorted(kwargs))} "
                         "(it returns a new Tensor: no out=, where=, dtype=, ...)")
     try:
-        return op(x)
+        return op(float_number(x))
     except TypeError as exc:
         raise TypeError(f"{name}: {exc}") from exc
 
