@@ -1155,3 +1155,19 @@ def test_numpy_functions_that_read_only_a_shape_replay():
     assert jitted.recordings == 1
     with pytest.raises(tg.JitError, match="np.full_like reads a Tensor's values"):
         tg.jit(lambda x: np.full_like(x, x[0]) * x)(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: (abs(x) + 0.1) ** x,
+    lambda x: 2.0 ** x,
+    lambda x: np.float_power(abs(x) + 0.1, x),
+], ids=["tensor-base", "number-base", "float_power"])
+def test_a_jitted_jvp_through_a_power_in_its_exponent_is_bitwise_eager(f: Callable) -> None:
+    """The slope in the exponent, t x^y log x, was grouped (t x^y) log x on arrays (eager jvp)
+    and t (x^y log x) on Tensors (tg.jit records the rules as operations): one ulp apart."""
+    jitted = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x, v = rng.normal(size=16), rng.normal(size=16)
+        for got, want in zip(jitted(x, v), tg.jvp(f, (Tensor(x),), (Tensor(v),))):
+            assert got.data.tobytes() == want.data.tobytes()
