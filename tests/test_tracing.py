@@ -1171,3 +1171,27 @@ def test_a_jitted_jvp_through_a_power_in_its_exponent_is_bitwise_eager(f: Callab
         x, v = rng.normal(size=16), rng.normal(size=16)
         for got, want in zip(jitted(x, v), tg.jvp(f, (Tensor(x),), (Tensor(v),))):
             assert got.data.tobytes() == want.data.tobytes()
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: (np.trace(x.reshape(3, 3), 1) * x).sum(),
+    lambda x: (np.trace(x.reshape(1, 3, 3), axis1=2, axis2=1) * x).sum(),
+    lambda x: (np.linalg.slogdet(x.reshape(3, 3))[1] * x).sum(),
+    lambda x: (np.einsum("ii->i", x.reshape(3, 3)) ** 2).sum(),
+    lambda x: (np.einsum("ij->", x.reshape(3, 3)) * x).sum(),
+], ids=["trace", "trace-3d", "slogdet", "einsum-diagonal", "einsum-sum"])
+def test_rules_with_constants_of_their_own_replay_second_derivatives_and_tangents(f) -> None:
+    """Regression: these rules multiply by an identity or ones made with NumPy; on Tensors (a
+    Hessian, a recorded jvp) tg.jit took that array for a mask read from the data and raised
+    JitError."""
+    hessian = tg.jit(tg.hessian(f))
+    hvp = tg.jit(lambda x, v: tg.hvp(f, (x,), (v,)))
+    jvp = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x, v = rng.normal(size=9), rng.normal(size=9)
+        pairs = [(hessian(x), tg.hessian(f)(x)), (hvp(x, v), tg.hvp(f, (x,), (v,))),
+                 *zip(jvp(x, v), tg.jvp(f, (x,), (v,)))]
+        for got, want in pairs:
+            assert got.data.tobytes() == want.data.tobytes()
+    assert hessian.recordings == hvp.recordings == jvp.recordings == 1
