@@ -1195,3 +1195,19 @@ def test_rules_with_constants_of_their_own_replay_second_derivatives_and_tangent
         for got, want in pairs:
             assert got.data.tobytes() == want.data.tobytes()
     assert hessian.recordings == hvp.recordings == jvp.recordings == 1
+
+
+@pytest.mark.parametrize("ord", [1, 3, 0.5])
+def test_a_jitted_jvp_of_a_float32_norm_sums_in_float32_as_eagerly(ord: float) -> None:
+    """Regression: on Tensors the norm's slope took its signs from comparisons, float64, so the
+    recorded tangent was summed in float64: not eager's float32 bits, and the check on perturbed
+    inputs refused the function with JitError."""
+    def f(x: Tensor) -> Tensor:
+        return np.linalg.norm(x.reshape(3, 3), ord=ord, axis=1)
+    jitted = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        x, v = rng.normal(size=(2, 9)).astype(np.float32)
+        for got, want in zip(jitted(x, v), tg.jvp(f, (Tensor(x),), (Tensor(v),))):
+            assert got.dtype == np.float32
+            assert got.data.tobytes() == want.data.tobytes()
