@@ -232,6 +232,10 @@ ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
     ("a rule's 0-d gradient for a (1, 1) input",
      lambda: _backward_through_a_rule_returning((1, 1), np.ones(())), ValueError,
      r"'returns_a_shape': the VJP rule for input 0 returned a gradient of shape \(\), "),
+    ("a rule's gradient with an axis more than its input and output",
+     lambda: _backward_through_a_rule_returning((3,), np.ones((2, 3))), ValueError,
+     r"'returns_a_shape': the VJP rule for input 0 returned a gradient of shape \(2, 3\) for "
+     r"an input of shape \(3,\) \(the output has shape \(3,\)\)"),
     ("hook returning a wrong shape", lambda: _backward_with_hook_returning(np.ones(5)),
      ValueError, r"register_hook: hook .* returned a gradient of shape \(5,\), expected \(2, 3\)"),
     ("astype('bogus')", lambda: X().astype("bogus"), TypeError,

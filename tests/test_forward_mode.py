@@ -599,6 +599,18 @@ def test_user_op_without_forward_rule() -> None:
     assert autograd._forward is None
 
 
+def test_a_forward_rule_of_the_wrong_shape_is_named() -> None:
+    # regression: NumPy's broadcast error, naming neither the operation nor the shapes' roles
+    wrong = tg.primitive("fwd_test_wrong_jvp", lambda x: x * 2.0, lambda g, out, x: 2.0 * g,
+                         jvps=(lambda t, out, x: np.ones(5),))
+    x = np.array([0.5, -1.0, 2.0])
+    message = r"'fwd_test_wrong_jvp' returned a tangent of shape \(5,\) for its output of shape"
+    with pytest.raises(ValueError, match=message):
+        tg.jvp(wrong, (x,), (x,))
+    with fwAD.dual_level(), pytest.raises(ValueError, match=message):
+        wrong(fwAD.make_dual(x, x))
+
+
 def test_user_op_vjp_of_the_wrong_shape() -> None:
     xt = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
     with pytest.raises(ValueError, match=r"fwd_test_bad_vjp.*input 0"):

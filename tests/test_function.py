@@ -142,3 +142,35 @@ def test_a_retained_graph_backward_twice_uses_each_passs_gradient():
     Product.apply(x, b).sum().backward()
     assert len(calls) == 1
     np.testing.assert_array_equal(b.grad.data, [3.0])
+
+
+class _Linear(tg.autograd.Function):
+    """x @ w with a gradient for x only: w's shape is not the output's."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        ctx.seen = ctx.needs_input_grad
+        return x @ w
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        return grad_output @ w.T, None
+
+
+def test_a_none_gradient_is_zeros_in_the_inputs_shape_and_needs_input_grad_is_set():
+    # regression: the zeros were g * 0, in the output's shape (2, 4), which does not sum to
+    # w's (3, 4): ValueError instead of a zero gradient
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    w = Tensor(np.ones((3, 4)), requires_grad=True)
+    _Linear.apply(x, w).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(w.grad.data, np.zeros((3, 4)))
+    hessian = tg.hessian(lambda v: (_Linear.apply(Tensor(np.ones((2, 3))), v) ** 2).sum())
+    assert hessian(np.ones((3, 4))).shape == (3, 4, 3, 4)
+    ctx_inputs = []
+    for args in [(x, Tensor(np.ones((3, 4)))), (Tensor(np.ones((2, 3))), w)]:
+        out = _Linear.apply(*args)
+        ctx_inputs.append(out.grad_fn.params["ctx"].seen)
+    assert ctx_inputs == [(True, False), (False, True)]  # as PyTorch's ctx.needs_input_grad

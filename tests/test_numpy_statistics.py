@@ -413,6 +413,24 @@ def test_prod_and_cumprod_replayed_by_jit_with_zeros():
         close(jitted(x), grad(x).data)
 
 
+def test_cumprod_second_derivatives_and_tangents_replayed_by_jit():
+    # regression: the rules on Tensors multiplied by a triangle of ones made with NumPy, which
+    # tg.jit took for a mask read from the data: hessian, hvp and jvp were refused
+    c = np.arange(1.0, 5.0)
+
+    def f(x):
+        return (tg.cumprod(x, axis=0) * c).sum()
+    hessian = tg.jit(tg.hessian(f))
+    hvp = tg.jit(lambda x, v: tg.hvp(f, (x,), (v,)))
+    jvp = tg.jit(lambda x, v: tg.jvp(lambda u: tg.cumprod(u, axis=0), (x,), (v,)))
+    v = np.array([0.3, -1.0, 0.2, 0.9])
+    for x in (np.array([1.5, 0.5, -2.0, 0.7]), np.array([0.0, 1.5, 0.0, 0.7]),
+              np.array([1.5, 0.0, -2.0, 0.7])):
+        assert hessian(x).data.tobytes() == tg.hessian(f)(x).data.tobytes()
+        assert hvp(x, v).data.tobytes() == tg.hvp(f, (x,), (v,)).data.tobytes()
+        close(jvp(x, v)[1], tg.jvp(lambda u: tg.cumprod(u, axis=0), (x,), (v,))[1], rtol=1e-14)
+
+
 def test_average_returned_and_defaults():
     avg, total = tg.average(leaf(A), axis=1, weights=leaf(W4), returned=True)
     expected_avg, expected_total = np.average(A, axis=1, weights=W4, returned=True)

@@ -1155,3 +1155,59 @@ def test_numpy_functions_that_read_only_a_shape_replay():
     assert jitted.recordings == 1
     with pytest.raises(tg.JitError, match="np.full_like reads a Tensor's values"):
         tg.jit(lambda x: np.full_like(x, x[0]) * x)(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: (abs(x) + 0.1) ** x,
+    lambda x: 2.0 ** x,
+    lambda x: np.float_power(abs(x) + 0.1, x),
+], ids=["tensor-base", "number-base", "float_power"])
+def test_a_jitted_jvp_through_a_power_in_its_exponent_is_bitwise_eager(f: Callable) -> None:
+    """The slope in the exponent, t x^y log x, was grouped (t x^y) log x on arrays (eager jvp)
+    and t (x^y log x) on Tensors (tg.jit records the rules as operations): one ulp apart."""
+    jitted = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x, v = rng.normal(size=16), rng.normal(size=16)
+        for got, want in zip(jitted(x, v), tg.jvp(f, (Tensor(x),), (Tensor(v),))):
+            assert got.data.tobytes() == want.data.tobytes()
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: (np.trace(x.reshape(3, 3), 1) * x).sum(),
+    lambda x: (np.trace(x.reshape(1, 3, 3), axis1=2, axis2=1) * x).sum(),
+    lambda x: (np.linalg.slogdet(x.reshape(3, 3))[1] * x).sum(),
+    lambda x: (np.einsum("ii->i", x.reshape(3, 3)) ** 2).sum(),
+    lambda x: (np.einsum("ij->", x.reshape(3, 3)) * x).sum(),
+], ids=["trace", "trace-3d", "slogdet", "einsum-diagonal", "einsum-sum"])
+def test_rules_with_constants_of_their_own_replay_second_derivatives_and_tangents(f) -> None:
+    """Regression: these rules multiply by an identity or ones made with NumPy; on Tensors (a
+    Hessian, a recorded jvp) tg.jit took that array for a mask read from the data and raised
+    JitError."""
+    hessian = tg.jit(tg.hessian(f))
+    hvp = tg.jit(lambda x, v: tg.hvp(f, (x,), (v,)))
+    jvp = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x, v = rng.normal(size=9), rng.normal(size=9)
+        pairs = [(hessian(x), tg.hessian(f)(x)), (hvp(x, v), tg.hvp(f, (x,), (v,))),
+                 *zip(jvp(x, v), tg.jvp(f, (x,), (v,)))]
+        for got, want in pairs:
+            assert got.data.tobytes() == want.data.tobytes()
+    assert hessian.recordings == hvp.recordings == jvp.recordings == 1
+
+
+@pytest.mark.parametrize("ord", [1, 3, 0.5])
+def test_a_jitted_jvp_of_a_float32_norm_sums_in_float32_as_eagerly(ord: float) -> None:
+    """Regression: on Tensors the norm's slope took its signs from comparisons, float64, so the
+    recorded tangent was summed in float64: not eager's float32 bits, and the check on perturbed
+    inputs refused the function with JitError."""
+    def f(x: Tensor) -> Tensor:
+        return np.linalg.norm(x.reshape(3, 3), ord=ord, axis=1)
+    jitted = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        x, v = rng.normal(size=(2, 9)).astype(np.float32)
+        for got, want in zip(jitted(x, v), tg.jvp(f, (Tensor(x),), (Tensor(v),))):
+            assert got.dtype == np.float32
+            assert got.data.tobytes() == want.data.tobytes()

@@ -92,6 +92,12 @@ def _sum_to_shape(g: Any, shape: tuple) -> Any:
 
 def _fitted(node: Node, i: int, grad: Any, shape: tuple) -> Any:
     """A rule's result summed back to its input's shape, or a ValueError naming the rule."""
+    if np.ndim(grad) > max(len(shape), len(node.shape)):
+        # more axes than the input and the output have: no broadcast made them, and summing
+        # them away would hide a wrong rule
+        raise ValueError(f"'{node.op}': the VJP rule for input {i} returned a gradient of shape "
+                         f"{np.shape(grad)} for an input of shape {shape} (the output has "
+                         f"shape {node.shape})")
     try:
         fitted = _sum_to_shape(grad, shape)
     except (ValueError, AttributeError, IndexError) as exc:

@@ -183,7 +183,7 @@ class Level:
             return
         if (type(tangent) is not np.ndarray or tangent.shape != out.shape
                 or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
-            tangent = _fit(tangent, result)
+            tangent = _fit(tangent, result, op)
         if result._node is not None:
             self.set(result, tangent)
             return
@@ -252,7 +252,7 @@ class Level:
         if batch is not None:
             tangent = fit_batch(tangent, out, batch)
         elif tangent.shape != out.shape or tangent.dtype != out.dtype:
-            tangent = _fit(tangent, result)
+            tangent = _fit(tangent, result, op)
         self.set(result, tangent)
 
 
@@ -283,11 +283,18 @@ def fit_batch(tangent: Any, out: Any, batch: int) -> Any:
     return tangent if tangent.dtype == out.dtype else tangent.astype(out.dtype)
 
 
-def _fit(tangent: Any, result: Tensor) -> Any:
+def _fit(tangent: Any, result: Tensor, op: Callable) -> Any:
     """The tangent in the result's shape and dtype (a rule may return it unbroadcast, or as a
-    NumPy scalar)."""
+    NumPy scalar); ValueError naming the operation for a shape that does not broadcast to it."""
     if not isinstance(tangent, (np.ndarray, Tensor)):
         tangent = np.asarray(tangent)
+    try:
+        fits = np.broadcast_shapes(tangent.shape, result.shape) == result.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"forward mode: the JVP rules of '{op.__name__}' returned a tangent of "
+                         f"shape {tangent.shape} for its output of shape {result.shape}")
     if tangent.shape != result.shape:
         tangent = (np.broadcast_to(tangent, result.shape) if isinstance(tangent, Tensor) else
                    np.broadcast_to(tangent, result.shape).copy())

@@ -43,6 +43,8 @@ class FunctionCtx:
 
     def __init__(self) -> None:
         self.saved_tensors: tuple = ()
+        # as PyTorch's: for each input of forward, whether a gradient is needed for it
+        self.needs_input_grad: tuple[bool, ...] = ()
         self._inputs: tuple = ()
         self._grads: tuple[Any, tuple] | None = None  # (g, the gradients for it)
         self._last = -1  # the last input that needs a gradient: a pass is done with it there
@@ -89,6 +91,9 @@ class Function:
             op = cls._op = _make_op(cls)
         ctx = FunctionCtx()
         ctx._inputs = args
+        recording = autograd.is_grad_enabled()
+        ctx.needs_input_grad = tuple(recording and isinstance(a, Tensor) and a.requires_grad
+                                     for a in args)
         ctx._last = max((k for k, a in enumerate(args) if isinstance(a, Tensor)
                          and a.requires_grad), default=-1)
         return op(*args, ctx=ctx)
@@ -121,8 +126,9 @@ def _make_op(cls: type) -> Any:
         grad = ctx._grads[1][i]
         if i >= ctx._last:
             ctx._grads = None
-        if grad is None:
-            return g * 0.0  # no gradient for this input: zeros
+        if grad is None:  # no gradient for this input: zeros in its shape (g's may not sum to it)
+            zeros = np.zeros(np.shape(inputs[i]), dtype=g.dtype)
+            return _make(zeros, None) if isinstance(g, Tensor) else zeros
         return _like(grad, g)
 
     def jvp(i: int, t: Any, out: Any, *inputs: Any, ctx: FunctionCtx) -> Any:

@@ -7,12 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 
 def value(x: Any) -> Any:
     """The NumPy value of an array or Tensor: masks and weights derived from it are constants."""
     return x.data if isinstance(x, Tensor) else x
+
+
+def constant_like(array: np.ndarray, reference: Any) -> Any:
+    """A constant a rule makes from shapes alone (an identity, ones), as a Tensor without a graph
+    where the rule runs on Tensors: tg.jit, recording such a pass, refuses a bare array there,
+    which it cannot tell from a mask read from the data."""
+    return _make(array, None) if isinstance(reference, Tensor) else array
 
 
 def batch_shape(t: Any, x: Any) -> tuple[int, ...]:

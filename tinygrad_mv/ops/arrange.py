@@ -15,7 +15,7 @@ from ..autograd import Drawing, IndexedGrad, primitive
 from ..tensor import Tensor
 from . import elementwise as ew
 from . import reduce as red
-from ._util import normalize_axes, value
+from ._util import constant_like, normalize_axes, value
 from .shape import _scatter_add, broadcast_to, concatenate, reshape, swapaxes, transpose
 from .statistics import sort
 
@@ -435,7 +435,7 @@ def _trace_rule(g: Any, out: Any, a: Any, offset: int, axis1: int, axis2: int) -
     # g goes to every element of its diagonal: g (with axis1 and axis2 of length one) times a
     # mask of the diagonal laid along axis1 and axis2.
     first, second = sorted((axis1, axis2))
-    mask = np.eye(a.shape[axis1], a.shape[axis2], offset, dtype=g.dtype)
+    mask = constant_like(np.eye(a.shape[axis1], a.shape[axis2], offset, dtype=g.dtype), g)
     if axis1 > axis2:
         mask = mask.T
     ones = [1] * a.ndim

@@ -118,7 +118,9 @@ def _pow_dexponent(g: Any, out: Any, x: Any, y: Any) -> Any:
     # are recorded operations that tg.jit recomputes, never values frozen from .data.
     at_zero = (x == 0) * (y >= 0)
     if not isinstance(g, Tensor) and not np.any(at_zero):
-        return g * out * np.log(x)
+        # g * (out * log x), grouped as below: eager tangents (arrays) and tg.jit's recorded
+        # ones (Tensors) must round alike
+        return g * (out * np.log(x))
     return g * np.where(at_zero, 0.0, out * np.log(np.where(at_zero, 1.0, x)))
 
 
@@ -252,9 +254,8 @@ def _max_weight(x: Any, y: Any) -> Any:
 
 
 def _sign(x: Any) -> Any:
-    """-1, 0 or 1: np.sign on arrays, recorded comparisons on Tensors."""
-    if isinstance(x, Tensor):
-        return (x > 0) * 1.0 - (x < 0) * 1.0
+    """-1, 0 or 1 in x's dtype: np.sign, recorded on Tensors (tg.sign, whose slope is 0). (Made
+    of comparisons, a float32 sign was float64, and a recorded jvp summed in float64.)"""
     return np.sign(x)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import Drawing, primitive
 from ..tensor import Tensor
-from ._util import batch_shape
+from ._util import batch_shape, constant_like
 
 __all__: list[str] = ["einsum", "tensordot", "kron"]  # the NumPy-coverage names defined here
 
@@ -277,12 +277,12 @@ def _einsum_vjp(i: int, g: Any, out: Any, *xs: Any, subscripts: str, optimize: A
     for c, n in zip(term, xs[i].shape):
         if c in seen:  # a repeat: an identity ties it to the first occurrence
             target += (d := next(spare))
-            factors.append((c + d, np.eye(n, dtype=g.dtype)))
+            factors.append((c + d, constant_like(np.eye(n, dtype=g.dtype), grad)))
         else:
             seen.add(c)
             target += c
             if c not in elsewhere:
-                factors.append((c, np.ones(n, dtype=g.dtype)))
+                factors.append((c, constant_like(np.ones(n, dtype=g.dtype), grad)))
     return np.einsum(",".join([kept] + [f for f, _ in factors]) + "->" + target, grad,
                      *(a for _, a in factors))
 

@@ -18,7 +18,7 @@ from ..autograd import Drawing, primitive
 from ..tensor import Tensor, _make
 from . import elementwise as ew
 from . import reduce as red
-from ._util import keepdims_shape, normalize_axes
+from ._util import constant_like, keepdims_shape, normalize_axes
 from .elementwise import _sign
 from .shape import reshape
 from .spectral import singular_values
@@ -81,7 +81,7 @@ def _solved(a: Any, b: Any, why: str | None = None) -> Any:
 
 
 def _trace(m: Any) -> Any:
-    return (m * np.eye(m.shape[-1], dtype=m.dtype)).sum(axis=(-2, -1))
+    return (m * constant_like(np.eye(m.shape[-1], dtype=m.dtype), m)).sum(axis=(-2, -1))
 
 
 def _mT(m: Any) -> Any:

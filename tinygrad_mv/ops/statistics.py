@@ -152,7 +152,9 @@ def _partials(x: Any, axis: int) -> Any:
     last = np.swapaxes(x, axis, -1)
     n = last.shape[-1]
     ones_at_j = np.where(np.eye(n, dtype=bool), 1, last[..., None, :])
-    return np.cumprod(ones_at_j, axis=-1) * np.triu(np.ones((n, n), dtype=x.dtype))
+    # (np.triu, an operation on Tensors: a product with an array of ones made here would look
+    # to tg.jit like a mask read from the data, and be refused)
+    return np.triu(np.cumprod(ones_at_j, axis=-1))
 
 
 def _zero_split(x: Any, axis: int) -> tuple[Any, Any, Any, Any]:
