@@ -153,7 +153,8 @@ class Node:
     needs no gradient (a constant).
     """
 
-    # kept_constants: set only when backward releases ``saved`` (rules.kept_constants)
+    # kept_constants: {input: (shape, dtype, weak reference)} of the constant arrays, set only
+    # when backward releases ``saved`` (pictures still show them)
     __slots__ = ("op", "vjps", "parents", "saved", "params", "seq", "shape", "dtype", "out_ref",
                  "hooks", "retains_grad", "trace", "kept_constants", "__weakref__")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import heapq
 import sys
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -92,7 +93,7 @@ def _sum_to_shape(g: Any, shape: tuple) -> Any:
 
 def _fitted(node: Node, i: int, grad: Any, shape: tuple) -> Any:
     """A rule's result summed back to its input's shape, or a ValueError naming the rule."""
-    if np.ndim(grad) > max(len(shape), len(node.shape)):
+    if getattr(grad, "ndim", 0) > max(len(shape), len(node.shape)):  # (np.ndim: slower)
         # more axes than the input and the output have: no broadcast made them, and summing
         # them away would hide a wrong rule
         raise ValueError(f"'{node.op}': the VJP rule for input {i} returned a gradient of shape "
@@ -294,12 +295,13 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             kept = None
             for i, parent in enumerate(parents):
                 if parent is None:
-                    # what a picture shows of a constant once the values are released
-                    if kept is None:
-                        kept = [None] * len(parents)
+                    # What a picture shows of a constant array once the values are released (a
+                    # constant that is no array is a number: its shape is ()).
                     constant = saved[0][i]
-                    kept[i] = (rules.KeptConstant(constant) if type(constant) is np.ndarray
-                               else constant)
+                    if type(constant) is np.ndarray:
+                        if kept is None:
+                            kept = {}
+                        kept[i] = (constant.shape, constant.dtype, weakref.ref(constant))
                     continue
                 input_grad = (vjps[i](grad, out, *datas, **params) if params else
                               vjps[i](grad, out, *datas))

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import dis
 import functools
-import weakref
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-__all__ = ["ArrayMeta", "KeptConstant", "Reads", "rule_reads", "save_plan"]
+__all__ = ["ArrayMeta", "Reads", "rule_reads", "save_plan"]
 
 _METADATA = frozenset({"shape", "ndim", "dtype", "size"})
 # Flags per value: not used at all, used for its metadata only, or read.
@@ -38,20 +37,6 @@ class ArrayMeta:
 
     def __repr__(self) -> str:
         return f"ArrayMeta(shape={self.shape}, dtype={self.dtype})"
-
-
-class KeptConstant:
-    """What a node keeps of a constant array operand when a backward pass releases its saved
-    values (a number is kept as it is): its shape and dtype (None for a Python number), and a
-    weak reference to the array (``ref``: its id names it while it lives)."""
-
-    __slots__ = ("shape", "dtype", "ref")
-
-    def __init__(self, data: Any) -> None:
-        self.shape = np.shape(data)
-        array = type(data) is np.ndarray
-        self.dtype = data.dtype if array else None
-        self.ref = weakref.ref(data) if array else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -6,12 +6,11 @@ import numpy as np
 
 from .. import forward
 from ..autograd import Node
-from ..rules import KeptConstant
 from .labels import _params_text, _short_name
 from .op_drawing import drawing
 from .picture import _leaf_ids, _Picture, _tensor_lines
 from .scopes import _node_scopes
-from .tape import _Tape
+from .tape import KeptConstant, _Tape
 
 
 def _tangent(source: object) -> object:

@@ -3,11 +3,11 @@ name and constant is found (the leaves' ``.data``, a node's saved output, the li
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import numpy as np
 
-from .. import rules, versions
+from .. import versions
 from ..autograd import Node
 
 
@@ -28,6 +28,15 @@ def _param_names(params: Any) -> dict[int, str]:
             raise TypeError(f"params=: '{name}' is a {type(tensor).__name__}, not a Tensor")
         names[id(tensor)] = str(name)
     return names
+
+
+class KeptConstant(NamedTuple):
+    """A constant operand of a node whose values backward released: its shape and dtype (None
+    for a number), and a weak reference to the array (None for a number), whose id names it."""
+
+    shape: tuple
+    dtype: Any
+    ref: Any
 
 
 class _Tape:
@@ -93,22 +102,19 @@ class _Tape:
         return None if tensor is None else tensor.data
 
     def constant(self, node: Node, index: int) -> Any:
-        """The constant operand ``index`` of ``node``: its array or number, a
-        ``rules.KeptConstant`` (shape and dtype) once backward released the values, or None."""
+        """The constant operand ``index`` of ``node``: its array or number, or a
+        :class:`KeptConstant` (shape and dtype, no values) once backward released them."""
         if node.saved is not None:
             return node.saved[0][index]
-        kept = getattr(node, "kept_constants", None)  # (a slot set only on release)
-        if kept is None:
-            return None
-        constant = kept[index]  # released: a picture shows no values, a number's neither
-        return constant if isinstance(constant, rules.KeptConstant) else rules.KeptConstant(
-            constant)
+        kept = getattr(node, "kept_constants", None)  # (a slot set on release, arrays only)
+        entry = None if kept is None else kept.get(index)
+        return KeptConstant(*entry) if entry is not None else KeptConstant((), None, None)
 
     def constant_name(self, node: Node, index: int) -> str | None:
         if not self.constant_names:
             return None
         data = self.constant(node, index)
-        if isinstance(data, rules.KeptConstant):
+        if isinstance(data, KeptConstant):
             data = None if data.ref is None else data.ref()  # the array, while it lives
         return None if data is None else self.constant_names.get(id(data))
 

@@ -8,11 +8,10 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..autograd import Node
-from ..rules import KeptConstant
 from .forward import _tangent
 from .labels import _params_text, _shape_text, _summary
 from .scopes import _assign_scopes, _chain
-from .tape import _Tape
+from .tape import KeptConstant, _Tape
 
 _MAX_INDENT = 120
 
