@@ -333,3 +333,18 @@ def test_outputs_given_twice_add_their_seeds():
     assert gx.item() == 2.0
     (gy,) = tg.autograd.grad([x * 3, x * 3], [x])
     assert gy.item() == 6.0
+
+
+def test_an_assigned_grad_of_another_shape_is_refused_not_broadcast():
+    """A .grad set by hand to a Tensor of another shape was broadcast into a gradient of the
+    wrong shape at the next backward (PyTorch refuses such a .grad)."""
+    x = Tensor(2.0, requires_grad=True)
+    x.grad = Tensor([5.0, 1.0])
+    with pytest.raises(RuntimeError, match=r"\.grad.*shape \(2,\).*shape \(\)"):
+        (x * x).backward()
+    x.grad = np.ones(())  # not a Tensor
+    with pytest.raises(RuntimeError, match="ndarray"):
+        (x * x).backward()
+    x.grad = Tensor(1.0)  # one that fits still accumulates
+    (x * x).backward()
+    assert x.grad.item() == 5.0

@@ -463,7 +463,15 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False)
         else:
             tensor.grad = _make(np.array(grad, dtype=dtype, copy=True), None)
     else:
-        tensor.grad = _make(np.asarray(tensor.grad.data + grad, dtype=dtype), None)
+        held = tensor.grad
+        if not isinstance(held, Tensor) or held.shape != tensor.shape:
+            # an assigned .grad that does not fit would broadcast into a wrong gradient
+            what = (f"shape {held.shape}" if isinstance(held, Tensor) else
+                    f"a value of type {type(held).__name__}")
+            raise RuntimeError(f"backward: cannot accumulate into .grad, which holds {what}; "
+                               f"the tensor has shape {tensor.shape} (set .grad to None or to a "
+                               "Tensor of the tensor's shape)")
+        tensor.grad = _make(np.asarray(held.data + grad, dtype=dtype), None)
 
 
 def _no_copy_yet(grad: Any) -> Any:
