@@ -91,6 +91,8 @@ _HALF_MAX = {np.dtype(np.float64): 8.9e307, np.dtype(np.float32): 1.7e38}  # 2 x
 
 
 def _pow_dbase(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if y.__class__ is int and y == 2 and x.__class__ is np.ndarray:  # x ** 2, the usual one
+        return _twice_times(g, x)
     # x^0 is constant: its slope is 0 even at x = 0, where y x^(y-1) would be 0 * inf (as PyTorch;
     # it keeps second derivatives of x^1 finite there too).
     if type(y) is np.ndarray and y.ndim == 0 or isinstance(y, np.generic):

@@ -109,10 +109,6 @@ class _TensorMethods:
             tracer.record_call(autograd._ndarray_result(np.invert), (self.data,), result)
         return _make(np.asarray(result), None)
 
-    def __getitem__(self, index: Any) -> Tensor:
-        """``self[index]``: ints, slices, None, ..., integer arrays and bool masks."""
-        return getitem(self, index)
-
     # --- elementwise --------------------------------------------------------------------------
     def exp(self) -> Tensor:
         """e to the power of each element."""
@@ -281,6 +277,7 @@ Tensor.__truediv__ = div  # type: ignore[method-assign,assignment]
 Tensor.__pow__ = power  # type: ignore[method-assign,assignment]
 Tensor.__mod__ = mod  # type: ignore[method-assign,assignment]
 Tensor.__neg__ = neg  # type: ignore[method-assign,assignment]
+Tensor.__getitem__ = getitem  # type: ignore[method-assign,assignment]
 # In-place operators write into .data (ops/inplace.py), as PyTorch's.
 Tensor.__iadd__ = iadd  # type: ignore[attr-defined]
 Tensor.__isub__ = isub  # type: ignore[attr-defined]
