@@ -23,6 +23,8 @@ from tinygrad_mv.optimize.least_squares.normal import _normal_solve
 from tinygrad_mv.optimize.least_squares.result import _covariance
 from tinygrad_mv.tracing.jit import _Jitted
 
+from functions import gauss
+
 # the Gaussian histogram fits of bench/bench_fit.py, made here the same way
 SAMPLE = np.random.default_rng(5).normal(170.0, 8.0, 10_000)
 COUNTS, EDGES = np.histogram(SAMPLE, bins=np.arange(140.0, 202.0, 2.0))
@@ -33,10 +35,6 @@ SIGMA = np.sqrt(np.maximum(COUNTS, 1.0)) / (SAMPLE.size * 2.0)
 
 def normal_pdf(x: Any, p: Any) -> Any:
     return tg.exp(-(x - p[0]) ** 2 / (2 * p[1] ** 2)) / (p[1] * np.sqrt(2 * np.pi))
-
-
-def gauss(x: Any, p: Any) -> Any:
-    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
 
 
 CASES = {

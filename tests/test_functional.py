@@ -12,6 +12,7 @@ import tinygrad_mv as tg
 from tinygrad_mv import Tensor, autograd
 
 from conftest import assert_close, fd_jacobian
+from functions import F, F_jacobian, F_numpy, V0
 
 
 # --- f(x, y, z) = x^2 y + y^3 sin z ------------------------------------------------------------
@@ -85,26 +86,7 @@ def test_grad_against_torch():
         assert_close(got, t.grad.numpy(), rtol=1e-14, atol=1e-15)
 
 
-# --- a vector function R^3 -> R^2 ---------------------------------------------------------------
-def F(v):
-    x, y, z = v[0], v[1], v[2]
-    return tg.stack([x * y * z, x ** 2 + tg.sin(y) * tg.exp(z)])
-
-
-def F_numpy(v):
-    x, y, z = v
-    return np.array([x * y * z, x ** 2 + np.sin(y) * np.exp(z)])
-
-
-def F_jacobian(v):
-    x, y, z = v
-    return np.array([[y * z, x * z, x * y],
-                     [2 * x, np.cos(y) * np.exp(z), np.sin(y) * np.exp(z)]])
-
-
-V0 = np.array([0.8, -1.1, 0.5])
-
-
+# --- a vector function R^3 -> R^2 (F of functions.py) ---------------------------------------------
 def test_jacobian_of_vector_function():
     jac = tg.jacobian(F)(V0)
     assert jac.shape == (2, 3)

@@ -6,7 +6,9 @@ torch.optim where they apply; central differences for the fit's Jacobians.
 """
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,11 @@ from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step
 from tinygrad_mv.optimize.least_squares.loops import _gauss_newton_fit
 from tinygrad_mv.optimize.least_squares.model import _COMPILED, _Model
 from tinygrad_mv.optimize.least_squares.trust_region import _trust_region_step
+
+from functions import decay, gauss
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_fit import MIXTURE_X, mixture, mixture_case, mixture_np  # noqa: E402
 
 
 def central_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -371,10 +378,6 @@ def gaussian_histogram(seed=4, n=5000, bins=30):
     return (centres, counts / (n * width), np.sqrt(np.maximum(counts, 1.0)) / (n * width))
 
 
-def gauss(x, p):
-    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
-
-
 def gauss_np(x, a, mu, s):
     return a * np.exp(-(x - mu) ** 2 / (2 * s ** 2))
 
@@ -638,10 +641,6 @@ def test_fit_nearly_dependent_parameters_do_not_crash():
         assert res.success or any("max_iter=100" in str(w.message) for w in caught)
 
 
-def decay(x, p):
-    return p[0] * tg.exp(-p[1] * x)
-
-
 def decay_data():
     x = np.linspace(0.0, 4.0, 30)
     return x, 3.0 * np.exp(-0.7 * x) + 0.01 * np.random.default_rng(0).normal(size=30)
@@ -719,36 +718,14 @@ def test_fit_without_degrees_of_freedom_converges_in_any_units():
     assert res.success and res.chi2 <= 1e-20 * np.sum((y / 1e-6) ** 2)
 
 
-MIXTURE_X = np.linspace(0.0, 100.0, 400)
-
-
-def mixture(x, p):
-    total = 0.0
-    for j in range(p.shape[0] // 3):
-        total = total + p[3 * j] * tg.exp(-(x - p[3 * j + 1]) ** 2 / (2 * p[3 * j + 2] ** 2))
-    return total
-
-
-def mixture_np(x, *p):
-    return sum(p[j] * np.exp(-(x - p[j + 1]) ** 2 / (2 * p[j + 2] ** 2))
-               for j in range(0, len(p), 3))
-
-
-def mixture_problem(seed, peaks=8):
-    """Eight peaks of width 3 on 400 points (noise 0.01), started 3% off: poor starts."""
-    rng = np.random.default_rng(seed)
-    truth = np.ravel([[1.0 + 0.1 * j, c, 3.0]
-                      for j, c in enumerate(np.linspace(10.0, 90.0, peaks))])
-    y = mixture_np(MIXTURE_X, *truth) + rng.normal(0.0, 0.01, MIXTURE_X.size)
-    return y, np.full(MIXTURE_X.size, 0.01), truth * (1 + 0.03 * rng.standard_normal(truth.size))
-
-
 def test_fit_levenberg_marquardt_reaches_the_global_minimum_where_curve_fit_does():
     curve_fit = pytest.importorskip("scipy.optimize").curve_fit
     good = 2.0 * MIXTURE_X.size  # chi2 ~ 400 at the truth; local minima are 100x that
     reached, gauss_newton_reached = 0, 0
     for seed in range(10):
-        y, sigma, p0 = mixture_problem(seed)
+        # eight peaks of width 3 on 400 points (noise 0.01), started 3% off: poor starts
+        case = mixture_case(8, seed)
+        y, sigma, p0 = case["y"], case["sigma"], case["p0"]
         ref, ref_cov = curve_fit(mixture_np, MIXTURE_X, y, p0=p0, sigma=sigma,
                                  absolute_sigma=True)
         ref_chi2 = np.sum(((y - mixture_np(MIXTURE_X, *ref)) / sigma) ** 2)
