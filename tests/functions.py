@@ -1,5 +1,5 @@
-"""Functions several test files share: a map R^3 -> R^2 with its Jacobian written out by hand, and
-the models of the fitting tests."""
+"""Functions several test files share: a map R^3 -> R^2 with its Jacobian written out by hand, the
+Rosenbrock function (chained over n variables, and of two), and the models of the fitting tests."""
 from __future__ import annotations
 
 from typing import Any
@@ -27,6 +27,17 @@ def F_jacobian(v: np.ndarray) -> np.ndarray:
 
 
 V0 = np.array([0.8, -1.1, 0.5])
+
+
+# --- Rosenbrock ---------------------------------------------------------------------------------
+def rosenbrock(x: Any) -> Any:
+    """The chained Rosenbrock function of n >= 2 variables, written with slices."""
+    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
+
+
+def rosenbrock2(v: Any) -> Any:
+    """The Rosenbrock function of two variables, written with indexing (minimum 0 at (1, 1))."""
+    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
 
 
 # --- models y(x; p) for least_squares_fit -------------------------------------------------------

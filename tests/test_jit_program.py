@@ -13,9 +13,7 @@ import tinygrad_mv as tg
 from tinygrad_mv.tracing import optimizer
 from tinygrad_mv.tracing.recorder import _add_in_place
 
-
-def rosen(t):
-    return (100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2).sum()
+from functions import rosenbrock
 
 
 def net(W1, b1, W2, b2, x):
@@ -84,7 +82,7 @@ def test_a_repeated_slice_and_function_is_computed_once():
 
 
 def test_jvp_of_rosenbrock_slices_each_array_once():
-    jitted = tg.jit(lambda x, v: tg.jvp(rosen, (x,), (v,)))
+    jitted = tg.jit(lambda x, v: tg.jvp(rosenbrock, (x,), (v,)))
     rng = np.random.default_rng(0)
     jitted(rng.standard_normal(50), rng.standard_normal(50))
     steps = program_of(jitted).steps
@@ -155,7 +153,7 @@ def test_a_product_with_ones_written_in_place_later_is_kept():
 
 # --- buffer reuse -------------------------------------------------------------------------------
 def test_buffers_are_reused_and_results_of_earlier_calls_survive():
-    jitted = tg.jit(tg.grad(rosen))
+    jitted = tg.jit(tg.grad(rosenbrock))
     x1 = np.random.default_rng(1).uniform(-1.5, 1.5, 1000)
     first = jitted(x1).data
     kept = first.copy()
@@ -163,7 +161,7 @@ def test_buffers_are_reused_and_results_of_earlier_calls_survive():
     second = jitted(x1 * 0.5).data
     np.testing.assert_array_equal(first, kept)
     assert not np.shares_memory(first, second)
-    assert np.array_equal(second, tg.grad(rosen)(x1 * 0.5).data)
+    assert np.array_equal(second, tg.grad(rosenbrock)(x1 * 0.5).data)
 
 
 def test_no_buffer_is_an_input_a_view_or_viewed():
@@ -211,8 +209,8 @@ def _net_args(dtype):
 
 
 CASES = {
-    "rosen grad": (tg.grad(rosen), lambda s: [np.random.default_rng(s).uniform(-2, 2, 300)]),
-    "rosen jvp": (lambda x, v: tg.jvp(rosen, (x,), (v,)),
+    "rosen grad": (tg.grad(rosenbrock), lambda s: [np.random.default_rng(s).uniform(-2, 2, 300)]),
+    "rosen jvp": (lambda x, v: tg.jvp(rosenbrock, (x,), (v,)),
                   lambda s: list(np.random.default_rng(s).standard_normal((2, 300)))),
     "net value and grad": (tg.value_and_grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float64)),
     "net float32": (tg.grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float32)),
@@ -377,7 +375,7 @@ def test_the_recording_check_compares_dtypes():
 # --- second derivatives: the replay sweeps tangents as eager does --------------------------------
 SECOND_ORDER = {
     "sin times square": lambda x: (x.sin() * x ** 2).sum(),
-    "rosenbrock": rosen,
+    "rosenbrock": rosenbrock,
     "relu cubed": lambda x: (x.relu() ** 3).sum(),
     "abs times exp": lambda x: (abs(x) * x.exp()).sum(),
 }

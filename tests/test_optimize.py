@@ -22,7 +22,7 @@ from tinygrad_mv.optimize.least_squares.loops import _gauss_newton_fit
 from tinygrad_mv.optimize.least_squares.model import _COMPILED, _Model
 from tinygrad_mv.optimize.least_squares.trust_region import _trust_region_step
 
-from functions import decay, gauss
+from functions import decay, gauss, rosenbrock2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from bench_fit import MIXTURE_X, mixture, mixture_case, mixture_np  # noqa: E402
@@ -108,7 +108,7 @@ def test_jacobian_and_hessian_helpers_against_hand_formulas_and_central_differen
     np.testing.assert_allclose(jac, central_jacobian(
         lambda v: [v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1], z), rtol=1e-7)
     # the gradient and Hessian minimize(method="newton") uses: Jacobian of grad f
-    grad, hess = _value_and_jacobian(tg.grad(rosen), z)
+    grad, hess = _value_and_jacobian(tg.grad(rosenbrock2), z)
     x, y = z
     np.testing.assert_allclose(grad, rosen_grad_np(z), rtol=1e-13)
     np.testing.assert_allclose(hess, [[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]],
@@ -146,10 +146,6 @@ def test_newton_result_repr_is_readable():
 
 
 # --- minimize ---------------------------------------------------------------------------------
-def rosen(v):
-    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
-
-
 def rosen_np(v):
     v = np.asarray(v)
     return (1 - v[..., 0]) ** 2 + 100 * (v[..., 1] - v[..., 0] ** 2) ** 2
@@ -174,7 +170,7 @@ def test_minimize_quadratic_in_one_newton_step():
 
 @pytest.mark.parametrize("method", ["gd", "momentum", "adam", "newton"])
 def test_minimize_defaults_make_progress_on_rosenbrock(method):
-    res = optimize.minimize(rosen, [-1.0, 1.0], method=method)
+    res = optimize.minimize(rosenbrock2, [-1.0, 1.0], method=method)
     assert res.path.shape == (res.nit + 1, 2)
     np.testing.assert_array_equal(res.path[0], [-1.0, 1.0])
     np.testing.assert_array_equal(res.path[-1], res.x)
@@ -190,12 +186,12 @@ def test_minimize_defaults_make_progress_on_rosenbrock(method):
 
 def test_minimize_gd_line_search_from_the_classic_start():
     # from (-1, 1) the first line-search step lands exactly on (1, 1); (-1.2, 1) is harder
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", max_iter=300)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", max_iter=300)
     assert res.fun < 0.05 * rosen_np([-1.2, 1.0]) and np.all(np.diff(res.values) <= 0)
 
 
 def test_minimize_fixed_step_gd_follows_hand_written_steps():
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=1e-3, max_iter=25)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", lr=1e-3, max_iter=25)
     x = np.array([-1.2, 1.0])
     for k in range(1, 26):
         x = x - 1e-3 * rosen_grad_np(x)
@@ -207,7 +203,7 @@ def test_minimize_momentum_and_adam_follow_torch_optim():
     torch = pytest.importorskip("torch")
     for method, make in [("momentum", lambda p: torch.optim.SGD([p], lr=2e-4, momentum=0.9)),
                          ("adam", lambda p: torch.optim.Adam([p], lr=0.05))]:
-        res = optimize.minimize(rosen, [-1.2, 1.0], method=method,
+        res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method=method,
                                 lr=2e-4 if method == "momentum" else 0.05, max_iter=30)
         p = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
         opt = make(p)
@@ -220,7 +216,7 @@ def test_minimize_momentum_and_adam_follow_torch_optim():
 
 
 def test_minimize_momentum_default_step_is_inverse_largest_curvature():
-    res = optimize.minimize(rosen, [-1.0, 1.0], method="momentum", max_iter=1)
+    res = optimize.minimize(rosenbrock2, [-1.0, 1.0], method="momentum", max_iter=1)
     hess = np.array([[1200 * 1.0 - 400 * 1.0 + 2, 400.0], [400.0, 200.0]])  # by hand at (-1, 1)
     assert res.lr == pytest.approx(1 / np.max(np.abs(np.linalg.eigvalsh(hess))), rel=1e-6)
 
@@ -236,14 +232,14 @@ def test_minimize_newton_falls_back_where_hessian_is_indefinite():
 
 
 def test_minimize_reports_divergence_and_bad_arguments():
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=0.1, max_iter=50)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", lr=0.1, max_iter=50)
     assert not res.success and "diverged" in res.message and "smaller lr" in res.message
     with pytest.raises(ValueError, match="unknown method 'bfgs'"):
-        optimize.minimize(rosen, [0.0, 0.0], method="bfgs")
+        optimize.minimize(rosenbrock2, [0.0, 0.0], method="bfgs")
     with pytest.raises(ValueError, match="single element"):
         optimize.minimize(lambda v: v * 2, [0.0, 0.0])
     with pytest.raises(ValueError, match="lr must be a positive number"):
-        optimize.minimize(rosen, [0.0, 0.0], lr=-1.0)
+        optimize.minimize(rosenbrock2, [0.0, 0.0], lr=-1.0)
 
 
 def test_minimize_scalar_start():

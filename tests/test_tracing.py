@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from conftest import assert_close, fd_jacobian
+from functions import rosenbrock
 
 import tinygrad_mv as tg
 from tinygrad_mv import Tensor
@@ -70,10 +71,6 @@ def check_replays(f: Callable, make_args: Callable[[np.random.Generator], tuple]
 
 
 # --- functions and their hand-derived derivatives --------------------------------------------
-def rosenbrock(x: Tensor) -> Tensor:
-    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
-
-
 def rosenbrock_grad(x: np.ndarray) -> np.ndarray:
     g = np.zeros_like(x)
     inner = x[1:] - x[:-1] ** 2
