@@ -592,7 +592,7 @@ def test_user_op_without_forward_rule() -> None:
 
 
 def test_a_forward_rule_of_the_wrong_shape_is_named() -> None:
-    # regression: NumPy's broadcast error, naming neither the operation nor the shapes' roles
+    # the error names the operation and the shapes' roles (NumPy's broadcast error does not)
     wrong = tg.primitive("fwd_test_wrong_jvp", lambda x: x * 2.0, lambda g, out, x: 2.0 * g,
                          jvps=(lambda t, out, x: np.ones(5),))
     x = np.array([0.5, -1.0, 2.0])

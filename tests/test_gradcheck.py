@@ -233,7 +233,7 @@ def test_the_cases_exercise_every_core_primitive():
 
 
 def test_astype_method_is_differentiable_twice():
-    # regression: Tensor.astype passed the dtype as an operand and always raised
+    # the dtype is a parameter of astype's primitive, not an operand to differentiate
     x = Tensor([0.5, 2.0], requires_grad=True)
     y = (x.astype(np.float32) * 3.0).astype(np.float64)
     assert y.dtype == np.float64

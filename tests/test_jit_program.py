@@ -386,7 +386,7 @@ SECOND_ORDER = {
 def test_hvp_and_hessian_replay_bitwise(name, dtype):
     """Under tg.jit, hvp and hessian are forward over reverse as eagerly (each forward rule a
     step), not reverse over reverse: the same calls, so the same bits, in float32 too (which
-    rounds differently by the other order and was refused by the recording check)."""
+    rounds differently by the other order, which the recording check would refuse)."""
     f = SECOND_ORDER[name]
 
     def make(seed):
@@ -591,8 +591,8 @@ def test_element_gradients_of_a_vector_are_added_inline():
 
 def test_a_view_of_a_merged_repeated_step_is_not_written_over():
     """exp(x) computed twice is one step of the replay; a slice taken of the second stays a view
-    of it, so the first's last use may not write its result into that memory (regression: a
-    false JitError, the recording check seeing the slice overwritten)."""
+    of it, so the first's last use may not write its result into that memory (the recording
+    check would see the slice overwritten: a false JitError)."""
     def f(x):
         a = tg.exp(x)
         b = tg.exp(x)[1:]
@@ -621,8 +621,8 @@ def test_a_gradient_summed_over_broadcast_axes_leaves_its_input_a_buffer():
 
 def test_a_view_of_a_copy_that_stands_for_its_source_is_not_written_over():
     """A gradient's .grad copy and Tensor(a) are their source's slot in the replay: a view of
-    one views the source, which the source's last use may not write into (regression: the
-    returned view showed tg.maximum's result)."""
+    one views the source, which the source's last use may not write into (else the returned
+    view would show tg.maximum's result)."""
     def f(x):
         g = tg.grad(lambda t: (t ** 2).sum())(x)
         return g.reshape(2, 3), tg.maximum(g, 0.0)

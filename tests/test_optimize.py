@@ -543,7 +543,7 @@ def test_fit_compiles_columns_and_rows_jacobians(rng, mode):
 
 def test_fit_columns_jacobian_through_a_kink_is_compiled_under_jit(rng):
     # the "columns" Jacobian differentiates a VJP: a second derivative through a piecewise
-    # operation (abs here), whose mask tg.jit now records and recomputes at every replay, so
+    # operation (abs here), whose mask tg.jit records and recomputes at every replay, so
     # that program is compiled too, and the fit is the eager one
     x = np.linspace(0.5, 3.0, 10)
     y = 1.3 * np.abs(x - 0.2) / np.abs(x - 0.2).sum() + rng.normal(0.0, 1e-3, x.size)
