@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,19 +24,9 @@ from tinygrad_mv.optimize.least_squares.normal import _normal_solve
 from tinygrad_mv.optimize.least_squares.result import _covariance
 from tinygrad_mv.tracing.jit import _Jitted
 
-from functions import gauss
-
-# the Gaussian histogram fits of bench/bench_fit.py, made here the same way
-SAMPLE = np.random.default_rng(5).normal(170.0, 8.0, 10_000)
-COUNTS, EDGES = np.histogram(SAMPLE, bins=np.arange(140.0, 202.0, 2.0))
-CENTRES = 0.5 * (EDGES[1:] + EDGES[:-1])
-DENSITY = COUNTS / (SAMPLE.size * 2.0)
-SIGMA = np.sqrt(np.maximum(COUNTS, 1.0)) / (SAMPLE.size * 2.0)
-
-
-def normal_pdf(x: Any, p: Any) -> Any:
-    return tg.exp(-(x - p[0]) ** 2 / (2 * p[1] ** 2)) / (p[1] * np.sqrt(2 * np.pi))
-
+# the Gaussian histogram fits of bench/bench_fit.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_fit import CENTRES, DENSITY, SIGMA, gauss, normal_pdf  # noqa: E402
 
 CASES = {
     # name: (model, p0, sigma, absolute_sigma, most model calls and Jacobians allowed)
