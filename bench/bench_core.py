@@ -2,7 +2,7 @@
 PyTorch eager CPU when installed), in one run.
 
 Measure: python -m pytest bench/bench_core.py --benchmark-enable --benchmark-columns=mean,ops
-Goals (issue 2): the network step at most 2.5x hand-written NumPy, the tiny graph at most 5x.
+Goals: the network step at most 2.5x hand-written NumPy, the tiny graph at most 5x.
 Compare within a group: pytest-benchmark prints each row's time relative to the fastest.
 """
 import numpy as np

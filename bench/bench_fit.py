@@ -13,7 +13,7 @@ Jacobian); least_squares_fit gets the whole Jacobian from one model call and one
 
 Measure: python -m pytest bench/bench_fit.py --benchmark-enable --benchmark-columns=mean,ops
 or, for a printed table:  python bench/bench_fit.py
-Goals (issue 5): the same optimum, fewer model evaluations than curve_fit, no more wall time.
+Goals: the same optimum, fewer model evaluations than curve_fit, no more wall time.
 The printed report adds the floor for any fit written in Python: the plainest Levenberg-Marquardt
 loop in NumPy with the hand-derived Jacobian (handwritten_lm).
 

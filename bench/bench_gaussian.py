@@ -1,4 +1,4 @@
-"""One steepest-descent step of the Gaussian fit (issue 4) beside the same step written by hand
+"""One steepest-descent step of the Gaussian fit beside the same step written by hand
 with the analytic derivatives in NumPy, and PyTorch eager CPU when installed, in one run.
 
 A step: the normal density at the 33 bin centres of the heights histogram, chi-squared, its

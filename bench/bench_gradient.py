@@ -3,7 +3,7 @@ the n-dimensional Rosenbrock function and a small network's loss (n = 10 ... 10,
 
 Measure: python -m pytest bench/bench_gradient.py --benchmark-enable --benchmark-columns=mean
 Compare within a group (one function, one n): the "numpy f" row is one NumPy evaluation of the
-function, the unit of the issue's goals (reverse mode at most 4x it for n >= 1,000, at most 20x at
+function, the unit of the goals (reverse mode at most 4x it for n >= 1,000, at most 20x at
 n = 10; differences cost n + 1 and 2n evaluations). "reverse" is the eager gradient (tape built and
 walked on every call), "jit" the same gradient recorded once by tg.jit and replayed.
 `tinygrad-mv bench` prints the same as a table.
@@ -46,7 +46,7 @@ def test_gradient_cost(benchmark, function, n, method):
 
 
 def _torch_loss(function, problem, torch):
-    """The same function in PyTorch eager (the reference the issue quotes)."""
+    """The same function in PyTorch eager, the reference for reverse mode's cost."""
     if function == "rosenbrock":
         def f(x):
             head, tail = x[:-1], x[1:]

@@ -2,7 +2,7 @@
 operation, its result, the leaves and the constants), forwards and backwards, and as a text tree.
 
 Measure: python -m pytest bench/bench_graph.py --benchmark-enable --benchmark-columns=mean,max
-Goal (issue 6): under 2 s to DOT source for the forward graph.
+Goal: under 2 s to DOT source for the forward graph.
 """
 import numpy as np
 import pytest

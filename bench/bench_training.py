@@ -3,7 +3,7 @@
 NumPy and (when installed) PyTorch eager CPU, in one run.
 
 Measure: python -m pytest bench/bench_training.py --benchmark-enable --benchmark-columns=mean,ops
-Goal (issue 4): the tinygrad_mv step at most 2.5x the hand-written NumPy step.
+Goal: the tinygrad_mv step at most 2.5x the hand-written NumPy step.
 """
 import numpy as np
 import pytest

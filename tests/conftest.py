@@ -1,4 +1,5 @@
-"""Shared helpers for the operation tests: central finite differences and a gradient checker.
+"""Shared helpers for the operation tests: central finite differences, a gradient checker and a
+fixture that keeps tg.jvp in forward mode.
 
 These are written independently of ``tg.numerical_jacobian``/``tg.gradcheck`` on purpose: the
 tests of every operation must not trust code from the library they are checking.
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_mv as tg
-from tinygrad_mv import Tensor
+from tinygrad_mv import Tensor, functional
 
 # Central differences in float64 with eps = 1e-6 are exact to about eps^2 * |f'''| + 1e-16 / eps,
 # i.e. ~1e-10 for O(1) functions: these tolerances leave a wide margin yet catch any wrong rule.
@@ -23,6 +24,14 @@ FD_ATOL = 1e-7
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test, so every test is reproducible on its own."""
     return np.random.default_rng(20241122)
+
+
+@pytest.fixture
+def forward_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make tg.jvp's fallback on reverse mode fail: the tangents must come from forward mode."""
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("tg.jvp fell back on jvp_by_reverse")
+    monkeypatch.setattr(functional, "jvp_by_reverse", refuse)
 
 
 def fd_jacobian(f: Callable[[np.ndarray], Any], x: Any, eps: float = 1e-6) -> np.ndarray:

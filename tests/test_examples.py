@@ -1,4 +1,4 @@
-"""The course's examples (examples/*.py of issue 5) on small settings, and the `examples` and
+"""The course's examples (examples/*.py) on small settings, and the `examples` and
 `run` commands. Every example's numbers are checked against an oracle written here; every figure
 must be a real PNG."""
 from __future__ import annotations

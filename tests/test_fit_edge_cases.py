@@ -19,6 +19,8 @@ import tinygrad_mv as tg
 from tinygrad_mv import optimize
 from tinygrad_mv.optimize import ConvergenceWarning
 
+from functions import decay, gauss
+
 METHODS = ["levenberg-marquardt", "gauss-newton"]
 ALL_METHODS = METHODS + ["gd"]
 
@@ -70,10 +72,6 @@ def fit_quietly(*args, **kwargs):
     return res, [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
 
 
-def gauss(x, p):
-    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
-
-
 def gauss_np(x, q):
     return q[0] * np.exp(-(x - q[1]) ** 2 / (2 * q[2] ** 2))
 
@@ -82,10 +80,6 @@ def gauss_jac_np(x, q):
     e = np.exp(-(x - q[1]) ** 2 / (2 * q[2] ** 2))
     return np.stack([e, q[0] * e * (x - q[1]) / q[2] ** 2,
                      q[0] * e * (x - q[1]) ** 2 / q[2] ** 3], axis=-1)
-
-
-def decay(x, p):
-    return p[0] * tg.exp(-p[1] * x)
 
 
 def decay_np(x, q):

@@ -1,12 +1,13 @@
 """least_squares_fit's cost, by deterministic counts (never wall time): one k x k inverse per
 iteration instead of an SVD, the covariance from it, the model evaluated no more often than
-before, and a budget of Python-level calls per iteration. Plus the fast paths' answers against
+CASES allows, and a budget of Python-level calls per iteration. Plus the fast paths' answers against
 the SVD-based ones they replace."""
 from __future__ import annotations
 
 import math
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -23,24 +24,12 @@ from tinygrad_mv.optimize.least_squares.normal import _normal_solve
 from tinygrad_mv.optimize.least_squares.result import _covariance
 from tinygrad_mv.tracing.jit import _Jitted
 
-# the Gaussian histogram fits of bench/bench_fit.py, made here the same way
-SAMPLE = np.random.default_rng(5).normal(170.0, 8.0, 10_000)
-COUNTS, EDGES = np.histogram(SAMPLE, bins=np.arange(140.0, 202.0, 2.0))
-CENTRES = 0.5 * (EDGES[1:] + EDGES[:-1])
-DENSITY = COUNTS / (SAMPLE.size * 2.0)
-SIGMA = np.sqrt(np.maximum(COUNTS, 1.0)) / (SAMPLE.size * 2.0)
-
-
-def normal_pdf(x: Any, p: Any) -> Any:
-    return tg.exp(-(x - p[0]) ** 2 / (2 * p[1] ** 2)) / (p[1] * np.sqrt(2 * np.pi))
-
-
-def gauss(x: Any, p: Any) -> Any:
-    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
-
+# the Gaussian histogram fits of bench/bench_fit.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_fit import CENTRES, DENSITY, SIGMA, gauss, normal_pdf  # noqa: E402
 
 CASES = {
-    # name: (model, p0, sigma, absolute_sigma, model calls and Jacobians before this work)
+    # name: (model, p0, sigma, absolute_sigma, most model calls and Jacobians allowed)
     "course": (normal_pdf, [155.0, 6.0], None, False, 12, 11),
     "poisson": (gauss, [0.03, 160.0, 10.0], SIGMA, True, 9, 8),
 }
@@ -117,7 +106,7 @@ def dependent(rng: np.random.Generator, how: str) -> np.ndarray:
 
 @pytest.mark.parametrize("how", ["equal", "nearly", "zero", "cond 1e4"])
 def test_dependent_columns_take_lstsq(how: str, solver: str) -> None:
-    # the shortest step (or the one cond(A) allows) comes from the SVD exactly as before
+    # the shortest step (or the one cond(A) allows) comes from the SVD (lstsq), exactly
     rng = np.random.default_rng(1)
     a, r = dependent(rng, how), rng.normal(size=20)
     normal, gradient = a.T @ a, a.T @ r
@@ -234,12 +223,10 @@ def python_calls(run: Callable[[], Any]) -> tuple[Counter, Any]:
     return calls, result
 
 
-# Before this work: 18-20 calls in optimize and 35-44 in NumPy per iteration on these fits (an
-# SVD by lstsq each step, np.allclose and a new random generator at every start, ...); then
-# 18-19 and 7-11 (NumPy's Python wrappers gone); now 15.5-16 and 3.4-7.6 (the residuals of the
-# accepted trial reused, two parameters solved without loops, ufunc reductions for .all()).
-# The budgets leave a little room, and fail if a per-iteration factorisation or the like
-# returns.
+# Per iteration on these fits: 15.5-16 calls in optimize and 3.4-7.6 in NumPy (the residuals of
+# the accepted trial reused, two parameters solved without loops, ufunc reductions for .all(),
+# no NumPy Python wrappers). The budgets leave a little room, and fail on a per-iteration
+# factorisation (an SVD by lstsq each step), np.allclose or a new random generator per start.
 @pytest.mark.parametrize("name", list(CASES))
 def test_python_calls_per_iteration_within_budget(name: str) -> None:
     fit(name)  # recorded and compiled already
@@ -268,9 +255,9 @@ def calls_outside_optimize(run: Callable[[], Any]) -> tuple[int, Any]:
     return count[0], result
 
 
-# Per model evaluation, outside optimize: 17-22 calls before the replay was bound (the jit's
-# look-up, the Tensor checks, an IndexedGrad round trip per gradient row, x ** 2's rule); now
-# 5.6-6.1 (the program, its run and its two results), the start's two jit calls included.
+# Per model evaluation, outside optimize: 5.6-6.1 calls (the program, its run and its two
+# results), the start's two jit calls included. The bound replay skips the jit's look-up, the
+# Tensor checks, an IndexedGrad round trip per gradient row and x ** 2's rule (17-22 calls).
 @pytest.mark.parametrize("name", list(CASES))
 def test_python_calls_per_model_evaluation_within_budget(name: str) -> None:
     fit(name)

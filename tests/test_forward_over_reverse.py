@@ -13,9 +13,7 @@ import pytest
 import tinygrad_mv as tg
 from tinygrad_mv import Tensor, functional
 
-
-def rosenbrock(x):
-    return ((1 - x[:-1]) ** 2 + 100 * (x[1:] - x[:-1] ** 2) ** 2).sum()
+from functions import rosenbrock
 
 
 def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:

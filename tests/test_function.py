@@ -160,8 +160,8 @@ class _Linear(tg.autograd.Function):
 
 
 def test_a_none_gradient_is_zeros_in_the_inputs_shape_and_needs_input_grad_is_set():
-    # regression: the zeros were g * 0, in the output's shape (2, 4), which does not sum to
-    # w's (3, 4): ValueError instead of a zero gradient
+    # the zeros take the input's shape: g * 0, in the output's shape (2, 4), would not sum to
+    # w's (3, 4)
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     w = Tensor(np.ones((3, 4)), requires_grad=True)
     _Linear.apply(x, w).sum().backward()

@@ -12,6 +12,7 @@ import tinygrad_mv as tg
 from tinygrad_mv import Tensor, autograd
 
 from conftest import assert_close, fd_jacobian
+from functions import F, F_jacobian, F_numpy, V0, rosenbrock2
 
 
 # --- f(x, y, z) = x^2 y + y^3 sin z ------------------------------------------------------------
@@ -85,26 +86,7 @@ def test_grad_against_torch():
         assert_close(got, t.grad.numpy(), rtol=1e-14, atol=1e-15)
 
 
-# --- a vector function R^3 -> R^2 ---------------------------------------------------------------
-def F(v):
-    x, y, z = v[0], v[1], v[2]
-    return tg.stack([x * y * z, x ** 2 + tg.sin(y) * tg.exp(z)])
-
-
-def F_numpy(v):
-    x, y, z = v
-    return np.array([x * y * z, x ** 2 + np.sin(y) * np.exp(z)])
-
-
-def F_jacobian(v):
-    x, y, z = v
-    return np.array([[y * z, x * z, x * y],
-                     [2 * x, np.cos(y) * np.exp(z), np.sin(y) * np.exp(z)]])
-
-
-V0 = np.array([0.8, -1.1, 0.5])
-
-
+# --- a vector function R^3 -> R^2 (F of functions.py) ---------------------------------------------
 def test_jacobian_of_vector_function():
     jac = tg.jacobian(F)(V0)
     assert jac.shape == (2, 3)
@@ -145,10 +127,6 @@ def test_jacobian_of_function_not_depending_on_input_is_zero():
 
 
 # --- Hessians -----------------------------------------------------------------------------------
-def rosenbrock(v):
-    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
-
-
 def rosenbrock_hessian(x, y):
     """By hand: f_xx = 2 - 400 (y - x^2) + 800 x^2, f_xy = -400 x, f_yy = 200."""
     return np.array([[2 - 400 * (y - x ** 2) + 800 * x ** 2, -400 * x], [-400 * x, 200.0]])
@@ -156,9 +134,9 @@ def rosenbrock_hessian(x, y):
 
 @pytest.mark.parametrize("point", [(-1.0, 1.0), (1.0, 1.0), (0.3, -0.2)])
 def test_rosenbrock_hessian(point):
-    h = tg.hessian(rosenbrock)(np.array(point))
+    h = tg.hessian(rosenbrock2)(np.array(point))
     assert_close(h, rosenbrock_hessian(*point), rtol=1e-14, atol=1e-12)
-    grad_numpy = tg.grad(rosenbrock)
+    grad_numpy = tg.grad(rosenbrock2)
     assert_close(h, fd_jacobian(lambda v: grad_numpy(v).data, point), rtol=1e-6, atol=1e-5)
 
 
@@ -369,7 +347,7 @@ def test_hvp_is_hessian_times_v(rng):
 
 def test_hvp_of_rosenbrock_matches_hand_hessian():
     v = np.array([0.3, -2.0])
-    hv = tg.hvp(rosenbrock, (np.array([-1.0, 1.0]),), (v,))
+    hv = tg.hvp(rosenbrock2, (np.array([-1.0, 1.0]),), (v,))
     assert_close(hv, rosenbrock_hessian(-1.0, 1.0) @ v, rtol=1e-14, atol=1e-12)
 
 

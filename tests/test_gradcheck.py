@@ -14,19 +14,8 @@ from tinygrad_mv.commands.gradcheck import op_cases, ops_exercised
 from tinygrad_mv.ops._util import value
 
 from conftest import assert_close
+from functions import F, F_jacobian, V0
 
-
-def F(v):
-    return tg.stack([v[0] * v[1] * v[2], v[0] ** 2 + tg.sin(v[1]) * tg.exp(v[2])])
-
-
-def F_jacobian(v):
-    x, y, z = v
-    return np.array([[y * z, x * z, x * y],
-                     [2 * x, np.cos(y) * np.exp(z), np.sin(y) * np.exp(z)]])
-
-
-V0 = np.array([0.8, -1.1, 0.5])
 
 # A sine whose derivative rule is off by 1 %: gradcheck must notice.
 bad_sin = primitive("bad_sin", np.sin, lambda g, out, x: g * np.cos(x) * 1.01)
@@ -244,7 +233,7 @@ def test_the_cases_exercise_every_core_primitive():
 
 
 def test_astype_method_is_differentiable_twice():
-    # regression: Tensor.astype passed the dtype as an operand and always raised
+    # the dtype is a parameter of astype's primitive, not an operand to differentiate
     x = Tensor([0.5, 2.0], requires_grad=True)
     y = (x.astype(np.float32) * 3.0).astype(np.float64)
     assert y.dtype == np.float64

@@ -13,9 +13,7 @@ import tinygrad_mv as tg
 from tinygrad_mv.tracing import optimizer
 from tinygrad_mv.tracing.recorder import _add_in_place
 
-
-def rosen(t):
-    return (100.0 * (t[1:] - t[:-1] ** 2) ** 2 + (1.0 - t[:-1]) ** 2).sum()
+from functions import rosenbrock
 
 
 def net(W1, b1, W2, b2, x):
@@ -84,7 +82,7 @@ def test_a_repeated_slice_and_function_is_computed_once():
 
 
 def test_jvp_of_rosenbrock_slices_each_array_once():
-    jitted = tg.jit(lambda x, v: tg.jvp(rosen, (x,), (v,)))
+    jitted = tg.jit(lambda x, v: tg.jvp(rosenbrock, (x,), (v,)))
     rng = np.random.default_rng(0)
     jitted(rng.standard_normal(50), rng.standard_normal(50))
     steps = program_of(jitted).steps
@@ -155,7 +153,7 @@ def test_a_product_with_ones_written_in_place_later_is_kept():
 
 # --- buffer reuse -------------------------------------------------------------------------------
 def test_buffers_are_reused_and_results_of_earlier_calls_survive():
-    jitted = tg.jit(tg.grad(rosen))
+    jitted = tg.jit(tg.grad(rosenbrock))
     x1 = np.random.default_rng(1).uniform(-1.5, 1.5, 1000)
     first = jitted(x1).data
     kept = first.copy()
@@ -163,7 +161,7 @@ def test_buffers_are_reused_and_results_of_earlier_calls_survive():
     second = jitted(x1 * 0.5).data
     np.testing.assert_array_equal(first, kept)
     assert not np.shares_memory(first, second)
-    assert np.array_equal(second, tg.grad(rosen)(x1 * 0.5).data)
+    assert np.array_equal(second, tg.grad(rosenbrock)(x1 * 0.5).data)
 
 
 def test_no_buffer_is_an_input_a_view_or_viewed():
@@ -211,8 +209,8 @@ def _net_args(dtype):
 
 
 CASES = {
-    "rosen grad": (tg.grad(rosen), lambda s: [np.random.default_rng(s).uniform(-2, 2, 300)]),
-    "rosen jvp": (lambda x, v: tg.jvp(rosen, (x,), (v,)),
+    "rosen grad": (tg.grad(rosenbrock), lambda s: [np.random.default_rng(s).uniform(-2, 2, 300)]),
+    "rosen jvp": (lambda x, v: tg.jvp(rosenbrock, (x,), (v,)),
                   lambda s: list(np.random.default_rng(s).standard_normal((2, 300)))),
     "net value and grad": (tg.value_and_grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float64)),
     "net float32": (tg.grad(net, argnums=(0, 1, 2, 3)), _net_args(np.float32)),
@@ -377,7 +375,7 @@ def test_the_recording_check_compares_dtypes():
 # --- second derivatives: the replay sweeps tangents as eager does --------------------------------
 SECOND_ORDER = {
     "sin times square": lambda x: (x.sin() * x ** 2).sum(),
-    "rosenbrock": rosen,
+    "rosenbrock": rosenbrock,
     "relu cubed": lambda x: (x.relu() ** 3).sum(),
     "abs times exp": lambda x: (abs(x) * x.exp()).sum(),
 }
@@ -388,7 +386,7 @@ SECOND_ORDER = {
 def test_hvp_and_hessian_replay_bitwise(name, dtype):
     """Under tg.jit, hvp and hessian are forward over reverse as eagerly (each forward rule a
     step), not reverse over reverse: the same calls, so the same bits, in float32 too (which
-    rounds differently by the other order and was refused by the recording check)."""
+    rounds differently by the other order, which the recording check would refuse)."""
     f = SECOND_ORDER[name]
 
     def make(seed):
@@ -593,8 +591,8 @@ def test_element_gradients_of_a_vector_are_added_inline():
 
 def test_a_view_of_a_merged_repeated_step_is_not_written_over():
     """exp(x) computed twice is one step of the replay; a slice taken of the second stays a view
-    of it, so the first's last use may not write its result into that memory (regression: a
-    false JitError, the recording check seeing the slice overwritten)."""
+    of it, so the first's last use may not write its result into that memory (the recording
+    check would see the slice overwritten: a false JitError)."""
     def f(x):
         a = tg.exp(x)
         b = tg.exp(x)[1:]
@@ -623,8 +621,8 @@ def test_a_gradient_summed_over_broadcast_axes_leaves_its_input_a_buffer():
 
 def test_a_view_of_a_copy_that_stands_for_its_source_is_not_written_over():
     """A gradient's .grad copy and Tensor(a) are their source's slot in the replay: a view of
-    one views the source, which the source's last use may not write into (regression: the
-    returned view showed tg.maximum's result)."""
+    one views the source, which the source's last use may not write into (else the returned
+    view would show tg.maximum's result)."""
     def f(x):
         g = tg.grad(lambda t: (t ** 2).sum())(x)
         return g.reshape(2, 3), tg.maximum(g, 0.0)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_mv as tg
-from tinygrad_mv import Tensor, functional
+from tinygrad_mv import Tensor
 from tinygrad_mv.ops import shape as shp
 
 from conftest import assert_close
@@ -191,14 +191,6 @@ def np_call(spec: Spec) -> Callable:
 
 def data(spec: Spec, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(spec.shape)
-
-
-@pytest.fixture
-def forward_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """tg.jvp must not fall back on reverse mode."""
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("tg.jvp fell back on jvp_by_reverse")
-    monkeypatch.setattr(functional, "jvp_by_reverse", refuse)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)

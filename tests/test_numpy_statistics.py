@@ -414,8 +414,8 @@ def test_prod_and_cumprod_replayed_by_jit_with_zeros():
 
 
 def test_cumprod_second_derivatives_and_tangents_replayed_by_jit():
-    # regression: the rules on Tensors multiplied by a triangle of ones made with NumPy, which
-    # tg.jit took for a mask read from the data: hessian, hvp and jvp were refused
+    # the rules on Tensors multiply by a triangle of ones made with NumPy, which tg.jit must take
+    # for a constant, not for a mask read from the data (that would refuse hessian, hvp and jvp)
     c = np.arange(1.0, 5.0)
 
     def f(x):

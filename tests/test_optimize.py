@@ -6,7 +6,9 @@ torch.optim where they apply; central differences for the fit's Jacobians.
 """
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,11 @@ from tinygrad_mv.optimize.least_squares.chi2 import _Chi2, _gauss_newton_step
 from tinygrad_mv.optimize.least_squares.loops import _gauss_newton_fit
 from tinygrad_mv.optimize.least_squares.model import _COMPILED, _Model
 from tinygrad_mv.optimize.least_squares.trust_region import _trust_region_step
+
+from functions import decay, gauss, rosenbrock2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from bench_fit import MIXTURE_X, mixture, mixture_case, mixture_np  # noqa: E402
 
 
 def central_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -101,7 +108,7 @@ def test_jacobian_and_hessian_helpers_against_hand_formulas_and_central_differen
     np.testing.assert_allclose(jac, central_jacobian(
         lambda v: [v[0] ** 2 + v[1] ** 2 - 4, np.exp(v[0]) + v[1] - 1], z), rtol=1e-7)
     # the gradient and Hessian minimize(method="newton") uses: Jacobian of grad f
-    grad, hess = _value_and_jacobian(tg.grad(rosen), z)
+    grad, hess = _value_and_jacobian(tg.grad(rosenbrock2), z)
     x, y = z
     np.testing.assert_allclose(grad, rosen_grad_np(z), rtol=1e-13)
     np.testing.assert_allclose(hess, [[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]],
@@ -139,10 +146,6 @@ def test_newton_result_repr_is_readable():
 
 
 # --- minimize ---------------------------------------------------------------------------------
-def rosen(v):
-    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
-
-
 def rosen_np(v):
     v = np.asarray(v)
     return (1 - v[..., 0]) ** 2 + 100 * (v[..., 1] - v[..., 0] ** 2) ** 2
@@ -167,7 +170,7 @@ def test_minimize_quadratic_in_one_newton_step():
 
 @pytest.mark.parametrize("method", ["gd", "momentum", "adam", "newton"])
 def test_minimize_defaults_make_progress_on_rosenbrock(method):
-    res = optimize.minimize(rosen, [-1.0, 1.0], method=method)
+    res = optimize.minimize(rosenbrock2, [-1.0, 1.0], method=method)
     assert res.path.shape == (res.nit + 1, 2)
     np.testing.assert_array_equal(res.path[0], [-1.0, 1.0])
     np.testing.assert_array_equal(res.path[-1], res.x)
@@ -183,12 +186,12 @@ def test_minimize_defaults_make_progress_on_rosenbrock(method):
 
 def test_minimize_gd_line_search_from_the_classic_start():
     # from (-1, 1) the first line-search step lands exactly on (1, 1); (-1.2, 1) is harder
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", max_iter=300)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", max_iter=300)
     assert res.fun < 0.05 * rosen_np([-1.2, 1.0]) and np.all(np.diff(res.values) <= 0)
 
 
 def test_minimize_fixed_step_gd_follows_hand_written_steps():
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=1e-3, max_iter=25)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", lr=1e-3, max_iter=25)
     x = np.array([-1.2, 1.0])
     for k in range(1, 26):
         x = x - 1e-3 * rosen_grad_np(x)
@@ -200,7 +203,7 @@ def test_minimize_momentum_and_adam_follow_torch_optim():
     torch = pytest.importorskip("torch")
     for method, make in [("momentum", lambda p: torch.optim.SGD([p], lr=2e-4, momentum=0.9)),
                          ("adam", lambda p: torch.optim.Adam([p], lr=0.05))]:
-        res = optimize.minimize(rosen, [-1.2, 1.0], method=method,
+        res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method=method,
                                 lr=2e-4 if method == "momentum" else 0.05, max_iter=30)
         p = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
         opt = make(p)
@@ -213,7 +216,7 @@ def test_minimize_momentum_and_adam_follow_torch_optim():
 
 
 def test_minimize_momentum_default_step_is_inverse_largest_curvature():
-    res = optimize.minimize(rosen, [-1.0, 1.0], method="momentum", max_iter=1)
+    res = optimize.minimize(rosenbrock2, [-1.0, 1.0], method="momentum", max_iter=1)
     hess = np.array([[1200 * 1.0 - 400 * 1.0 + 2, 400.0], [400.0, 200.0]])  # by hand at (-1, 1)
     assert res.lr == pytest.approx(1 / np.max(np.abs(np.linalg.eigvalsh(hess))), rel=1e-6)
 
@@ -229,14 +232,14 @@ def test_minimize_newton_falls_back_where_hessian_is_indefinite():
 
 
 def test_minimize_reports_divergence_and_bad_arguments():
-    res = optimize.minimize(rosen, [-1.2, 1.0], method="gd", lr=0.1, max_iter=50)
+    res = optimize.minimize(rosenbrock2, [-1.2, 1.0], method="gd", lr=0.1, max_iter=50)
     assert not res.success and "diverged" in res.message and "smaller lr" in res.message
     with pytest.raises(ValueError, match="unknown method 'bfgs'"):
-        optimize.minimize(rosen, [0.0, 0.0], method="bfgs")
+        optimize.minimize(rosenbrock2, [0.0, 0.0], method="bfgs")
     with pytest.raises(ValueError, match="single element"):
         optimize.minimize(lambda v: v * 2, [0.0, 0.0])
     with pytest.raises(ValueError, match="lr must be a positive number"):
-        optimize.minimize(rosen, [0.0, 0.0], lr=-1.0)
+        optimize.minimize(rosenbrock2, [0.0, 0.0], lr=-1.0)
 
 
 def test_minimize_scalar_start():
@@ -369,10 +372,6 @@ def gaussian_histogram(seed=4, n=5000, bins=30):
     width = edges[1] - edges[0]
     centres = 0.5 * (edges[1:] + edges[:-1])
     return (centres, counts / (n * width), np.sqrt(np.maximum(counts, 1.0)) / (n * width))
-
-
-def gauss(x, p):
-    return p[0] * tg.exp(-(x - p[1]) ** 2 / (2 * p[2] ** 2))
 
 
 def gauss_np(x, a, mu, s):
@@ -544,7 +543,7 @@ def test_fit_compiles_columns_and_rows_jacobians(rng, mode):
 
 def test_fit_columns_jacobian_through_a_kink_is_compiled_under_jit(rng):
     # the "columns" Jacobian differentiates a VJP: a second derivative through a piecewise
-    # operation (abs here), whose mask tg.jit now records and recomputes at every replay, so
+    # operation (abs here), whose mask tg.jit records and recomputes at every replay, so
     # that program is compiled too, and the fit is the eager one
     x = np.linspace(0.5, 3.0, 10)
     y = 1.3 * np.abs(x - 0.2) / np.abs(x - 0.2).sum() + rng.normal(0.0, 1e-3, x.size)
@@ -638,10 +637,6 @@ def test_fit_nearly_dependent_parameters_do_not_crash():
         assert res.success or any("max_iter=100" in str(w.message) for w in caught)
 
 
-def decay(x, p):
-    return p[0] * tg.exp(-p[1] * x)
-
-
 def decay_data():
     x = np.linspace(0.0, 4.0, 30)
     return x, 3.0 * np.exp(-0.7 * x) + 0.01 * np.random.default_rng(0).normal(size=30)
@@ -719,36 +714,14 @@ def test_fit_without_degrees_of_freedom_converges_in_any_units():
     assert res.success and res.chi2 <= 1e-20 * np.sum((y / 1e-6) ** 2)
 
 
-MIXTURE_X = np.linspace(0.0, 100.0, 400)
-
-
-def mixture(x, p):
-    total = 0.0
-    for j in range(p.shape[0] // 3):
-        total = total + p[3 * j] * tg.exp(-(x - p[3 * j + 1]) ** 2 / (2 * p[3 * j + 2] ** 2))
-    return total
-
-
-def mixture_np(x, *p):
-    return sum(p[j] * np.exp(-(x - p[j + 1]) ** 2 / (2 * p[j + 2] ** 2))
-               for j in range(0, len(p), 3))
-
-
-def mixture_problem(seed, peaks=8):
-    """Eight peaks of width 3 on 400 points (noise 0.01), started 3% off: poor starts."""
-    rng = np.random.default_rng(seed)
-    truth = np.ravel([[1.0 + 0.1 * j, c, 3.0]
-                      for j, c in enumerate(np.linspace(10.0, 90.0, peaks))])
-    y = mixture_np(MIXTURE_X, *truth) + rng.normal(0.0, 0.01, MIXTURE_X.size)
-    return y, np.full(MIXTURE_X.size, 0.01), truth * (1 + 0.03 * rng.standard_normal(truth.size))
-
-
 def test_fit_levenberg_marquardt_reaches_the_global_minimum_where_curve_fit_does():
     curve_fit = pytest.importorskip("scipy.optimize").curve_fit
     good = 2.0 * MIXTURE_X.size  # chi2 ~ 400 at the truth; local minima are 100x that
     reached, gauss_newton_reached = 0, 0
     for seed in range(10):
-        y, sigma, p0 = mixture_problem(seed)
+        # eight peaks of width 3 on 400 points (noise 0.01), started 3% off: poor starts
+        case = mixture_case(8, seed)
+        y, sigma, p0 = case["y"], case["sigma"], case["p0"]
         ref, ref_cov = curve_fit(mixture_np, MIXTURE_X, y, p0=p0, sigma=sigma,
                                  absolute_sigma=True)
         ref_chi2 = np.sum(((y - mixture_np(MIXTURE_X, *ref)) / sigma) ** 2)

@@ -794,8 +794,8 @@ def test_float32_stays_float32_and_agrees_with_float64(program: Program) -> None
 @budget(40)
 @given(programs(max_steps=MAX_STEPS - 2))
 def test_library_gradcheck_and_gradgradcheck_agree(program: Program) -> None:
-    # The library's own checkers (issue 3) on the same random programs: a second, independent
-    # implementation of the finite-difference comparison.
+    # The library's own checkers (tg.gradcheck, tg.gradgradcheck) on the same random programs:
+    # a second, independent implementation of the finite-difference comparison.
     if not hasattr(tg, "gradgradcheck"):
         pytest.skip("tg.gradcheck / tg.gradgradcheck are not available")
     values, _, _ = _valid_point(program)

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from conftest import assert_close, fd_jacobian
+from functions import rosenbrock
 
 import tinygrad_mv as tg
 from tinygrad_mv import Tensor
@@ -70,10 +71,6 @@ def check_replays(f: Callable, make_args: Callable[[np.random.Generator], tuple]
 
 
 # --- functions and their hand-derived derivatives --------------------------------------------
-def rosenbrock(x: Tensor) -> Tensor:
-    return (100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2).sum()
-
-
 def rosenbrock_grad(x: np.ndarray) -> np.ndarray:
     g = np.zeros_like(x)
     inner = x[1:] - x[:-1] ** 2
@@ -265,8 +262,8 @@ def test_getitem_slices_and_integer_array_indices() -> None:
 
 
 def test_where_mask_is_recomputed_when_inputs_cross_the_threshold() -> None:
-    """Regression: where's condition is a keyword param of its primitive; it was frozen into
-    the recorded step, so later calls reused the first call's mask (forward and gradient)."""
+    """where's condition is a keyword parameter of its primitive: the replay must take each
+    call's mask, not keep the first call's in the recorded step (forward and gradient)."""
     def f(x: Tensor) -> Tensor:
         return tg.where(x > 0.5, x * x, -3.0 * x)
 
@@ -283,8 +280,8 @@ def test_where_mask_is_recomputed_when_inputs_cross_the_threshold() -> None:
 
 
 def test_a_float_condition_of_where_follows_the_values() -> None:
-    """Regression: a float condition becomes a mask (cond != 0) outside the primitive; the mask
-    was frozen at the first call's zeros."""
+    """A float condition becomes a mask (cond != 0) outside the primitive: the replay must
+    recompute it, not keep the first call's zeros."""
     def f(x: Tensor) -> Tensor:
         return tg.where(tg.relu(x), x * 2.0, x * -1.0)  # relu(x) is 0 exactly where x <= 0
 
@@ -336,10 +333,9 @@ PIECEWISE.update({
 
 @pytest.mark.parametrize("name", sorted(PIECEWISE))
 def test_second_derivatives_through_piecewise_operations_replay_with_new_masks(name: str) -> None:
-    """Regression: in the create_graph pass these rules used to compute their masks with NumPy
-    on .data, outside any operation, so a replayed Hessian kept the first call's masks (wrong
-    once an input crossed a kink), and tg.jit refused them. The masks are recorded comparisons
-    now: every replay recomputes them, for hessian, hvp and jvp, on inputs on both sides."""
+    """In the create_graph pass these rules' masks are recorded comparisons, so every replay
+    recomputes them, for hessian, hvp and jvp, on inputs on both sides of each kink (masks
+    computed with NumPy on .data would keep the first call's, wrong once an input crosses)."""
     f = PIECEWISE[name]
     sides = [np.array([1.5, -1.5, 0.25]), np.array([-1.5, 1.5, -0.25]),
              np.array([0.25, 1.5, -1.5]), np.array([-0.2, -0.7, 1.1])]
@@ -457,8 +453,8 @@ def test_structured_results_with_python_constants() -> None:
 
 
 def test_a_python_number_used_as_operand_and_as_tensor_data() -> None:
-    """Regression: the number 2.5 was recorded as a slot holding a Python float, and Tensor(2.5)
-    then asked that slot for its dtype (AttributeError)."""
+    """The number 2.5 is both an operand and a Tensor's data: the recording must give
+    Tensor(2.5) a slot that knows its dtype, not one holding a Python float."""
     scale = 2.5
     jitted = tg.jit(lambda x: x * scale + Tensor(scale))
     for x in (np.ones(2), np.array([3.0, -1.0])):
@@ -529,8 +525,8 @@ def test_second_call_with_identical_inputs_is_bitwise_identical() -> None:
 
 
 def test_the_same_array_passed_twice_is_two_arguments() -> None:
-    """Regression: slots were found by identity, so an array given for both a and b became one
-    slot, and later calls with two different arrays used b for a as well (silently wrong)."""
+    """An array given for both a and b is still two argument slots: later calls with two
+    different arrays must not use b for a as well."""
     jitted = tg.jit(lambda a, b: a - 2 * b)
     x, y = np.array([1.0, 2.0]), np.array([10.0, 20.0])
     np.testing.assert_array_equal(jitted(x, x).data, -x)
@@ -540,8 +536,9 @@ def test_the_same_array_passed_twice_is_two_arguments() -> None:
 
 
 def test_an_argument_also_held_by_the_closure() -> None:
-    """Regression: the closure's Tensor and the argument were one slot, so the first call
-    failed its own check (and a constant array passed as an argument likewise)."""
+    """The closure's Tensor passed as the argument is recorded as two slots, an argument and a
+    constant, so later calls with other arguments keep the closure's value (a constant array
+    passed as the argument likewise)."""
     param = Tensor(np.array([1.0, 2.0]))
     constant = np.array([3.0, -1.0])
     jitted = tg.jit(lambda a: a * param + a * constant)
@@ -709,7 +706,7 @@ def test_closure_parameters_are_read_at_every_call() -> None:
 
 
 def test_a_returned_closure_tensor_follows_its_data() -> None:
-    """Regression: a Tensor f only returned (used in no operation) was frozen as a constant."""
+    """A Tensor f only returns (used in no operation) is read at every call, not frozen."""
     param = Tensor(np.ones(2))
     jitted = tg.jit(lambda x: (x * 2, param))
     jitted(np.ones(2))
@@ -730,7 +727,7 @@ def test_a_module_is_jitted_and_follows_its_parameters() -> None:
 
 
 def test_the_functions_attributes_do_not_shadow_the_wrappers() -> None:
-    """Regression: update_wrapper copied f.__dict__ over the wrapper's own attributes."""
+    """f's own attributes (copied by update_wrapper) must not replace the wrapper's."""
     def doubled(t: Tensor) -> Tensor:
         """Twice t."""
         return t * 2
@@ -762,8 +759,8 @@ def test_identity_returns_a_copy() -> None:
 
 
 def test_mutating_a_result_changes_neither_inputs_nor_later_results() -> None:
-    """Regression for views: a reshape of the input was handed out as a view of the caller's
-    array, and a closure Tensor's data was handed out as is."""
+    """Results are never views of the caller's arrays (a reshape of the input) nor a closure
+    Tensor's data as is: writing into one changes nothing else."""
     param = Tensor(np.array([1.0, 2.0, 3.0]))
     x = np.arange(6.0)
 
@@ -820,8 +817,8 @@ def test_a_jitted_function_inside_grad_runs_eagerly() -> None:
 # --- 8. threads -------------------------------------------------------------------------------
 def test_another_threads_operations_are_not_recorded() -> None:
     """While thread A is inside its recording, thread B computes eagerly and calls a jitted
-    function of its own for the first time (regression: it raised JitError); A's program must
-    hold only A's operations."""
+    function of its own for the first time (without a JitError); A's program must hold only
+    A's operations."""
     started, proceed = threading.Event(), threading.Event()
     failures: list[BaseException] = []
 
@@ -913,9 +910,9 @@ def test_a_tensor_keyword_argument_is_refused() -> None:
     lambda x, y: (x * y).sum() + ((x + x + x) * 1.0).sum(),
 ], ids=["mixed-first", "constants-first", "three-constants-first", "three-constants-last"])
 def test_gradients_that_are_partly_constant_replay(f) -> None:
-    """Regression: the engine adds contributions in place into buffers it allocated; one made of
-    constant contributions is folded into a constant of the program, which a later, varying
-    contribution must not be added into (every replay would add it again)."""
+    """The engine adds contributions in place into buffers it allocated; one made of constant
+    contributions is folded into a constant of the program, which a later, varying contribution
+    must not be added into (every replay would add it again)."""
     check_replays(tg.grad(f, argnums=(0, 1)),
                   lambda rng: (rng.standard_normal(3), rng.standard_normal(3)), calls=4)
 
@@ -1036,8 +1033,8 @@ def test_a_number_exponent_of_zero_has_slope_zero_in_the_replay() -> None:
     lambda s: s * s + s * 3.0 + s[...],
 ], ids=["two-slices-first", "product-first", "ellipsis-last"])
 def test_indexed_gradients_add_into_a_number_gradient(f: Callable) -> None:
-    """A slice's gradient added to a 0-d gradient that a rule gave as a NumPy scalar (regression:
-    TypeError, eagerly and in the replay)."""
+    """A slice's gradient added to a 0-d gradient that a rule gave as a NumPy scalar, eagerly
+    and in the replay (a NumPy scalar cannot be added into in place)."""
     t = Tensor(np.array(1.5), requires_grad=True)
     f(t).backward()
     assert type(t.grad.data) is np.ndarray
@@ -1055,7 +1052,7 @@ def fd_grad(f: Callable, x: float, h: float = 1e-6) -> float:
 ], ids=["half-argument", "bool-mask-operand"])
 def test_arrays_a_primitive_converts_replay_converted_as_eagerly(f: Callable, dtype) -> None:
     """A bool array read from .data, which a primitive converts (to float32 beside a float32
-    Tensor), is converted the same way in the replay (regression: float64 there, a false
+    Tensor), is converted the same way in the replay (float64 there would be a false
     JitError); a half-precision argument is float64, as Tensor() makes it."""
     jitted = tg.jit(f)
     for s in (0.0, 1.0, 2.5):
@@ -1070,7 +1067,7 @@ def test_arrays_a_primitive_converts_replay_converted_as_eagerly(f: Callable, dt
 def test_gradients_at_repeated_positions_onto_a_constant_add_in_eagers_order() -> None:
     """x[[0, 0]] taken twice: the second's gradient (constant ones) is the running total the
     first's values are added onto, in place eagerly; the replay adds onto a copy of it in the
-    same order (regression: the total added onto the values, one ulp off)."""
+    same order (the total added onto the values would be one ulp off)."""
     def f(x: Tensor) -> Tensor:
         return tg.exp(x[np.array([0, 0])]).sum() + x[np.array([0, 0])].sum()
     g = tg.grad(f)
@@ -1096,7 +1093,7 @@ def test_arguments_of_other_float_dtypes_are_float64_as_tensor_makes_them(kind) 
 ], ids=["number-argument", "number-result"])
 def test_a_number_read_from_data_beside_float32_replays_as_eagerly(f: Callable) -> None:
     """A 0-d float64 value read from .data is converted to float32 beside a float32 Tensor; the
-    replay, where it is a NumPy scalar, converts it the same way (regression: AttributeError)."""
+    replay, where it is a NumPy scalar, converts it the same way."""
     jitted = tg.jit(f)
     for v in (0.5, -1.25, 3.0):
         x, s = np.arange(3, dtype=np.float32) + v, np.array(v)
@@ -1122,7 +1119,7 @@ _DOUBLED = tg.primitive("doubled", _doubled, lambda g, out, x: 2 * g,
 def test_a_users_operation_on_numbers_replays_with_0d_arrays_as_eagerly(f: Callable,
                                                                         make_arg) -> None:
     """Eagerly a tg.primitive's forward gets 0-d arrays; the replay, where 0-d values are NumPy
-    scalars, hands it 0-d arrays too (regression: TypeError at item assignment)."""
+    scalars, hands it 0-d arrays too (a forward that assigns items fails on a scalar)."""
     transforms = [lambda x, t: tg.value_and_grad(f)(x), lambda x, t: tg.jvp(f, (x,), (t,))]
     for transform in transforms:
         jitted = tg.jit(transform)
@@ -1181,9 +1178,9 @@ def test_a_jitted_jvp_through_a_power_in_its_exponent_is_bitwise_eager(f: Callab
     lambda x: (np.einsum("ij->", x.reshape(3, 3)) * x).sum(),
 ], ids=["trace", "trace-3d", "slogdet", "einsum-diagonal", "einsum-sum"])
 def test_rules_with_constants_of_their_own_replay_second_derivatives_and_tangents(f) -> None:
-    """Regression: these rules multiply by an identity or ones made with NumPy; on Tensors (a
-    Hessian, a recorded jvp) tg.jit took that array for a mask read from the data and raised
-    JitError."""
+    """These rules multiply by an identity or ones made with NumPy; on Tensors (a Hessian, a
+    recorded jvp) tg.jit must take that array for a constant, not for a mask read from the
+    data."""
     hessian = tg.jit(tg.hessian(f))
     hvp = tg.jit(lambda x, v: tg.hvp(f, (x,), (v,)))
     jvp = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))
@@ -1199,9 +1196,9 @@ def test_rules_with_constants_of_their_own_replay_second_derivatives_and_tangent
 
 @pytest.mark.parametrize("ord", [1, 3, 0.5])
 def test_a_jitted_jvp_of_a_float32_norm_sums_in_float32_as_eagerly(ord: float) -> None:
-    """Regression: on Tensors the norm's slope took its signs from comparisons, float64, so the
-    recorded tangent was summed in float64: not eager's float32 bits, and the check on perturbed
-    inputs refused the function with JitError."""
+    """On Tensors the norm's slope takes its signs in x's dtype: signs from comparisons would be
+    float64, the recorded tangent summed in float64, not eager's float32 bits, and the check on
+    perturbed inputs would refuse the function."""
     def f(x: Tensor) -> Tensor:
         return np.linalg.norm(x.reshape(3, 3), ord=ord, axis=1)
     jitted = tg.jit(lambda x, v: tg.jvp(f, (x,), (v,)))

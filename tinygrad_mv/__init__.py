@@ -25,17 +25,16 @@ from .forward_mode import hessian, hvp, jacfwd, jacrev, jvp, linearize
 from .autograd import primitive
 from . import forward_ad
 
-# Each line below is owned by the module it imports (one issue each).
-# [issue 3: checking]
+# checking derivatives
 from .functional import taylor
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
-# [issue 4: nn, optim, save/load, datasets]
+# nn, optim, save/load, datasets
 from . import nn, optim
 from .serialization import load, save
 from . import datasets
-# [issue 5: optimize]
+# optimize
 from . import optimize
-# [issue 6: graphs]
+# graphs
 from .viz import draw_graph, graph_text
 from . import onnx
 

@@ -22,7 +22,7 @@ import numpy as np
 
 import tinygrad_mv as tg
 from tinygrad_mv import nn
-from tinygrad_mv.viz import GraphvizNotInstalled
+from tinygrad_mv.viz import Graph, GraphvizNotInstalled
 
 
 def two_variable_function() -> tuple[tg.Tensor, tg.Tensor, tg.Tensor]:
@@ -55,7 +55,7 @@ def curve_network(points: int = 4) -> tuple[tg.Tensor, list[tg.Tensor]]:
     return cost, kept
 
 
-def _save(graph, folder: Path, name: str, formats: tuple[str, ...],
+def _save(graph: Graph, folder: Path, name: str, formats: tuple[str, ...],
          dot: bool = True) -> list[Path]:
     """The DOT source, and the pictures when Graphviz is there (else say how to get it)."""
     written = []

@@ -17,6 +17,7 @@ Writes DIR/forward_mode.png (needs matplotlib: pip install "tinygrad_mv[plot]").
 from __future__ import annotations
 
 import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def jacobian_two_ways(point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(columns, axis=1), np.stack(rows, axis=0)
 
 
-def _time(fn, repeats: int) -> float:
+def _time(fn: Callable[[], Any], repeats: int) -> float:
     fn()
     best = float("inf")
     for _ in range(repeats):

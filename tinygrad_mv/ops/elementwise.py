@@ -256,8 +256,8 @@ def _max_weight(x: Any, y: Any) -> Any:
 
 
 def _sign(x: Any) -> Any:
-    """-1, 0 or 1 in x's dtype: np.sign, recorded on Tensors (tg.sign, whose slope is 0). (Made
-    of comparisons, a float32 sign was float64, and a recorded jvp summed in float64.)"""
+    """-1, 0 or 1 in x's dtype: np.sign, recorded on Tensors (tg.sign, whose slope is 0). Not
+    made of comparisons: those give float64 beside float32, and a recorded jvp would sum in it."""
     return np.sign(x)
 
 
