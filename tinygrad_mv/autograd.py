@@ -424,8 +424,9 @@ class _VariadicRules:
 from .tensor import (  # noqa: E402,F811  (tensor.py imports this module)
     _FLOATS, Tensor, _make, _working_float,
 )
-from .engine import (  # noqa: E402,F401  (the engine, re-exported: tg.autograd.grad, ...)
-    IndexedGrad, _accumulate, _released_error, _seed, _sum_to_shape, backward, check_versions,
-    grad, scatter,
+from .indexed import IndexedGrad, scatter  # noqa: E402,F401  (re-exported for the rules)
+from .engine import (  # noqa: E402,F401  (the engine, re-exported: tg.autograd.backward, ...)
+    _accumulate, _released_error, _sum_to_shape, backward, check_versions,
 )
+from .gradients import _seed, grad  # noqa: E402,F401  (tg.autograd.grad)
 from .function import Function, FunctionCtx  # noqa: E402,F401  (tg.autograd.Function)

@@ -22,45 +22,12 @@ from . import autograd, rules, versions
 from .autograd import Node, _anomaly, _grad_enabled
 from . import forward
 from .forward import ReverseInside
+from .indexed import IndexedGrad
 from .observer import Observer
 from .tensor import Tensor, _make
 
-__all__ = ["IndexedGrad", "scatter", "backward", "grad", "check_versions"]
+__all__ = ["backward", "check_versions"]
 
-
-
-class IndexedGrad:
-    """A gradient that is zero except at ``index``, where it is ``values`` (repeated positions
-    add up): what indexing's rule returns on arrays, so the engine can add it into a gradient
-    buffer it owns instead of materialising a zero-filled array per slice."""
-
-    __slots__ = ("values", "index", "full_shape", "unique")
-    shape = None  # never equal to a real shape: the engine takes the slow path for it
-
-    def __init__(self, values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> None:
-        self.values = values
-        self.index = index
-        self.full_shape = full_shape
-        self.unique = unique
-
-    def add_into(self, buffer: np.ndarray) -> None:
-        if self.unique:
-            buffer[self.index] += self.values
-        else:
-            np.add.at(buffer, self.index, self.values)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        full = np.zeros(self.full_shape, dtype=dtype or self.values.dtype)
-        if self.unique:
-            full[self.index] = self.values
-        else:
-            np.add.at(full, self.index, self.values)
-        return full
-
-
-def scatter(values: np.ndarray, index: Any, full_shape: tuple, unique: bool) -> np.ndarray:
-    """An :class:`IndexedGrad` as a full array (zeros elsewhere)."""
-    return IndexedGrad(values, index, full_shape, unique).__array__()
 
 
 # The axes to sum a gradient over, by (its shape, the input's shape): a bias or a number
@@ -487,86 +454,3 @@ def register_copy(op: Callable[[Any], Any]) -> None:
     """Set the recorded copy that ``backward(create_graph=True)`` stores as a leaf's .grad."""
     global _recorded_copy
     _recorded_copy = op
-
-
-def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
-    """The starting gradient for one output: ones for one-element outputs, else the given one."""
-    if grad_output is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"{what}: grad can be implicitly created only for one-element outputs, but the "
-                f"output has shape {output.shape}; pass a gradient of that shape "
-                f"(e.g. {what.split('(')[0]}(gradient=tg.ones({output.shape})))")
-        seed = np.array(1, dtype=output.data.dtype)  # np.ones costs a microsecond more
-        if output.data.ndim:
-            seed = seed.reshape(output.shape)
-        return Tensor(seed) if create_graph else seed
-    if isinstance(grad_output, Tensor):
-        seed_data = grad_output.data
-    else:
-        seed_data = Tensor(grad_output).data
-    if seed_data.shape != output.shape:
-        raise ValueError(f"{what}: gradient has shape {seed_data.shape} but the output has shape "
-                         f"{output.shape}")
-    seed_data = seed_data.astype(output.dtype, copy=False)
-    if create_graph:
-        return grad_output if isinstance(grad_output, Tensor) else Tensor(seed_data)
-    return seed_data
-
-
-def _as_tensor_list(values: Any, what: str) -> list[Any]:
-    if isinstance(values, Tensor):
-        return [values]
-    try:
-        values = list(values)  # any iterable: model.parameters() may be a generator
-    except TypeError as exc:
-        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got "
-                        f"{type(values).__name__}") from exc
-    for v in values:
-        if not isinstance(v, Tensor):
-            raise TypeError(f"{what} must be Tensors, got {type(v).__name__}")
-    return values
-
-
-def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple[Any, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, as a tuple of Tensors (one per input),
-    without touching any ``.grad``. As ``torch.autograd.grad``."""
-    outputs = _as_tensor_list(outputs, "grad(): outputs")
-    inputs = _as_tensor_list(inputs, "grad(): inputs")
-    if not outputs:
-        raise ValueError("grad(): outputs is empty")
-    if grad_outputs is None or isinstance(grad_outputs, Tensor) or not isinstance(
-            grad_outputs, (list, tuple)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad(): {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
-    for t in inputs:
-        if not t._requires_grad:
-            raise RuntimeError("grad(): one of the inputs does not require grad; create it with "
-                               "requires_grad=True")
-    for out in outputs:
-        if not out._requires_grad:
-            raise RuntimeError("grad(): an output does not require grad: it does not depend on "
-                               "any tensor that requires grad")
-    if retain_graph is None:
-        retain_graph = create_graph
-    seeds = [_seed(o, g, create_graph, "grad()") for o, g in zip(outputs, grad_outputs)]
-    results = backward(outputs, seeds, retain_graph, create_graph, inputs=inputs)
-    final = []
-    for t, g in zip(inputs, results):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    f"grad(): an input of shape {t.shape} was not used in computing the outputs; "
-                    "pass allow_unused=True to get None for it")
-            final.append(None)
-        elif isinstance(g, Tensor):
-            final.append(g)
-        else:
-            copy = np.array(g, dtype=t.data.dtype, copy=True)
-            tracer = autograd._tracer
-            if tracer is not None:
-                tracer.record_copy(g, copy)
-            final.append(_make(copy, None))
-    return tuple(final)

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import autograd, rules
 from ..autograd import JitError, Node
-from ..engine import IndexedGrad, _sum_to_shape
+from ..engine import _sum_to_shape
+from ..indexed import IndexedGrad
 from ..observer import Observer
 from ..tensor import Tensor
 
