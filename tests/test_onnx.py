@@ -926,3 +926,18 @@ def test_functions_near_the_ends_of_the_float_range_match_eager(name, arrays, tm
         want = f(*[tg.Tensor(a) for a in arrays]).data
     (got,) = run_onnx(path, *arrays)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
+def test_float32_gradient_masks_follow_new_inputs(tmp_path):
+    """Beside float32 values a bool mask (relu's x > 0, clip's bounds) is made float32 by the
+    product: that conversion was a constant of the model, the recording's mask frozen."""
+    a = np.array([1.0, -1.0, 0.2, -0.2], np.float32)
+    new = -a
+    cases = [lambda t: t.relu().sum(), lambda t: t.clip(-0.5, 0.5).sum(),
+             lambda t: np.linalg.norm(t, np.inf)]
+    for i, f in enumerate(cases):
+        path = tmp_path / f"mask{i}.onnx"
+        tg.onnx.export(tg.grad(f), (a,), path)
+        want = tg.grad(f)(new).data
+        assert want.dtype == np.float32
+        np.testing.assert_array_equal(run_onnx(path, new)[0], want)

@@ -110,9 +110,12 @@ class Recorder(Observer):
                               f"{user_line()}) has no ONNX counterpart in tinygrad_mv")
         ins = []
         for data, arg in zip(datas, args):
-            if data is not arg and not isinstance(arg, Tensor) and self.recorded(arg):
+            # (a bool or integer Tensor beside float32 ones is converted too: a relu's mask)
+            source = arg.data if isinstance(arg, Tensor) else arg
+            if data is not source and self.recorded(source):
                 # a recorded bool or integer array the operation converted to float
-                ins.append(self.builder.cast(self.value(arg), np.asarray(arg).dtype, data.dtype))
+                ins.append(self.builder.cast(self.value(source), np.asarray(source).dtype,
+                                             data.dtype))
                 self.bind(ins[-1], data)
             else:
                 ins.append(self.value(data))
