@@ -434,6 +434,31 @@ def test_input_named_like_a_parameter(tmp_path):
     assert_outputs(run_onnx(path, x), [layer(tg.Tensor(x)).data], rtol=1e-12)
 
 
+
+class ParametersNamedLikeValues(tg.nn.Module):
+    """Parameters whose names are those the export gives the values it makes (mul_2, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for i in range(1, 12):
+            for hint in ("mul", "add", "const"):
+                setattr(self, f"{hint}_{i}", tg.nn.Parameter(np.full(3, float(i))))
+
+    def forward(self, x):
+        for i in range(1, 12):
+            x = x * 2.0 + getattr(self, f"mul_{i}") * getattr(self, f"const_{i}")
+            x = x + getattr(self, f"add_{i}")
+        return x
+
+
+def test_parameters_named_like_generated_values(tmp_path):
+    model = ParametersNamedLikeValues()
+    path = tg.onnx.export(model, (np.ones(3),), tmp_path / "m.onnx")
+    names = {i.name for i in load_checked(path).graph.initializer}
+    assert set(model.state_dict()) <= names
+    x = np.array([0.5, -1.0, 2.0])
+    assert_outputs(run_onnx(path, x), [model(tg.Tensor(x)).data], rtol=1e-12)
+
 def test_names_given_as_one_string_are_refused(tmp_path):
     path = tmp_path / "m.onnx"
     with pytest.raises((TypeError, ValueError)):

@@ -138,7 +138,9 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     if clash:
         raise ValueError(f"onnx.export: input names {sorted(clash)} are the names of the "
                          "model's parameters")
-    builder = graph.GraphBuilder(reserved=[*inputs, *(output_names or ())])
+    # (a parameter may be called as a generated value is: a Module's attribute mul_2)
+    builder = graph.GraphBuilder(reserved=[*inputs, *(output_names or ()),
+                                           *parameters.values()])
     recorder = Recorder(name, builder, operators.EMITTERS, operators.calls(), parameters)
     # Inputs that require grad: a transform inside f then records its derivatives as
     # operations (create_graph), which become nodes like the rest.
