@@ -660,6 +660,24 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert list(folder.iterdir()) == [path]  # the temporary file is gone
 
 
+
+def test_a_folder_it_may_not_write_is_named_by_the_path_given(tmp_path, monkeypatch):
+    """The error named the temporary file (.m.onnx.1a2b3c4d.tmp), not the path, nor the call.
+    (os.open is made to refuse: permissions do not bind root.)"""
+    from tinygrad_mv import files
+
+    def refused(name, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(files.os, "open", refused)
+    path = tmp_path / "m.onnx"
+    with pytest.raises(PermissionError) as info:
+        tg.onnx.export(lambda a: a * 2, (np.ones(2),), path)
+    message = str(info.value)
+    assert "onnx.export" in message and repr(str(path)) in message, message
+    assert ".tmp" not in message, message
+    assert list(tmp_path.iterdir()) == []
+
 @pytest.mark.parametrize("opset", [18, onnx.defs.onnx_opset_version()])
 def test_supported_opsets_are_written_and_run(opset, tmp_path):
     path = tmp_path / "m.onnx"
