@@ -466,6 +466,23 @@ def test_names_given_as_one_string_are_refused(tmp_path):
     assert not path.exists()
 
 
+
+def test_names_given_by_an_iterator_are_read_once(tmp_path):
+    """output_names read twice (reserved, then checked): an iterator was empty the second
+    time, and the export refused the names it was given."""
+    path = tg.onnx.export(lambda a: a * 2, (np.ones(2),), tmp_path / "m.onnx",
+                          input_names=iter(["x"]), output_names=iter(["y"]))
+    sess = session(path)
+    assert [i.name for i in sess.get_inputs()] == ["x"]
+    assert [o.name for o in sess.get_outputs()] == ["y"]
+
+
+@pytest.mark.parametrize("key", ["input_names", "output_names"])
+def test_names_that_are_no_sequence_are_refused_naming_the_argument(key, tmp_path):
+    with pytest.raises(TypeError, match=f"onnx.export: {key} must be a sequence"):
+        tg.onnx.export(lambda a: a * 2, (np.ones(2),), tmp_path / "m.onnx", **{key: 5})
+    assert list(tmp_path.iterdir()) == []
+
 # --- 6. what cannot be exported, bad input, atomic writes -----------------------------------------
 def uses_inverse(a):
     return np.linalg.inv(a) * 2.0  # the line the message must name

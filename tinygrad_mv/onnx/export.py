@@ -48,13 +48,23 @@ def _example_arrays(example_inputs: Any) -> list[np.ndarray]:
     return arrays
 
 
-def _names(given: Sequence[str] | None, count: int, prefix: str, what: str) -> list[str]:
+def _name_list(given: Any, what: str) -> list[str] | None:
+    """The names given, read once (an iterator is used up by a first reading)."""
     if given is None:
-        return [f"{prefix}_{i}" for i in range(count)]
+        return None
     if isinstance(given, str):
         raise TypeError(f"onnx.export: {what} must be a sequence of names, got the string "
                         f"{given!r}")
-    given = list(given)
+    try:
+        return list(given)
+    except TypeError:
+        raise TypeError(f"onnx.export: {what} must be a sequence of names, got "
+                        f"{type(given).__name__}") from None
+
+
+def _names(given: list[str] | None, count: int, prefix: str, what: str) -> list[str]:
+    if given is None:
+        return [f"{prefix}_{i}" for i in range(count)]
     if len(given) != count or len(set(given)) != count or not all(
             isinstance(n, str) and n for n in given):
         raise ValueError(f"onnx.export: {what} must be {count} distinct non-empty names, got "
@@ -124,7 +134,8 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
         raise ValueError(f"onnx.export: opset {opset} is not supported; give {DEFAULT_OPSET} to "
                          f"{onnx.defs.onnx_opset_version()}")
     arrays = _example_arrays(example_inputs)
-    inputs = _names(input_names, len(arrays), "input", "input_names")
+    output_names = _name_list(output_names, "output_names")
+    inputs = _names(_name_list(input_names, "input_names"), len(arrays), "input", "input_names")
     if not os.fspath(path):
         raise ValueError("onnx.export: the path is empty")
     target = Path(path)
