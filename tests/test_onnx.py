@@ -659,6 +659,14 @@ def test_missing_folder_raises_file_not_found(tmp_path):
     assert not path.parent.exists()
 
 
+def test_a_file_in_place_of_the_folder_is_named_as_no_folder(tmp_path):
+    """It said "the folder .../notes.txt does not exist" of a file that does."""
+    (tmp_path / "notes.txt").write_text("notes")
+    with pytest.raises(NotADirectoryError, match="is not a folder"):
+        tg.onnx.export(lambda a: a, (np.ones(2),), tmp_path / "notes.txt" / "m.onnx")
+    assert (tmp_path / "notes.txt").read_text() == "notes"
+
+
 def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     from tinygrad_mv.onnx import graph
 

@@ -141,6 +141,9 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     target = Path(path)
     if target.is_dir():  # (checked before recording, as the folder below)
         raise IsADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: it is a folder")
+    if target.parent.exists() and not target.parent.is_dir():  # a file, as open() says
+        raise NotADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: "
+                                 f"{str(target.parent)!r} is not a folder")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"onnx.export: the folder {target.parent} does not exist")
     name = getattr(f, "__name__", type(f).__name__)
