@@ -1009,3 +1009,13 @@ def test_float32_gradient_masks_follow_new_inputs(tmp_path):
         want = tg.grad(f)(new).data
         assert want.dtype == np.float32
         np.testing.assert_array_equal(run_onnx(path, new)[0], want)
+
+
+def test_empty_intermediate_values_run_on_new_inputs(tmp_path):
+    """An empty slice's gradient broadcast a number to a shape with a 0: ONNX Runtime's Expand
+    made one element per 0 there, and the scatter after it failed when run."""
+    f = tg.value_and_grad(lambda a: (a[:, :0].sum(axis=1) * 1.5).sum() + (a * a).sum())
+    path = tmp_path / "empty.onnx"
+    tg.onnx.export(f, (np.ones((2, 3, 4)),), path)
+    new = np.arange(24.0).reshape(2, 3, 4)
+    assert_outputs(run_onnx(path, new), tinygrad_outputs(f, [new]), rtol=1e-12)

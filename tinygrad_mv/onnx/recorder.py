@@ -108,6 +108,11 @@ class Recorder(Observer):
         if emit is None:
             raise ExportError(f"onnx.export({self.name}): the operation '{op}' (made at "
                               f"{user_line()}) has no ONNX counterpart in tinygrad_mv")
+        if np.size(out) == 0:
+            # an empty result depends on no value: a constant (ONNX Runtime's Expand to a shape
+            # with a 0 gave one element per 0, a scatter then failed on new inputs)
+            self.bind(self.builder.constant(np.empty(np.shape(out), np.asarray(out).dtype)), out)
+            return
         ins = []
         for data, arg in zip(datas, args):
             # (a bool or integer Tensor beside float32 ones is converted too: a relu's mask)
