@@ -1019,3 +1019,23 @@ def test_empty_intermediate_values_run_on_new_inputs(tmp_path):
     tg.onnx.export(f, (np.ones((2, 3, 4)),), path)
     new = np.arange(24.0).reshape(2, 3, 4)
     assert_outputs(run_onnx(path, new), tinygrad_outputs(f, [new]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [
+    lambda t: tg.where((t > 0) & (t < 1), t, 0.0), lambda t: tg.where((t > 1) | (t < -1), t, 0.0),
+    lambda t: tg.where((t > 0) ^ (t < 1), t, 0.0), lambda t: tg.where(~(t > 0), t, 0.0),
+    lambda t: tg.where(np.isfinite(t), t, 0.0), lambda t: tg.where(np.isinf(t), 0.0, t),
+    lambda t: tg.where(np.logical_and(t, t > -1), 1.0, t),
+    lambda t: tg.where(np.logical_not(t > 0), t, 0.0),
+    lambda t: tg.where(((t * 10).astype(np.int64) & 3) > 1, t, 0.0),
+], ids=["and", "or", "xor", "invert", "isfinite", "isinf", "logical_and", "logical_not",
+        "integer-and"])
+def test_masks_combined_by_logic_follow_new_inputs(f, tmp_path):
+    """&, |, ^ and ~ of comparisons (the Tensor API's masks), np.isfinite, np.logical_and, ...
+    were refused as having no ONNX counterpart."""
+    x = np.array([0.5, -2.0, 1.5, 0.0, np.inf, -0.25, np.nan])
+    path = tmp_path / "logic.onnx"
+    with np.errstate(invalid="ignore"):
+        tg.onnx.export(f, (x,), path)
+        for new in (x, np.array([-0.5, 2.0, 0.25, -np.inf, 0.0, np.nan, 3.0])):
+            np.testing.assert_array_equal(run_onnx(path, new)[0], f(tg.Tensor(new)).data)

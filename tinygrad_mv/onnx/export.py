@@ -121,7 +121,7 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     """Record ``f`` (a function of Tensors, a transform such as ``tg.grad(f)``, or a
     ``tg.nn.Module``) on ``example_inputs`` and write it as an ONNX model to ``path``."""
     onnx = _load_onnx()
-    from . import graph, operators
+    from . import calls, graph, operators
 
     if not callable(f):
         raise TypeError(f"onnx.export: f must be a function or a tg.nn.Module, got "
@@ -155,7 +155,7 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     # (a parameter may be called as a generated value is: a Module's attribute mul_2)
     builder = graph.GraphBuilder(reserved=[*inputs, *(output_names or ()),
                                            *parameters.values()])
-    recorder = Recorder(name, builder, operators.EMITTERS, operators.calls(), parameters)
+    recorder = Recorder(name, builder, operators.EMITTERS, calls.calls(), parameters)
     # Inputs that require grad: a transform inside f then records its derivatives as
     # operations (create_graph), which become nodes like the rest.
     tensors = [Tensor(a, requires_grad=True) for a in arrays]

@@ -10,7 +10,7 @@ written with the functions it has, or are left out (export then names them).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -465,28 +465,3 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
     "squared_error": _squared_error, "gaussian_pdf": _gaussian_pdf,
     "binary_cross_entropy_each": _composed(_bce_each),
 }
-
-
-def _comparison(op_type: str, negate: bool = False) -> Callable:
-    def emit(b: GraphBuilder, ins: list[str], datas: list[np.ndarray], out: np.ndarray) -> str:
-        dtype = np.result_type(*datas)
-        result = b.node(op_type, [b.cast(n, d.dtype, dtype) for n, d in zip(ins, datas)])
-        return b.node("Not", [result]) if negate else result
-    return emit
-
-
-def _nonzero(b: GraphBuilder, ins: list[str], datas: list[np.ndarray], out: np.ndarray) -> str:
-    zero = b.constant(np.zeros((), dtype=datas[0].dtype))
-    return b.node("Not", [b.node("Equal", [ins[0], zero])])
-
-
-# NumPy calls made outside operations on recorded values (masks): ``emit(b, ins, datas, out)``.
-def calls() -> dict[Any, Callable]:
-    from ..ops import elementwise
-    return {
-        np.less: _comparison("Less"), np.less_equal: _comparison("LessOrEqual"),
-        np.greater: _comparison("Greater"), np.greater_equal: _comparison("GreaterOrEqual"),
-        np.equal: _comparison("Equal"), np.not_equal: _comparison("Equal", negate=True),
-        elementwise._nonzero: _nonzero,
-        np.isnan: lambda b, ins, datas, out: b.node("IsNaN", ins),
-    }
