@@ -1039,3 +1039,23 @@ def test_masks_combined_by_logic_follow_new_inputs(f, tmp_path):
         tg.onnx.export(f, (x,), path)
         for new in (x, np.array([-0.5, 2.0, 0.25, -np.inf, 0.0, np.nan, 3.0])):
             np.testing.assert_array_equal(run_onnx(path, new)[0], f(tg.Tensor(new)).data)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_bce_and_cross_entropy_losses_export_with_their_gradients(dtype, rtol, tmp_path):
+    """The contract's losses BCELoss and CrossEntropyLoss (each one fused primitive) were
+    refused as having no ONNX counterpart."""
+    classes = np.array([0, 2, 1, 2])
+    cases = [
+        tg.value_and_grad(lambda a, t: tg.nn.BCELoss()(a.sigmoid(), t), argnums=(0, 1)),
+        tg.value_and_grad(lambda a, t: tg.nn.BCELoss(reduction="sum")(a.sigmoid(), t)),
+        tg.value_and_grad(lambda a, t: tg.nn.CrossEntropyLoss()(a * 30, classes) * t.sum()),
+        lambda a, t: tg.nn.CrossEntropyLoss(reduction="none")(a, classes) * t[:, 0],
+    ]
+    rng = np.random.default_rng(7)
+    example = (np.ones((4, 3), dtype), np.full((4, 3), 0.5, dtype))
+    new = (rng.standard_normal((4, 3)).astype(dtype), rng.uniform(0, 1, (4, 3)).astype(dtype))
+    for i, f in enumerate(cases):
+        path = tmp_path / f"loss{i}.onnx"
+        tg.onnx.export(f, example, path)
+        assert_outputs(run_onnx(path, *new), tinygrad_outputs(f, new), rtol=rtol, dtype=dtype)

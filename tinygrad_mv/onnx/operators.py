@@ -268,6 +268,27 @@ def _bce_each(b: GraphBuilder, k: Callable[[float], str], p: str, t: str) -> str
     return b.node("Neg", [total])
 
 
+def _bce(b: GraphBuilder, c: Call) -> str:
+    each = _bce_each(b, lambda v: _scalar(b, v, c), *_operands(b, c))
+    total = b.node("ReduceSum", [each], keepdims=0)
+    return b.node("Mul", [total, _scalar(b, c.params.get("scale", 1.0), c)])
+
+
+def _cross_entropy(b: GraphBuilder, c: Call) -> str:
+    # as NumPy computes it: log(sum(e^shifted)) - shifted[class], shifted = x - max(x), per row
+    _static(c, "classes")
+    x = _operands(b, c)[0]
+    onehot = np.zeros(c.datas[0].shape, dtype=c.out.dtype)
+    onehot[np.arange(len(c.params["classes"])), c.params["classes"]] = 1.0
+    shifted = b.node("Sub", [x, b.node("ReduceMax", [x, b.ints([1])], keepdims=1)])
+    log_norm = b.node("Log", [b.node("ReduceSum", [b.node("Exp", [shifted]), b.ints([1])],
+                                     keepdims=0)])
+    picked = b.node("ReduceSum", [b.node("Mul", [shifted, b.constant(onehot)]), b.ints([1])],
+                    keepdims=0)
+    total = b.node("ReduceSum", [b.node("Sub", [log_norm, picked])], keepdims=0)
+    return b.node("Mul", [total, _scalar(b, c.params.get("scale", 1.0), c)])
+
+
 def _gaussian_pdf(b: GraphBuilder, c: Call) -> str:
     x, mu, sigma = _operands(b, c)
     z = b.node("Div", [b.node("Sub", [x, mu]), sigma])
@@ -463,5 +484,6 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
                                      "diag")},
     # models and the course's applications
     "squared_error": _squared_error, "gaussian_pdf": _gaussian_pdf,
-    "binary_cross_entropy_each": _composed(_bce_each),
+    "binary_cross_entropy_each": _composed(_bce_each), "binary_cross_entropy": _bce,
+    "cross_entropy": _cross_entropy,
 }
