@@ -434,12 +434,54 @@ def test_input_named_like_a_parameter(tmp_path):
     assert_outputs(run_onnx(path, x), [layer(tg.Tensor(x)).data], rtol=1e-12)
 
 
+
+class ParametersNamedLikeValues(tg.nn.Module):
+    """Parameters whose names are those the export gives the values it makes (mul_2, ...)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for i in range(1, 12):
+            for hint in ("mul", "add", "const"):
+                setattr(self, f"{hint}_{i}", tg.nn.Parameter(np.full(3, float(i))))
+
+    def forward(self, x):
+        for i in range(1, 12):
+            x = x * 2.0 + getattr(self, f"mul_{i}") * getattr(self, f"const_{i}")
+            x = x + getattr(self, f"add_{i}")
+        return x
+
+
+def test_parameters_named_like_generated_values(tmp_path):
+    model = ParametersNamedLikeValues()
+    path = tg.onnx.export(model, (np.ones(3),), tmp_path / "m.onnx")
+    names = {i.name for i in load_checked(path).graph.initializer}
+    assert set(model.state_dict()) <= names
+    x = np.array([0.5, -1.0, 2.0])
+    assert_outputs(run_onnx(path, x), [model(tg.Tensor(x)).data], rtol=1e-12)
+
 def test_names_given_as_one_string_are_refused(tmp_path):
     path = tmp_path / "m.onnx"
     with pytest.raises((TypeError, ValueError)):
         tg.onnx.export(lambda a, b: a * b, (np.ones(2), np.ones(2)), path, input_names="xy")
     assert not path.exists()
 
+
+
+def test_names_given_by_an_iterator_are_read_once(tmp_path):
+    """output_names read twice (reserved, then checked): an iterator was empty the second
+    time, and the export refused the names it was given."""
+    path = tg.onnx.export(lambda a: a * 2, (np.ones(2),), tmp_path / "m.onnx",
+                          input_names=iter(["x"]), output_names=iter(["y"]))
+    sess = session(path)
+    assert [i.name for i in sess.get_inputs()] == ["x"]
+    assert [o.name for o in sess.get_outputs()] == ["y"]
+
+
+@pytest.mark.parametrize("key", ["input_names", "output_names"])
+def test_names_that_are_no_sequence_are_refused_naming_the_argument(key, tmp_path):
+    with pytest.raises(TypeError, match=f"onnx.export: {key} must be a sequence"):
+        tg.onnx.export(lambda a: a * 2, (np.ones(2),), tmp_path / "m.onnx", **{key: 5})
+    assert list(tmp_path.iterdir()) == []
 
 # --- 6. what cannot be exported, bad input, atomic writes -----------------------------------------
 def uses_inverse(a):
@@ -617,6 +659,14 @@ def test_missing_folder_raises_file_not_found(tmp_path):
     assert not path.parent.exists()
 
 
+def test_a_file_in_place_of_the_folder_is_named_as_no_folder(tmp_path):
+    """It said "the folder .../notes.txt does not exist" of a file that does."""
+    (tmp_path / "notes.txt").write_text("notes")
+    with pytest.raises(NotADirectoryError, match="is not a folder"):
+        tg.onnx.export(lambda a: a, (np.ones(2),), tmp_path / "notes.txt" / "m.onnx")
+    assert (tmp_path / "notes.txt").read_text() == "notes"
+
+
 def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     from tinygrad_mv.onnx import graph
 
@@ -634,6 +684,24 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
     assert path.read_bytes() == b"an earlier model"
     assert list(folder.iterdir()) == [path]  # the temporary file is gone
 
+
+
+def test_a_folder_it_may_not_write_is_named_by_the_path_given(tmp_path, monkeypatch):
+    """The error named the temporary file (.m.onnx.1a2b3c4d.tmp), not the path, nor the call.
+    (os.open is made to refuse: permissions do not bind root.)"""
+    from tinygrad_mv import files
+
+    def refused(name, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(files.os, "open", refused)
+    path = tmp_path / "m.onnx"
+    with pytest.raises(PermissionError) as info:
+        tg.onnx.export(lambda a: a * 2, (np.ones(2),), path)
+    message = str(info.value)
+    assert "onnx.export" in message and repr(str(path)) in message, message
+    assert ".tmp" not in message, message
+    assert list(tmp_path.iterdir()) == []
 
 @pytest.mark.parametrize("opset", [18, onnx.defs.onnx_opset_version()])
 def test_supported_opsets_are_written_and_run(opset, tmp_path):
@@ -926,3 +994,68 @@ def test_functions_near_the_ends_of_the_float_range_match_eager(name, arrays, tm
         want = f(*[tg.Tensor(a) for a in arrays]).data
     (got,) = run_onnx(path, *arrays)
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+
+
+def test_float32_gradient_masks_follow_new_inputs(tmp_path):
+    """Beside float32 values a bool mask (relu's x > 0, clip's bounds) is made float32 by the
+    product: that conversion was a constant of the model, the recording's mask frozen."""
+    a = np.array([1.0, -1.0, 0.2, -0.2], np.float32)
+    new = -a
+    cases = [lambda t: t.relu().sum(), lambda t: t.clip(-0.5, 0.5).sum(),
+             lambda t: np.linalg.norm(t, np.inf)]
+    for i, f in enumerate(cases):
+        path = tmp_path / f"mask{i}.onnx"
+        tg.onnx.export(tg.grad(f), (a,), path)
+        want = tg.grad(f)(new).data
+        assert want.dtype == np.float32
+        np.testing.assert_array_equal(run_onnx(path, new)[0], want)
+
+
+def test_empty_intermediate_values_run_on_new_inputs(tmp_path):
+    """An empty slice's gradient broadcast a number to a shape with a 0: ONNX Runtime's Expand
+    made one element per 0 there, and the scatter after it failed when run."""
+    f = tg.value_and_grad(lambda a: (a[:, :0].sum(axis=1) * 1.5).sum() + (a * a).sum())
+    path = tmp_path / "empty.onnx"
+    tg.onnx.export(f, (np.ones((2, 3, 4)),), path)
+    new = np.arange(24.0).reshape(2, 3, 4)
+    assert_outputs(run_onnx(path, new), tinygrad_outputs(f, [new]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [
+    lambda t: tg.where((t > 0) & (t < 1), t, 0.0), lambda t: tg.where((t > 1) | (t < -1), t, 0.0),
+    lambda t: tg.where((t > 0) ^ (t < 1), t, 0.0), lambda t: tg.where(~(t > 0), t, 0.0),
+    lambda t: tg.where(np.isfinite(t), t, 0.0), lambda t: tg.where(np.isinf(t), 0.0, t),
+    lambda t: tg.where(np.logical_and(t, t > -1), 1.0, t),
+    lambda t: tg.where(np.logical_not(t > 0), t, 0.0),
+    lambda t: tg.where(((t * 10).astype(np.int64) & 3) > 1, t, 0.0),
+], ids=["and", "or", "xor", "invert", "isfinite", "isinf", "logical_and", "logical_not",
+        "integer-and"])
+def test_masks_combined_by_logic_follow_new_inputs(f, tmp_path):
+    """&, |, ^ and ~ of comparisons (the Tensor API's masks), np.isfinite, np.logical_and, ...
+    were refused as having no ONNX counterpart."""
+    x = np.array([0.5, -2.0, 1.5, 0.0, np.inf, -0.25, np.nan])
+    path = tmp_path / "logic.onnx"
+    with np.errstate(invalid="ignore"):
+        tg.onnx.export(f, (x,), path)
+        for new in (x, np.array([-0.5, 2.0, 0.25, -np.inf, 0.0, np.nan, 3.0])):
+            np.testing.assert_array_equal(run_onnx(path, new)[0], f(tg.Tensor(new)).data)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_bce_and_cross_entropy_losses_export_with_their_gradients(dtype, rtol, tmp_path):
+    """The contract's losses BCELoss and CrossEntropyLoss (each one fused primitive) were
+    refused as having no ONNX counterpart."""
+    classes = np.array([0, 2, 1, 2])
+    cases = [
+        tg.value_and_grad(lambda a, t: tg.nn.BCELoss()(a.sigmoid(), t), argnums=(0, 1)),
+        tg.value_and_grad(lambda a, t: tg.nn.BCELoss(reduction="sum")(a.sigmoid(), t)),
+        tg.value_and_grad(lambda a, t: tg.nn.CrossEntropyLoss()(a * 30, classes) * t.sum()),
+        lambda a, t: tg.nn.CrossEntropyLoss(reduction="none")(a, classes) * t[:, 0],
+    ]
+    rng = np.random.default_rng(7)
+    example = (np.ones((4, 3), dtype), np.full((4, 3), 0.5, dtype))
+    new = (rng.standard_normal((4, 3)).astype(dtype), rng.uniform(0, 1, (4, 3)).astype(dtype))
+    for i, f in enumerate(cases):
+        path = tmp_path / f"loss{i}.onnx"
+        tg.onnx.export(f, example, path)
+        assert_outputs(run_onnx(path, *new), tinygrad_outputs(f, new), rtol=rtol, dtype=dtype)

@@ -72,6 +72,9 @@ def write_atomically(path: str | os.PathLike, write: Callable[[BinaryIO], None],
             break
         except FileExistsError:
             continue
+        except OSError as exc:  # a folder it may not write (permissions, a read-only disk):
+            # named by the path given, not by the temporary file the user never asked for
+            raise type(exc)(exc.errno, f"{what}: cannot write {raw!r}: {exc.strerror}") from None
     try:
         if existing is not None:
             os.fchmod(handle, existing)

@@ -48,13 +48,23 @@ def _example_arrays(example_inputs: Any) -> list[np.ndarray]:
     return arrays
 
 
-def _names(given: Sequence[str] | None, count: int, prefix: str, what: str) -> list[str]:
+def _name_list(given: Any, what: str) -> list[str] | None:
+    """The names given, read once (an iterator is used up by a first reading)."""
     if given is None:
-        return [f"{prefix}_{i}" for i in range(count)]
+        return None
     if isinstance(given, str):
         raise TypeError(f"onnx.export: {what} must be a sequence of names, got the string "
                         f"{given!r}")
-    given = list(given)
+    try:
+        return list(given)
+    except TypeError:
+        raise TypeError(f"onnx.export: {what} must be a sequence of names, got "
+                        f"{type(given).__name__}") from None
+
+
+def _names(given: list[str] | None, count: int, prefix: str, what: str) -> list[str]:
+    if given is None:
+        return [f"{prefix}_{i}" for i in range(count)]
     if len(given) != count or len(set(given)) != count or not all(
             isinstance(n, str) and n for n in given):
         raise ValueError(f"onnx.export: {what} must be {count} distinct non-empty names, got "
@@ -111,7 +121,7 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     """Record ``f`` (a function of Tensors, a transform such as ``tg.grad(f)``, or a
     ``tg.nn.Module``) on ``example_inputs`` and write it as an ONNX model to ``path``."""
     onnx = _load_onnx()
-    from . import graph, operators
+    from . import calls, graph, operators
 
     if not callable(f):
         raise TypeError(f"onnx.export: f must be a function or a tg.nn.Module, got "
@@ -124,12 +134,16 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
         raise ValueError(f"onnx.export: opset {opset} is not supported; give {DEFAULT_OPSET} to "
                          f"{onnx.defs.onnx_opset_version()}")
     arrays = _example_arrays(example_inputs)
-    inputs = _names(input_names, len(arrays), "input", "input_names")
+    output_names = _name_list(output_names, "output_names")
+    inputs = _names(_name_list(input_names, "input_names"), len(arrays), "input", "input_names")
     if not os.fspath(path):
         raise ValueError("onnx.export: the path is empty")
     target = Path(path)
     if target.is_dir():  # (checked before recording, as the folder below)
         raise IsADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: it is a folder")
+    if target.parent.exists() and not target.parent.is_dir():  # a file, as open() says
+        raise NotADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: "
+                                 f"{str(target.parent)!r} is not a folder")
     if not target.parent.is_dir():
         raise FileNotFoundError(f"onnx.export: the folder {target.parent} does not exist")
     name = getattr(f, "__name__", type(f).__name__)
@@ -138,8 +152,10 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     if clash:
         raise ValueError(f"onnx.export: input names {sorted(clash)} are the names of the "
                          "model's parameters")
-    builder = graph.GraphBuilder(reserved=[*inputs, *(output_names or ())])
-    recorder = Recorder(name, builder, operators.EMITTERS, operators.calls(), parameters)
+    # (a parameter may be called as a generated value is: a Module's attribute mul_2)
+    builder = graph.GraphBuilder(reserved=[*inputs, *(output_names or ()),
+                                           *parameters.values()])
+    recorder = Recorder(name, builder, operators.EMITTERS, calls.calls(), parameters)
     # Inputs that require grad: a transform inside f then records its derivatives as
     # operations (create_graph), which become nodes like the rest.
     tensors = [Tensor(a, requires_grad=True) for a in arrays]

@@ -10,7 +10,7 @@ written with the functions it has, or are left out (export then names them).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -268,6 +268,27 @@ def _bce_each(b: GraphBuilder, k: Callable[[float], str], p: str, t: str) -> str
     return b.node("Neg", [total])
 
 
+def _bce(b: GraphBuilder, c: Call) -> str:
+    each = _bce_each(b, lambda v: _scalar(b, v, c), *_operands(b, c))
+    total = b.node("ReduceSum", [each], keepdims=0)
+    return b.node("Mul", [total, _scalar(b, c.params.get("scale", 1.0), c)])
+
+
+def _cross_entropy(b: GraphBuilder, c: Call) -> str:
+    # as NumPy computes it: log(sum(e^shifted)) - shifted[class], shifted = x - max(x), per row
+    _static(c, "classes")
+    x = _operands(b, c)[0]
+    onehot = np.zeros(c.datas[0].shape, dtype=c.out.dtype)
+    onehot[np.arange(len(c.params["classes"])), c.params["classes"]] = 1.0
+    shifted = b.node("Sub", [x, b.node("ReduceMax", [x, b.ints([1])], keepdims=1)])
+    log_norm = b.node("Log", [b.node("ReduceSum", [b.node("Exp", [shifted]), b.ints([1])],
+                                     keepdims=0)])
+    picked = b.node("ReduceSum", [b.node("Mul", [shifted, b.constant(onehot)]), b.ints([1])],
+                    keepdims=0)
+    total = b.node("ReduceSum", [b.node("Sub", [log_norm, picked])], keepdims=0)
+    return b.node("Mul", [total, _scalar(b, c.params.get("scale", 1.0), c)])
+
+
 def _gaussian_pdf(b: GraphBuilder, c: Call) -> str:
     x, mu, sigma = _operands(b, c)
     z = b.node("Div", [b.node("Sub", [x, mu]), sigma])
@@ -463,30 +484,6 @@ EMITTERS: dict[str, Callable[[GraphBuilder, Call], str]] = {
                                      "diag")},
     # models and the course's applications
     "squared_error": _squared_error, "gaussian_pdf": _gaussian_pdf,
-    "binary_cross_entropy_each": _composed(_bce_each),
+    "binary_cross_entropy_each": _composed(_bce_each), "binary_cross_entropy": _bce,
+    "cross_entropy": _cross_entropy,
 }
-
-
-def _comparison(op_type: str, negate: bool = False) -> Callable:
-    def emit(b: GraphBuilder, ins: list[str], datas: list[np.ndarray], out: np.ndarray) -> str:
-        dtype = np.result_type(*datas)
-        result = b.node(op_type, [b.cast(n, d.dtype, dtype) for n, d in zip(ins, datas)])
-        return b.node("Not", [result]) if negate else result
-    return emit
-
-
-def _nonzero(b: GraphBuilder, ins: list[str], datas: list[np.ndarray], out: np.ndarray) -> str:
-    zero = b.constant(np.zeros((), dtype=datas[0].dtype))
-    return b.node("Not", [b.node("Equal", [ins[0], zero])])
-
-
-# NumPy calls made outside operations on recorded values (masks): ``emit(b, ins, datas, out)``.
-def calls() -> dict[Any, Callable]:
-    from ..ops import elementwise
-    return {
-        np.less: _comparison("Less"), np.less_equal: _comparison("LessOrEqual"),
-        np.greater: _comparison("Greater"), np.greater_equal: _comparison("GreaterOrEqual"),
-        np.equal: _comparison("Equal"), np.not_equal: _comparison("Equal", negate=True),
-        elementwise._nonzero: _nonzero,
-        np.isnan: lambda b, ins, datas, out: b.node("IsNaN", ins),
-    }

@@ -108,11 +108,19 @@ class Recorder(Observer):
         if emit is None:
             raise ExportError(f"onnx.export({self.name}): the operation '{op}' (made at "
                               f"{user_line()}) has no ONNX counterpart in tinygrad_mv")
+        if np.size(out) == 0:
+            # an empty result depends on no value: a constant (ONNX Runtime's Expand to a shape
+            # with a 0 gave one element per 0, a scatter then failed on new inputs)
+            self.bind(self.builder.constant(np.empty(np.shape(out), np.asarray(out).dtype)), out)
+            return
         ins = []
         for data, arg in zip(datas, args):
-            if data is not arg and not isinstance(arg, Tensor) and self.recorded(arg):
+            # (a bool or integer Tensor beside float32 ones is converted too: a relu's mask)
+            source = arg.data if isinstance(arg, Tensor) else arg
+            if data is not source and self.recorded(source):
                 # a recorded bool or integer array the operation converted to float
-                ins.append(self.builder.cast(self.value(arg), np.asarray(arg).dtype, data.dtype))
+                ins.append(self.builder.cast(self.value(source), np.asarray(source).dtype,
+                                             data.dtype))
                 self.bind(ins[-1], data)
             else:
                 ins.append(self.value(data))
