@@ -8,9 +8,10 @@ import re
 import sys
 from pathlib import Path
 
-import tinygrad_mv as tg
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's package, as the site built from it documents
+
+import tinygrad_mv as tg  # noqa: E402
 # a function named as its own module is documented under the module's path
 SHADOWED = {"tinygrad_mv.tensor": "tinygrad_mv.tensor.tensor",
             "tinygrad_mv.gradcheck": "tinygrad_mv.gradcheck.gradcheck",

@@ -8,7 +8,12 @@
    the build. ``TINYGRAD_MV_NOTEBOOKS=DIR`` reads them from another folder (for trying the site
    out); the default is ``examples/notebooks`` beside mkdocs.yml.
 
-2. The API reference is read by mkdocstrings from the imported package (``force_inspection``),
+2. The site documents and runs the package beside mkdocs.yml, not another copy that happens to
+   be installed (an editable install of another checkout, an older release): ``on_config`` puts
+   that folder first on ``sys.path`` before anything imports ``tinygrad_mv``, and on
+   ``PYTHONPATH`` for the kernels that run the notebooks.
+
+3. The API reference is read by mkdocstrings from the imported package (``force_inspection``),
    since Tensor's methods are bound at import time and most operations are made by
    ``tg.primitive``. Such a function says it comes from ``tinygrad_mv.autograd`` (where
    ``primitive`` is), where it cannot be found under that name, so griffe could not resolve
@@ -69,7 +74,22 @@ def _nav_entries() -> list[dict[str, str]]:
     return [{title: f"notebooks/{source.name}"} for source, title in _notebooks]
 
 
+def _use_this_checkout(config) -> None:
+    """Import (and let the notebooks' kernels import) the tinygrad_mv beside mkdocs.yml."""
+    root = str(Path(config.config_file_path).resolve().parent)
+    if root in sys.path:
+        sys.path.remove(root)
+    sys.path.insert(0, root)
+    others = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    os.environ["PYTHONPATH"] = os.pathsep.join([root, *others])
+    loaded = sys.modules.get("tinygrad_mv")
+    if loaded is not None and not str(Path(loaded.__file__).resolve()).startswith(root + os.sep):
+        raise PluginError(f"tinygrad_mv was already imported from {loaded.__file__}, not from "
+                          f"{root}: the site would document that copy")
+
+
 def on_config(config, **kwargs):
+    _use_this_checkout(config)
     _notebooks[:] = [(p, _title(p)) for p in sorted(_notebook_dir(config).glob(NOTEBOOK_GLOB))]
     nav = config.nav or []
     for item in nav:

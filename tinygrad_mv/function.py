@@ -68,7 +68,12 @@ def _like(result: Any, reference: Any) -> Any:
 
 class Function:
     """Subclass with ``@staticmethod forward(ctx, *args)`` and ``backward(ctx, grad_output)``
-    (and optionally ``jvp(ctx, *tangents)``); call ``MyFunction.apply(*args)``."""
+    (and optionally ``jvp(ctx, *tangents)``); call ``MyFunction.apply(*args)``.
+
+    ``forward`` receives Tensors, records nothing and returns a Tensor; ``backward`` returns
+    one gradient per input of ``forward`` (None for an input without one: it gets zeros).
+    ``ctx.save_for_backward(*tensors)`` keeps values for ``ctx.saved_tensors``, and
+    ``ctx.needs_input_grad`` says, per input, whether a gradient is wanted, as PyTorch's."""
 
     _op: Any = None
 
@@ -82,6 +87,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any) -> Tensor:
+        """Run ``forward`` on ``args`` and record it as one operation (named after the class)."""
         autograd.refuse_replay(
             f"the Function '{cls.__name__}' cannot be replayed: its ctx carries values from "
             "forward to backward outside any operation; write it with tg.primitive (rules of "

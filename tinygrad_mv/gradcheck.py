@@ -349,9 +349,10 @@ def gradgradcheck(f: Callable[..., Tensor], inputs: Any, grad_outputs: Any = Non
                   raise_exception: bool = True) -> bool:
     """:func:`gradcheck` for second derivatives: checks the reverse-mode derivative of
     x -> v^T J_f(x) (the first-order backward pass, recorded with ``create_graph``) against
-    central differences of it. ``v`` is ``grad_outputs`` or a fixed random cotangent (seed 0).
-    The error's "output index" is then a position in the checked inputs' gradients, flattened
-    and joined in order."""
+    central differences of it. ``v`` is ``grad_outputs`` or a fixed random cotangent (seed 0);
+    for an ``f`` that returns a tuple of Tensors, ``grad_outputs`` is a tuple too, one
+    cotangent per output. The error's "output index" is then a position in the checked
+    inputs' gradients, flattened and joined in order."""
     result = compare_second_jacobians(f, inputs, grad_outputs, eps, atol, rtol, stacklevel=3)
     if result.passed:
         return True

@@ -264,21 +264,27 @@ class Tensor:
     # Comparisons with what is not a number (a string, None, ...) return NotImplemented: Python
     # then answers == with False and != with True, and refuses < with a TypeError, as in PyTorch.
     def __lt__(self, other: Any) -> Tensor:
+        """``self < other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.less, self, other)
 
     def __le__(self, other: Any) -> Tensor:
+        """``self <= other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.less_equal, self, other)
 
     def __gt__(self, other: Any) -> Tensor:
+        """``self > other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.greater, self, other)
 
     def __ge__(self, other: Any) -> Tensor:
+        """``self >= other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.greater_equal, self, other)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        """``self == other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.equal, self, other)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        """``self != other``, elementwise: a bool Tensor that never requires grad."""
         return _compare(np.not_equal, self, other)
 
 # Draws a Tensor in Jupyter (viz registers it): fn(tensor, include, exclude) -> mimebundle.

@@ -6,7 +6,7 @@ twice for 5,000 steps: by the course's stochastic steepest descent (each step mu
 random factor 1 + xi, xi standard normal, lr 7) and by Adam (lr 0.02).
 
 What it shows (checked by tests/test_apps.py): from the initial cost 0.113, noisy steepest descent
-ends more than 30 times lower (about 2.6e-3) and Adam more than 1,000 times lower (about 4e-5).
+ends more than 30 times lower (about 2.5e-3) and Adam more than 1,000 times lower (about 4e-5).
 
 Run:  python examples/curve_network.py [--out DIR] [--shape heart|spiral|lissajous|FILE.csv]
 Writes DIR/curve_network.png (the target and the network's curve after 0, 100, 1,000 and 5,000

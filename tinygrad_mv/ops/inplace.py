@@ -218,7 +218,9 @@ def _arithmetic(name: str, ufunc: np.ufunc, op: Callable, symbol: str, dunder: s
         return t
 
     inplace.__name__ = inplace.__qualname__ = dunder
-    inplace.__doc__ = f"``t {symbol}= value``: writes into ``t.data`` (see ops/inplace.py)."
+    inplace.__doc__ = (f"``t {symbol}= value``: writes into ``t.data`` itself, as PyTorch's: "
+                       f"recorded as ``{name}`` while grad is recorded; on a leaf that requires "
+                       "grad, only under ``tg.no_grad()``.")
     return inplace
 
 
@@ -230,7 +232,9 @@ ipow = _arithmetic("pow_", np.power, power, "**", "__ipow__")
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value``: writes into ``t.data`` (see the module docstring)."""
+    """``t[index] = value``: writes into ``t.data`` itself, as PyTorch's: recorded as
+    ``setitem`` while grad is recorded; on a leaf that requires grad, only under
+    ``tg.no_grad()``."""
     what = "'setitem' (t[index] = ...)"
     _refuse_while_tracing(t, what)
     index = _normalize_index(index)

@@ -80,7 +80,9 @@ class _TensorMethods:
 
     # --- logical operators on masks (no gradient), as PyTorch's -------------------------------
     def __and__(self, other: Any) -> Tensor:
-        """``self & other``: elementwise and of bool (or integer) tensors, e.g. two masks."""
+        """``self & other``: elementwise and of bool (or integer) tensors, e.g. two masks
+        (``(x > 0) & (x < 1)``), as PyTorch's: a Tensor without grad; float tensors raise
+        ``TypeError``."""
         return _bitwise(np.bitwise_and, "&", self, other)
 
     def __rand__(self, other: Any) -> Tensor:

@@ -142,8 +142,9 @@ plt.show()
 # Take the circle $x^2 + y^2 = 4$ and the hyperbola $xy = 1$. Substituting $y = 1/x$ gives
 # $x^4 - 4x^2 + 1 = 0$, so $x^2 = 2 \pm \sqrt 3$: the root in the first quadrant with $x > y$ is
 # $x = \sqrt{2 + \sqrt 3}$, $y = \sqrt{2 - \sqrt 3}$. There are four roots, one per start below.
-# The default tolerance stops once $\max|\mathbf f| \le 10^{-10}$; asking for $10^{-14}$ costs one
-# more (quadratically convergent) step and gives the roots to full precision.
+# The default tolerance (`tol=1e-10`) stops once a Newton step would move $\mathbf x$ by at most
+# $10^{-10}$ relative, here with $\max|\mathbf f|$ still up to $10^{-11}$; asking for $10^{-14}$
+# costs one more (quadratically convergent) step and gives the roots to full precision.
 
 
 # %%
