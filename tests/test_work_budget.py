@@ -115,6 +115,25 @@ def test_python_calls_per_eager_operation(name):
     assert calls <= budget, f"{name}: {calls} Python calls per operation (budget {budget})"
 
 
+# Python calls of one eager step of each workload: the loss recorded and its backward pass.
+STEP_CALLS = {"W1": 69, "W2": 62, "W3": 69, "W4": 18}
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_python_calls_of_an_eager_step(name):
+    fn, args = WORKLOADS[name]()
+    leaves = [Tensor(a, requires_grad=True) for a in args]
+
+    def step() -> None:
+        for leaf in leaves:
+            leaf.grad = None
+        fn(*leaves).backward()
+    step()
+    calls = python_calls(step)
+    assert calls <= STEP_CALLS[name], (f"{name}: {calls} Python calls per eager step (budget "
+                                       f"{STEP_CALLS[name]})")
+
+
 def test_python_calls_of_a_tiny_backward():
     a = Tensor(np.ones((3, 3)), requires_grad=True)
     b = Tensor(np.ones((3, 3)), requires_grad=True)
