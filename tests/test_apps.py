@@ -279,6 +279,10 @@ def test_noisy_steepest_descent_update_rule():
     assert q.item() == before - 0.2  # no noise: plain steepest descent
     with pytest.raises(ValueError, match="lr must be positive"):
         curve.NoisySteepestDescent([q], lr=0)
+    with pytest.raises(ValueError, match="lr must be positive and finite, got inf"):
+        curve.NoisySteepestDescent([q], lr=np.inf)  # (it made every weight NaN)
+    with pytest.raises(ValueError, match="noise must be non-negative and finite, got inf"):
+        curve.NoisySteepestDescent([q], lr=1.0, noise=np.inf)
 
 
 def test_train_curve_records_costs_and_stages():

@@ -19,6 +19,7 @@ hand as in the course (``J_W3 = 2 (a3 - y) * sigma'(z3) @ a2^T / N`` and so on b
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +81,12 @@ class NoisySteepestDescent:
         self.params = list(params)
         if not self.params:
             raise ValueError("NoisySteepestDescent: no parameters to optimise")
-        if not lr > 0:
-            raise ValueError(f"NoisySteepestDescent: lr must be positive, got {lr}")
-        if not noise >= 0:
-            raise ValueError(f"NoisySteepestDescent: noise must be non-negative, got {noise}")
+        # (an infinite lr or noise turns every weight into NaN at the first step)
+        if not 0 < lr < math.inf:
+            raise ValueError(f"NoisySteepestDescent: lr must be positive and finite, got {lr}")
+        if not 0 <= noise < math.inf:
+            raise ValueError(f"NoisySteepestDescent: noise must be non-negative and finite, got "
+                             f"{noise}")
         self.lr, self.noise = float(lr), float(noise)
         self.rng = np.random.default_rng(seed)
 
