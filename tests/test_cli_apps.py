@@ -184,3 +184,14 @@ def test_progress_bar_only_on_a_terminal(capsys):
     with progress_bar(10, "x", enabled=True) as bar:
         assert not bar.disable
         bar.update(10)
+
+
+@pytest.mark.parametrize("argv", [["curve", "--lr", "nan"], ["gaussian", "--lr", "inf"],
+                                  ["gaussian", "--start", "1000", "1"]])
+def test_a_failed_command_leaves_no_new_output_folder(tmp_path, capsys, argv):
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    for out, kept in [(tmp_path / "new" / "deeper", tmp_path), (existing, existing)]:
+        code, _, err = _run(capsys, *argv, "--steps", "3", "--out", str(out), "--quiet")
+        assert code == 2 and "error: " in err
+        assert sorted(tmp_path.iterdir()) == [existing] and kept.is_dir()
