@@ -195,3 +195,11 @@ def test_a_failed_command_leaves_no_new_output_folder(tmp_path, capsys, argv):
         code, _, err = _run(capsys, *argv, "--steps", "3", "--out", str(out), "--quiet")
         assert code == 2 and "error: " in err
         assert sorted(tmp_path.iterdir()) == [existing] and kept.is_dir()
+
+
+@pytest.mark.parametrize("argv", [["--steps", str(10 ** 15)], ["--points", str(10 ** 15)]])
+def test_sizes_beyond_memory_are_a_one_line_error(tmp_path, capsys, argv):
+    # (8 PB of float64: more than any address space, whatever the overcommit policy)
+    code, _, err = _run(capsys, "curve", *argv, "--out", str(tmp_path / "out"), "--quiet")
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err.startswith("tinygrad-mv curve: error: not enough memory: ") and err.count("\n") == 1

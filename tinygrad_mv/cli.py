@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as exc:  # user errors: a message, not a traceback
         print(f"tinygrad-mv {args.command}: error: {exc}", file=sys.stderr)
         code = 2
+    except MemoryError as exc:  # e.g. --steps 1e11: the arrays it would need do not fit
+        print(f"tinygrad-mv {args.command}: error: not enough memory: {exc}", file=sys.stderr)
+        code = 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         code = 130
