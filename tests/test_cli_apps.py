@@ -67,6 +67,10 @@ def test_curve_command_on_a_csv_with_adam(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--shape", "star"], "--shape 'star': not a built-in curve (heart, spiral, lissajous)"),
     (["--steps", "-1"], "--steps must be non-negative"),
+    (["--optimizer", "adam", "--lr", "inf"], "--lr must be positive and finite, got inf"),
+    (["--optimizer", "adam", "--lr", "-0.1"], "--lr must be positive and finite, got -0.1"),
+    (["--lr", "1e308", "--steps", "5"], "training diverged: the cost became nan after 2 steps "
+                                        "of sgd with lr 1e+308; give a smaller --lr"),
 ])
 def test_curve_command_bad_arguments(tmp_path, capsys, argv, message):
     code, out, err = _run(capsys, "curve", *argv, "--out", str(tmp_path), "--quiet")
