@@ -524,6 +524,18 @@ def test_cli_without_dot(monkeypatch, tmp_path, capsys):
     assert main(["graph", "--format", "dot", "--out", str(tmp_path / "x.dot")]) == 0
 
 
+def test_cli_unwritable_out_is_named_once(tmp_path, capsys):
+    from tinygrad_mv.cli import main
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, reason in [(tmp_path, "it is a folder"), (tmp_path / "no" / "g.dot", "does not exist"),
+                        (blocker / "g.dot", "Not a directory")]:
+        assert main(["graph", "--format", "dot", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tinygrad-mv graph: error: ") and err.count("\n") == 1
+        assert str(out) in err and reason in err and err.count("cannot write") == 1, err
+
+
 # --- higher order, and the example ---------------------------------------------------------------
 
 def test_graph_of_a_gradient_recorded_with_create_graph():

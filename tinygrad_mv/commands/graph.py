@@ -215,4 +215,6 @@ def _write(path: str, data: bytes) -> None:
     try:
         write_atomically(path, lambda handle: handle.write(data), "graph")
     except OSError as exc:
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        if exc.strerror is None:  # write_atomically's own message, which names the path
+            raise
+        raise OSError(f"cannot write {path}: {exc.strerror}") from exc
