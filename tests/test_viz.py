@@ -515,6 +515,17 @@ def test_cli_renders_files(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+@needs_dot
+def test_cli_out_dash_writes_svg_and_png_to_standard_output(tmp_path, monkeypatch, capsysbinary):
+    from tinygrad_mv.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--out", "-"]) == 0
+    assert b"<svg" in capsysbinary.readouterr().out
+    assert main(["graph", "--format", "png", "--out", "-"]) == 0
+    assert capsysbinary.readouterr().out[:4] == b"\x89PNG"
+    assert list(tmp_path.iterdir()) == []  # (it wrote a file named '-')
+
+
 def test_cli_without_dot(monkeypatch, tmp_path, capsys):
     from tinygrad_mv.cli import main
     monkeypatch.setenv("PATH", str(tmp_path))
