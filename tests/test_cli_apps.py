@@ -207,3 +207,20 @@ def test_sizes_beyond_memory_are_a_one_line_error(tmp_path, capsys, argv):
     code, _, err = _run(capsys, "curve", *argv, "--out", str(tmp_path / "out"), "--quiet")
     assert code == 2 and not (tmp_path / "out").exists()
     assert err.startswith("tinygrad-mv curve: error: not enough memory: ") and err.count("\n") == 1
+
+
+def test_a_figure_that_fails_halfway_leaves_no_truncated_file(tmp_path, capsys, monkeypatch):
+    figure = pytest.importorskip("matplotlib.figure")
+
+    def fails_halfway(self, fname, **kwargs):
+        if isinstance(fname, (str, bytes)) or hasattr(fname, "__fspath__"):
+            with open(fname, "wb") as handle:
+                handle.write(PNG_HEADER)
+        else:
+            fname.write(PNG_HEADER)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(figure.Figure, "savefig", fails_halfway)
+    code, _, err = _run(capsys, "gaussian", "--steps", "3", "--out", str(tmp_path), "--quiet")
+    assert code == 2 and "No space left on device" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["gaussian_fit_path.csv"]  # complete

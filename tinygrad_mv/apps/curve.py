@@ -30,7 +30,7 @@ import numpy as np
 import tinygrad_mv as tg
 from tinygrad_mv import nn, optim
 
-from ._common import figure_class, progress_bar
+from ._common import figure_class, progress_bar, write_csv, write_figure
 
 __all__ = ["LAYER_SIZES", "OPTIMIZERS", "DEFAULT_LR", "DEFAULT_STEPS", "make_network", "cost",
            "NoisySteepestDescent", "CurveRun", "train_curve", "stage_iterations",
@@ -271,9 +271,7 @@ def plot_curve_runs(xy: np.ndarray, runs: Sequence[CurveRun], path: str | os.Pat
     cost_ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    target = Path(path)
-    fig.savefig(target, dpi=100)
-    return target
+    return write_figure(fig, path, dpi=100)
 
 
 def _label(run: CurveRun) -> str:
@@ -292,6 +290,7 @@ def write_cost_csv(runs: Sequence[CurveRun], path: str | os.PathLike) -> Path:
         padded[:len(run.costs)] = run.costs
         columns.append(padded)
     header = ",".join(["iteration"] + [f"cost_{run.optimizer}" for run in runs])
-    np.savetxt(target, np.column_stack(columns), delimiter=",", header=header, comments="",
-               fmt=["%d"] + ["%.10g"] * len(runs))
+    write_csv(target, lambda handle: np.savetxt(
+        handle, np.column_stack(columns), delimiter=",", header=header, comments="",
+        fmt=["%d"] + ["%.10g"] * len(runs)))
     return target

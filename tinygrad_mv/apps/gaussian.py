@@ -34,7 +34,7 @@ import tinygrad_mv as tg
 from tinygrad_mv.autograd import Drawing, primitive
 from tinygrad_mv.nn.functional import chi_squared_loss
 
-from ._common import figure_class, progress_bar
+from ._common import figure_class, progress_bar, write_csv, write_figure
 
 __all__ = ["MU0", "SIGMA0", "DEFAULT_STEPS", "histogram", "gaussian_pdf", "gaussian_pdf_composed",
            "chi_squared", "auto_step_size", "chi_squared_and_gradient", "steepest_descent_step",
@@ -309,15 +309,14 @@ def plot_gaussian_fit(fit: GaussianFit, path: str | os.PathLike) -> Path | None:
     path_ax.set_ylabel("sigma (cm)")
     path_ax.set_title("path over contours of chi-squared")
     path_ax.legend(loc="lower right", fontsize=8)
-    target = Path(path)
-    fig.savefig(target, dpi=110)
-    return target
+    return write_figure(fig, path, dpi=110)
 
 
 def write_path_csv(fit: GaussianFit, path: str | os.PathLike) -> Path:
     """Write step, mu, sigma, chi-squared for every point of the path."""
     target = Path(path)
     table = np.column_stack([np.arange(len(fit.path)), fit.path, fit.chi2_path])
-    np.savetxt(target, table, delimiter=",", header="step,mu,sigma,chi2", comments="",
-               fmt=["%d", "%.12g", "%.12g", "%.12g"])
+    write_csv(target, lambda handle: np.savetxt(
+        handle, table, delimiter=",", header="step,mu,sigma,chi2", comments="",
+        fmt=["%d", "%.12g", "%.12g", "%.12g"]))
     return target
