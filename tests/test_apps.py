@@ -180,6 +180,26 @@ def test_too_large_a_step_is_halved_instead_of_diverging():
     assert fit.sigma == pytest.approx(reference.sigma, rel=1e-6)
 
 
+def test_a_step_far_too_large_is_halved_until_it_works():
+    # The halving used to give up after 1e-30 * lr, with no step taken from lr = 1e40.
+    fit = gaussian.fit_gaussian(datasets.heights(2000, seed=5), lr=1e40, steps=400)
+    reference = gaussian.fit_gaussian(datasets.heights(2000, seed=5))
+    assert fit.converged and fit.mu == pytest.approx(reference.mu, rel=1e-6)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"lr": np.inf}, "lr must be positive and finite"),  # (it used to halve inf for ever)
+    ({"mu0": np.inf}, "mu and sigma finite"),
+    ({"mu0": np.nan}, "mu and sigma finite"),
+    ({"sigma0": np.inf}, "mu and sigma finite"),
+    ({"bin_width": np.inf}, "bin_width must be positive and finite"),
+    ({"sigma0": 1e-300}, "curvature overflows at mu=155.0, sigma=1e-300"),
+])
+def test_fit_rejects_non_finite_settings_clearly(settings, message):
+    with pytest.raises(ValueError, match=message):
+        gaussian.fit_gaussian(datasets.heights(100), **settings)
+
+
 def test_automatic_step_works_in_other_units():
     # Heights in metres: chi-squared's curvature changes by 1e8, the automatic step follows it.
     metres = datasets.heights() / 100
@@ -259,6 +279,10 @@ def test_noisy_steepest_descent_update_rule():
     assert q.item() == before - 0.2  # no noise: plain steepest descent
     with pytest.raises(ValueError, match="lr must be positive"):
         curve.NoisySteepestDescent([q], lr=0)
+    with pytest.raises(ValueError, match="lr must be positive and finite, got inf"):
+        curve.NoisySteepestDescent([q], lr=np.inf)  # (it made every weight NaN)
+    with pytest.raises(ValueError, match="noise must be non-negative and finite, got inf"):
+        curve.NoisySteepestDescent([q], lr=1.0, noise=np.inf)
 
 
 def test_train_curve_records_costs_and_stages():

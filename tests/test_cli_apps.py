@@ -67,6 +67,10 @@ def test_curve_command_on_a_csv_with_adam(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--shape", "star"], "--shape 'star': not a built-in curve (heart, spiral, lissajous)"),
     (["--steps", "-1"], "--steps must be non-negative"),
+    (["--optimizer", "adam", "--lr", "inf"], "--lr must be positive and finite, got inf"),
+    (["--optimizer", "adam", "--lr", "-0.1"], "--lr must be positive and finite, got -0.1"),
+    (["--lr", "1e308", "--steps", "5"], "training diverged: the cost became nan after 2 steps "
+                                        "of sgd with lr 1e+308; give a smaller --lr"),
 ])
 def test_curve_command_bad_arguments(tmp_path, capsys, argv, message):
     code, out, err = _run(capsys, "curve", *argv, "--out", str(tmp_path), "--quiet")
@@ -184,3 +188,39 @@ def test_progress_bar_only_on_a_terminal(capsys):
     with progress_bar(10, "x", enabled=True) as bar:
         assert not bar.disable
         bar.update(10)
+
+
+@pytest.mark.parametrize("argv", [["curve", "--lr", "nan"], ["gaussian", "--lr", "inf"],
+                                  ["gaussian", "--start", "1000", "1"]])
+def test_a_failed_command_leaves_no_new_output_folder(tmp_path, capsys, argv):
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    for out, kept in [(tmp_path / "new" / "deeper", tmp_path), (existing, existing)]:
+        code, _, err = _run(capsys, *argv, "--steps", "3", "--out", str(out), "--quiet")
+        assert code == 2 and "error: " in err
+        assert sorted(tmp_path.iterdir()) == [existing] and kept.is_dir()
+
+
+@pytest.mark.parametrize("argv", [["--steps", str(10 ** 15)], ["--points", str(10 ** 15)]])
+def test_sizes_beyond_memory_are_a_one_line_error(tmp_path, capsys, argv):
+    # (8 PB of float64: more than any address space, whatever the overcommit policy)
+    code, _, err = _run(capsys, "curve", *argv, "--out", str(tmp_path / "out"), "--quiet")
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err.startswith("tinygrad-mv curve: error: not enough memory: ") and err.count("\n") == 1
+
+
+def test_a_figure_that_fails_halfway_leaves_no_truncated_file(tmp_path, capsys, monkeypatch):
+    figure = pytest.importorskip("matplotlib.figure")
+
+    def fails_halfway(self, fname, **kwargs):
+        if isinstance(fname, (str, bytes)) or hasattr(fname, "__fspath__"):
+            with open(fname, "wb") as handle:
+                handle.write(PNG_HEADER)
+        else:
+            fname.write(PNG_HEADER)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(figure.Figure, "savefig", fails_halfway)
+    code, _, err = _run(capsys, "gaussian", "--steps", "3", "--out", str(tmp_path), "--quiet")
+    assert code == 2 and "No space left on device" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["gaussian_fit_path.csv"]  # complete

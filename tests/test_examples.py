@@ -124,6 +124,16 @@ def test_run_command_unknown_name_is_a_clear_error(capsys):
     assert "no example named 'no_such_example'" in err and "newton_raphson" in err
 
 
+@pytest.mark.parametrize("name", ["taylor_series", "gaussian_fit", "03_hessian"])
+def test_run_command_refuses_a_file_as_out_before_running(tmp_path, capsys, name):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert cli.main(["run", name, "--out", str(blocker), "--quick"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (f"tinygrad-mv run: error: --out {str(blocker)!r} exists and is not "
+                            "a folder\n") and captured.out == ""
+
+
 def test_run_command_runs_a_plain_script_with_out(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "more"
     folder.mkdir()

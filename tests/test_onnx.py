@@ -870,8 +870,9 @@ def test_cli_curve_gradient(tmp_path, capsys):
     ["--model", "curve", "--steps", "-1"],
     ["--model", "gaussian", "--at", "nu=1"],
     ["--model", "x", "--at", "x=1", "--opset", "9"],
+    ["--model", "2*pi", "--grad"],
 ], ids=["unknown function", "unknown name", "no --at", "--at with curve", "negative steps",
-        "gaussian --at nu", "opset 9"])
+        "gaussian --at nu", "opset 9", "--grad without inputs"])
 def test_cli_errors_return_2_and_write_nothing(argv, tmp_path, capsys):
     path = tmp_path / "m.onnx"
     code, _, err = run_cli(capsys, "export", *argv, "--out", str(path))
@@ -880,10 +881,21 @@ def test_cli_errors_return_2_and_write_nothing(argv, tmp_path, capsys):
     assert not path.exists()
 
 
+def test_cli_grad_of_an_expression_without_inputs_says_so(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "export", "--model", "2*pi", "--grad", "--out",
+                           str(tmp_path / "m.onnx"))
+    assert code == 2 and "--grad: '2*pi' has no inputs to differentiate" in err
+
+
 def test_cli_missing_folder_returns_2(tmp_path, capsys):
     path = tmp_path / "missing" / "m.onnx"
     code, _, err = run_cli(capsys, "export", "--model", "x", "--at", "x=1", "--out", str(path))
     assert code == 2 and "does not exist" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # a file where the folder should be: not "does not exist"
+    code, _, err = run_cli(capsys, "export", "--model", "x", "--at", "x=1", "--out",
+                           str(blocker / "m.onnx"))
+    assert code == 2 and f"{str(blocker)!r} is not a folder" in err
 
 
 # --- edge values and dtypes the runtime treats otherwise -----------------------------------------

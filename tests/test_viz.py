@@ -515,6 +515,17 @@ def test_cli_renders_files(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+@needs_dot
+def test_cli_out_dash_writes_svg_and_png_to_standard_output(tmp_path, monkeypatch, capsysbinary):
+    from tinygrad_mv.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "--out", "-"]) == 0
+    assert b"<svg" in capsysbinary.readouterr().out
+    assert main(["graph", "--format", "png", "--out", "-"]) == 0
+    assert capsysbinary.readouterr().out[:4] == b"\x89PNG"
+    assert list(tmp_path.iterdir()) == []  # (it wrote a file named '-')
+
+
 def test_cli_without_dot(monkeypatch, tmp_path, capsys):
     from tinygrad_mv.cli import main
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -522,6 +533,18 @@ def test_cli_without_dot(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "apt-get install graphviz" in err and "--format dot" in err
     assert main(["graph", "--format", "dot", "--out", str(tmp_path / "x.dot")]) == 0
+
+
+def test_cli_unwritable_out_is_named_once(tmp_path, capsys):
+    from tinygrad_mv.cli import main
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for out, reason in [(tmp_path, "it is a folder"), (tmp_path / "no" / "g.dot", "does not exist"),
+                        (blocker / "g.dot", "Not a directory")]:
+        assert main(["graph", "--format", "dot", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("tinygrad-mv graph: error: ") and err.count("\n") == 1
+        assert str(out) in err and reason in err and err.count("cannot write") == 1, err
 
 
 # --- higher order, and the example ---------------------------------------------------------------

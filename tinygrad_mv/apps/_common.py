@@ -8,6 +8,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tinygrad_mv.files import write_atomically
+
 PLOT_HINT = 'pip install "tinygrad_mv[plot]"'
 
 
@@ -68,10 +70,24 @@ def output_dir(path: str | os.PathLike) -> Path:
     return folder
 
 
+def write_figure(fig: Any, path: str | os.PathLike, dpi: int) -> Path:
+    """Save a matplotlib figure at ``path`` (its suffix names the format), whole or not at all:
+    an interrupted or failed save leaves no truncated picture."""
+    target = Path(path)
+    fmt = target.suffix[1:].lower() or "png"
+    write_atomically(target, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi),
+                     "savefig")
+    return target
+
+
+def write_csv(path: str | os.PathLike, write: Any) -> Path:
+    """``write(handle)`` into a new file at ``path``, whole or not at all."""
+    return write_atomically(path, write, "csv")
+
+
 def save_figure(fig: Any, out: str | os.PathLike, name: str, dpi: int) -> Path:
     """Save a matplotlib figure as ``out/name``, close it, and say where it went."""
-    path = output_dir(out) / name
-    fig.savefig(path, dpi=dpi)
+    path = write_figure(fig, output_dir(out) / name, dpi)
     import matplotlib.pyplot as plt
     plt.close(fig)
     print(f"wrote {path}")

@@ -19,6 +19,7 @@ hand as in the course (``J_W3 = 2 (a3 - y) * sigma'(z3) @ a2^T / N`` and so on b
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 import tinygrad_mv as tg
 from tinygrad_mv import nn, optim
 
-from ._common import figure_class, progress_bar
+from ._common import figure_class, progress_bar, write_csv, write_figure
 
 __all__ = ["LAYER_SIZES", "OPTIMIZERS", "DEFAULT_LR", "DEFAULT_STEPS", "make_network", "cost",
            "NoisySteepestDescent", "CurveRun", "train_curve", "stage_iterations",
@@ -80,10 +81,12 @@ class NoisySteepestDescent:
         self.params = list(params)
         if not self.params:
             raise ValueError("NoisySteepestDescent: no parameters to optimise")
-        if not lr > 0:
-            raise ValueError(f"NoisySteepestDescent: lr must be positive, got {lr}")
-        if not noise >= 0:
-            raise ValueError(f"NoisySteepestDescent: noise must be non-negative, got {noise}")
+        # (an infinite lr or noise turns every weight into NaN at the first step)
+        if not 0 < lr < math.inf:
+            raise ValueError(f"NoisySteepestDescent: lr must be positive and finite, got {lr}")
+        if not 0 <= noise < math.inf:
+            raise ValueError(f"NoisySteepestDescent: noise must be non-negative and finite, got "
+                             f"{noise}")
         self.lr, self.noise = float(lr), float(noise)
         self.rng = np.random.default_rng(seed)
 
@@ -268,9 +271,7 @@ def plot_curve_runs(xy: np.ndarray, runs: Sequence[CurveRun], path: str | os.Pat
     cost_ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    target = Path(path)
-    fig.savefig(target, dpi=100)
-    return target
+    return write_figure(fig, path, dpi=100)
 
 
 def _label(run: CurveRun) -> str:
@@ -289,6 +290,7 @@ def write_cost_csv(runs: Sequence[CurveRun], path: str | os.PathLike) -> Path:
         padded[:len(run.costs)] = run.costs
         columns.append(padded)
     header = ",".join(["iteration"] + [f"cost_{run.optimizer}" for run in runs])
-    np.savetxt(target, np.column_stack(columns), delimiter=",", header=header, comments="",
-               fmt=["%d"] + ["%.10g"] * len(runs))
+    write_csv(target, lambda handle: np.savetxt(
+        handle, np.column_stack(columns), delimiter=",", header=header, comments="",
+        fmt=["%d"] + ["%.10g"] * len(runs)))
     return target

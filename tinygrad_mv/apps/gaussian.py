@@ -34,7 +34,7 @@ import tinygrad_mv as tg
 from tinygrad_mv.autograd import Drawing, primitive
 from tinygrad_mv.nn.functional import chi_squared_loss
 
-from ._common import figure_class, progress_bar
+from ._common import figure_class, progress_bar, write_csv, write_figure
 
 __all__ = ["MU0", "SIGMA0", "DEFAULT_STEPS", "histogram", "gaussian_pdf", "gaussian_pdf_composed",
            "chi_squared", "auto_step_size", "chi_squared_and_gradient", "steepest_descent_step",
@@ -57,8 +57,8 @@ def histogram(heights: Any, bin_width: float = 2.0) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"histogram: need at least 2 values, got {values.size}")
     if not np.isfinite(values).all():
         raise ValueError("histogram: the values contain NaN or infinity")
-    if not bin_width > 0:
-        raise ValueError(f"histogram: bin_width must be positive, got {bin_width}")
+    if not 0 < bin_width < math.inf:
+        raise ValueError(f"histogram: bin_width must be positive and finite, got {bin_width}")
     low = math.floor(values.min() / bin_width) * bin_width
     span = (values.max() - low) / bin_width
     if not span < _MAX_BINS:  # (also an infinite span: values near the float range's ends)
@@ -133,9 +133,14 @@ def auto_step_size(x: np.ndarray, y: np.ndarray, mu: float, sigma: float) -> flo
     def cost(p: tg.Tensor) -> tg.Tensor:
         return chi_squared(gaussian_pdf, x, y, p[0], p[1])
 
-    hess = tg.hessian(cost)(tg.Tensor([mu, sigma])).data
+    with np.errstate(all="ignore"):  # (a start far out overflows: reported below)
+        hess = tg.hessian(cost)(tg.Tensor([mu, sigma])).data
+    if not np.isfinite(hess).all():
+        raise ValueError(f"gaussian fit: chi-squared's curvature overflows at mu={mu}, "
+                         f"sigma={sigma} (Hessian {hess.tolist()}); start nearer the data or "
+                         "give lr")
     largest = float(np.abs(np.linalg.eigvalsh((hess + hess.T) / 2)).max())
-    if not math.isfinite(largest) or largest == 0:
+    if largest == 0:
         raise ValueError(f"gaussian fit: chi-squared is flat at mu={mu}, sigma={sigma} (Hessian "
                          f"{hess.tolist()}); start nearer the data")
     return 1.0 / largest
@@ -204,13 +209,14 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
     relative. ``progress``: show a tqdm bar (None: only on a terminal)."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"gaussian fit: steps must be a non-negative integer, got {steps!r}")
-    if not sigma0 > 0:
-        raise ValueError(f"gaussian fit: the starting sigma must be positive, got {sigma0}")
+    if not 0 < sigma0 < math.inf or not math.isfinite(mu0):
+        raise ValueError(f"gaussian fit: the starting sigma must be positive and both mu and "
+                         f"sigma finite, got mu={mu0}, sigma={sigma0}")
     centres, density, edges = histogram(heights, bin_width)
     if lr is None:
         lr = auto_step_size(centres, density, mu0, sigma0)
-    elif not lr > 0:
-        raise ValueError(f"gaussian fit: lr must be positive, got {lr}")
+    elif not 0 < lr < math.inf:  # (an infinite step, halved, stays infinite: it never ends)
+        raise ValueError(f"gaussian fit: lr must be positive and finite, got {lr}")
     mu = tg.Tensor(float(mu0), requires_grad=True, name="mu")
     sigma = tg.Tensor(float(sigma0), requires_grad=True, name="sigma")
     point = np.array([mu0, sigma0], dtype=np.float64)
@@ -225,7 +231,9 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
             new_cost = math.inf
             if candidate[1] > 0:
                 mu.data, sigma.data = np.asarray(candidate[0]), np.asarray(candidate[1])
-                new_cost, new_gradient = chi_squared_and_gradient(centres, targets, mu, sigma)
+                with np.errstate(all="ignore"):  # (an overflowing trial is refused below)
+                    new_cost, new_gradient = chi_squared_and_gradient(centres, targets, mu,
+                                                                      sigma)
             # Armijo's sufficient decrease (with room for rounding once the predicted decrease
             # is below the cost's resolution): a long step that merely lands lower, such as on
             # the plateau far from the data where f ~ 0, is not accepted.
@@ -233,8 +241,8 @@ def fit_gaussian(heights: Any, mu0: float = MU0, sigma0: float = SIGMA0,
             if not new_cost <= cost - wanted:
                 # Overshot (or sigma <= 0): stay, halve the step and retry from the same point.
                 step_size /= 2
-                if step_size < 1e-30 * lr:
-                    break
+                if np.array_equal(point - step_size * gradient, point):
+                    break  # the step no longer moves the point (not: lr was far too large)
                 continue
             change = np.abs(candidate - point).max() / np.abs(candidate).min()
             point, cost, gradient = candidate, new_cost, new_gradient
@@ -301,15 +309,14 @@ def plot_gaussian_fit(fit: GaussianFit, path: str | os.PathLike) -> Path | None:
     path_ax.set_ylabel("sigma (cm)")
     path_ax.set_title("path over contours of chi-squared")
     path_ax.legend(loc="lower right", fontsize=8)
-    target = Path(path)
-    fig.savefig(target, dpi=110)
-    return target
+    return write_figure(fig, path, dpi=110)
 
 
 def write_path_csv(fit: GaussianFit, path: str | os.PathLike) -> Path:
     """Write step, mu, sigma, chi-squared for every point of the path."""
     target = Path(path)
     table = np.column_stack([np.arange(len(fit.path)), fit.path, fit.chi2_path])
-    np.savetxt(target, table, delimiter=",", header="step,mu,sigma,chi2", comments="",
-               fmt=["%d", "%.12g", "%.12g", "%.12g"])
+    write_csv(target, lambda handle: np.savetxt(
+        handle, table, delimiter=",", header="step,mu,sigma,chi2", comments="",
+        fmt=["%d", "%.12g", "%.12g", "%.12g"]))
     return target

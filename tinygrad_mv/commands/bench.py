@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import time
 from dataclasses import dataclass
@@ -204,7 +205,10 @@ def format_table(rows: list[Row]) -> str:
 
 
 def write_csv(rows: list[Row], path: str) -> None:
-    with open(path, "w", newline="") as handle:
+    from tinygrad_mv.files import write_atomically
+
+    def write(binary: Any) -> None:  # (whole or not at all)
+        handle = io.TextIOWrapper(binary, encoding="utf-8", newline="")
         writer = csv.writer(handle)
         writer.writerow(["function", "n", "numpy_eval_seconds"]
                         + [f"{m}_time_over_eval" for m in METHODS]
@@ -213,6 +217,9 @@ def write_csv(rows: list[Row], path: str) -> None:
             writer.writerow([r.function, r.n, f"{r.eval_seconds:.6g}"]
                             + [f"{r.cost[m]:.6g}" for m in METHODS]
                             + [f"{r.error[m]:.6g}" for m in METHODS])
+        handle.flush()
+        handle.detach()
+    write_atomically(path, write, "bench")
 
 
 def write_plot(rows: list[Row], path: str) -> bool:
@@ -252,8 +259,11 @@ def write_plot(rows: list[Row], path: str) -> bool:
         ax.grid(True, which="both", alpha=0.3)
     ax_time.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from tinygrad_mv.apps._common import write_figure
+    try:
+        write_figure(fig, path, dpi=120)
+    finally:
+        plt.close(fig)
     return True
 
 

@@ -15,6 +15,7 @@ examples:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -65,14 +66,22 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 0:
         raise ValueError(f"--steps must be non-negative, got {args.steps}")
+    if args.lr is not None and not 0 < args.lr < math.inf:  # (Adam would train to NaN)
+        raise ValueError(f"--lr must be positive and finite, got {args.lr}")
     label, t, xy = load_shape(args.shape, args.points)
     out = output_dir(args.out)
     print(f"curve '{label}': {len(t)} points; 1-6-7-2 sigmoid network, cost = SSE / N; "
           f"{args.steps} steps of {args.optimizer}")
     start = time.perf_counter()
-    result = app.train_curve(t, xy, args.optimizer, steps=args.steps, lr=args.lr,
-                             seed=args.seed, progress=False if args.quiet else None)
+    with np.errstate(over="ignore", invalid="ignore"):  # (a diverging run is reported below)
+        result = app.train_curve(t, xy, args.optimizer, steps=args.steps, lr=args.lr,
+                                 seed=args.seed, progress=False if args.quiet else None)
     seconds = time.perf_counter() - start
+    if not np.isfinite(result.costs).all():  # a NaN network is not worth writing
+        first = int(np.argmin(np.isfinite(result.costs)))
+        raise ValueError(f"training diverged: the cost became {result.costs[first]} after "
+                         f"{first} steps of {args.optimizer} with lr {result.lr:g}; give a "
+                         "smaller --lr")
     print(f"cost {result.initial_cost:.4g} -> {result.final_cost:.4g} "
           f"({result.initial_cost / max(result.final_cost, 1e-300):.3g}x lower) in {seconds:.1f} s")
 

@@ -99,6 +99,8 @@ def expression(text: str, at: str | None, grad: bool) -> tuple[Callable, tuple, 
         raise ExpressionError(f"the expression uses {', '.join(missing)}: give their values "
                               f"with --at, e.g. --at {','.join(f'{m}=1.0' for m in missing)}")
     names = list(parsed.variables)
+    if grad and not names:
+        raise ExpressionError(f"--grad: {text!r} has no inputs to differentiate with respect to")
 
     def function(*inputs: Any) -> Any:
         out = parsed.evaluate(dict(zip(names, inputs)))

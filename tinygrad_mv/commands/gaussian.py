@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     fit = app.fit_gaussian(heights, mu0=mu0, sigma0=sigma0, steps=args.steps, lr=args.lr,
                            bin_width=args.bin_width, progress=False if args.quiet else None)
     seconds = time.perf_counter() - start
-    state = "converged" if fit.converged else "stopped at the step limit"
+    state = ("converged" if fit.converged else "stopped at the step limit"
+             if fit.steps == args.steps else "stopped: no step lowers chi-squared")
     print(f"mu = {fit.mu:.6f}, sigma = {fit.sigma:.6f}, chi-squared = {fit.chi2:.6g} "
           f"({fit.steps} steps, lr {fit.lr:.4g}, {state}, {seconds:.2f} s)")
     written = [app.write_path_csv(fit, out / "gaussian_fit_path.csv")]

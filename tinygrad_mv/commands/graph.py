@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="draw the reverse pass: which gradient flows into which input "
                              "through which local derivative")
     parser.add_argument("--out", default=None, metavar="FILE",
-                        help="output file (default: graph.FORMAT; '-' writes dot or text to "
-                             "standard output; text goes to standard output by default)")
+                        help="output file (default: graph.FORMAT; '-' writes to standard "
+                             "output; text goes to standard output by default)")
     parser.add_argument("--collapse", action="store_true",
                         help="draw each layer of a model as a single node")
     parser.add_argument("--max-nodes", type=_positive_int, default=2000,
@@ -189,6 +189,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"tinygrad-mv graph: error: {exc}\nOr write the DOT source with --format dot "
                   "(or a text tree with --format text).", file=sys.stderr)
             return 2
+    if out == "-":  # (svg or png: bytes, not a file named '-')
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
     out = out or f"graph.{args.format}"
     _write(out, data)
     kind = "backward pass" if args.backward else "graph"
@@ -215,4 +220,6 @@ def _write(path: str, data: bytes) -> None:
     try:
         write_atomically(path, lambda handle: handle.write(data), "graph")
     except OSError as exc:
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        if exc.strerror is None:  # write_atomically's own message, which names the path
+            raise
+        raise OSError(f"cannot write {path}: {exc.strerror}") from exc

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no example named {args.name!r}; the examples are: "
                          f"{', '.join(found)}")
     path = found[name]
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # before it runs, not after
+        raise NotADirectoryError(f"--out {args.out!r} exists and is not a folder")
     if is_notebook(path):
         return _run_notebook(path, Path(args.out))
     if _defines_main(path):

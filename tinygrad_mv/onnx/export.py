@@ -145,6 +145,9 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
         raise NotADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: "
                                  f"{str(target.parent)!r} is not a folder")
     if not target.parent.is_dir():
+        if target.parent.exists():  # (a file where the folder should be)
+            raise NotADirectoryError(f"onnx.export: cannot write {os.fspath(path)!r}: "
+                                     f"{os.fspath(target.parent)!r} is not a folder")
         raise FileNotFoundError(f"onnx.export: the folder {target.parent} does not exist")
     name = getattr(f, "__name__", type(f).__name__)
     parameters = _parameter_names(f)
