@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_mv.files import write_atomically
+
 HELP = "run the main demonstration: chain rule, gradient check, curve network, Gaussian fit"
 
 
@@ -89,17 +91,17 @@ def draw_network_graph(model: Any, t: np.ndarray, xy: np.ndarray, out: Path) -> 
     value = app.cost(model, tg.Tensor(t[:5]), tg.Tensor(xy[:5]))
     value.backward(retain_graph=True)
     written = []
-    if hasattr(tg, "graph_text"):
-        path = out / "demo_network_graph.txt"
-        path.write_text(tg.graph_text(value) + "\n", encoding="utf-8")
-        written.append(path)
-    if hasattr(tg, "draw_graph"):
-        try:
-            rendered = tg.draw_graph(value).render(str(out / "demo_network_graph"), format="svg",
-                                                   cleanup=True)
-            written.append(Path(rendered))
-        except Exception as exc:  # no `dot` program: the text version is still there
-            print(f"   (graph not rendered as SVG: {type(exc).__name__}: {exc})")
+    # Each file written whole or not at all (a failed run leaves no truncated picture).
+    text = (tg.graph_text(value) + "\n").encode("utf-8")
+    written.append(write_atomically(out / "demo_network_graph.txt", lambda f: f.write(text),
+                                    "demo"))
+    try:
+        svg = tg.draw_graph(value).pipe(format="svg")
+    except Exception as exc:  # no `dot` program: the text version is still there
+        print(f"   (graph not rendered as SVG: {type(exc).__name__}: {exc})")
+    else:
+        written.append(write_atomically(out / "demo_network_graph.svg", lambda f: f.write(svg),
+                                        "demo"))
     return written
 
 
