@@ -494,6 +494,15 @@ def test_cli_expression_text_and_dot(tmp_path, capsys):
     assert "chi2" in capsys.readouterr().out
 
 
+def test_cli_refuses_picture_flags_for_the_text_tree(capsys):
+    """--backward and --collapse have no text view: they were ignored without a word."""
+    from tinygrad_mv.cli import main
+    for flag in ("--backward", "--collapse"):
+        assert main(["graph", "--model", "x**2", "--at", "x=1.0", "--format", "text", flag]) == 2
+        captured = capsys.readouterr()
+        assert flag in captured.err and captured.out == ""
+
+
 def test_cli_refuses_bad_expressions(capsys):
     from tinygrad_mv.cli import main
     assert main(["graph", "--model", "__import__('os').system('true')"]) == 2

@@ -159,6 +159,11 @@ def run(args: argparse.Namespace) -> int:
     import tinygrad_mv as tg
     from tinygrad_mv.viz import GraphvizNotInstalled
 
+    if args.format == "text" and (args.backward or args.collapse):
+        flag = "--backward" if args.backward else "--collapse"
+        print(f"tinygrad-mv graph: error: {flag} applies to pictures (svg, png, dot); the text "
+              "tree has no such view", file=sys.stderr)
+        return 2
     root, kept, description = build(args.model, args.at)
     if root.requires_grad:
         # Keep the saved buffers so the picture shows every value and gradient.
