@@ -163,6 +163,16 @@ def test_missing_examples_folder_is_a_clear_error(tmp_path, monkeypatch, capsys)
     assert "no examples folder found" in err and "TINYGRAD_MV_EXAMPLES" in err
 
 
+def test_an_examples_folder_given_that_holds_none_is_an_error(tmp_path, monkeypatch, capsys):
+    """$TINYGRAD_MV_EXAMPLES naming a missing or empty folder fell back to the shipped examples
+    without a word."""
+    for folder in (tmp_path / "missing", tmp_path):
+        monkeypatch.setenv("TINYGRAD_MV_EXAMPLES", str(folder))
+        assert cli.main(["examples"]) == 2
+        err = capsys.readouterr().err
+        assert f"TINYGRAD_MV_EXAMPLES={folder}" in err and "not a folder of examples" in err
+
+
 def test_forward_mode_example(tmp_path, matplotlib_agg):
     out = load("forward_mode").main(str(tmp_path), quick=True)
     x, v = 1.3, 0.5

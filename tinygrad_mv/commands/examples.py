@@ -16,11 +16,14 @@ HELP = "list the example programs and the course notebooks"
 
 def examples_dir() -> Path:
     """The folder holding the examples; FileNotFoundError naming the places searched."""
-    candidates = []
-    if os.environ.get("TINYGRAD_MV_EXAMPLES"):
-        candidates.append(Path(os.environ["TINYGRAD_MV_EXAMPLES"]))
-    candidates.append(Path(__file__).resolve().parents[1] / "examples")
-    candidates.append(Path.cwd() / "examples")
+    chosen = os.environ.get("TINYGRAD_MV_EXAMPLES")
+    if chosen:  # the user's own choice: no silent fall-back to the shipped examples
+        folder = Path(chosen)
+        if not (folder.is_dir() and any(folder.glob("*.py"))):
+            raise FileNotFoundError(f"TINYGRAD_MV_EXAMPLES={chosen}: not a folder of examples "
+                                    "(*.py files); unset it to use the shipped examples")
+        return folder
+    candidates = [Path(__file__).resolve().parents[1] / "examples", Path.cwd() / "examples"]
     for folder in candidates:
         if folder.is_dir() and any(folder.glob("*.py")):
             return folder
