@@ -171,3 +171,71 @@ def test_second_derivatives_through_a_constant_matrix_replay(as_tensor: bool) ->
             if exact is not None:
                 np.testing.assert_allclose(want, exact(x), rtol=1e-14)
         assert hessian.recordings == hvp.recordings == 1
+
+
+# --- partial derivatives across arguments ---------------------------------------------------------
+# f(x, y) = sum(x^2 y) + sum(sin(x)) y0: grad_x = 2 x y + cos(x) y0, so d(grad_x)/dx = diag(2 y -
+# sin(x) y0) and d(grad_x)/dy = diag(2 x) + cos(x) e0^T, written out by hand.
+X2, Y2 = np.array([0.3, -1.2]), np.array([0.7, 1.5])
+VX, VY = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+
+
+def two_args(x, y):
+    return (x ** 2 * y).sum() + tg.sin(x).sum() * y[0]
+
+
+def hand_blocks(x, y):
+    hxx = np.diag(2 * y - np.sin(x) * y[0])
+    hxy = np.diag(2 * x)
+    hxy[:, 0] += np.cos(x)
+    hyy = np.zeros((2, 2))
+    return hxx, hxy, hyy
+
+
+def test_jvp_of_a_gradient_carries_the_tangents_of_arguments_not_differentiated():
+    """jvp(grad in x) with y carrying a tangent too: y's part, d(grad_x)/dy vy, was dropped (the
+    recorded backward pass rebuilt y as a bare constant), silently."""
+    hxx, hxy, _ = hand_blocks(X2, Y2)
+    want = hxx @ VX + hxy @ VY
+    by_args = tg.jvp(lambda x, y: tg.grad(two_args, argnums=0)(x, y), (X2, Y2), (VX, VY))[1]
+    np.testing.assert_allclose(by_args.data, want, rtol=1e-13)
+    closure = tg.jvp(lambda x, y: tg.grad(lambda x: two_args(x, y))(x), (X2, Y2), (VX, VY))[1]
+    np.testing.assert_allclose(closure.data, want, rtol=1e-13)
+
+
+def test_jacfwd_of_a_gradient_in_another_argument_is_the_mixed_block():
+    hxx, hxy, _ = hand_blocks(X2, Y2)
+    np.testing.assert_allclose(tg.jacfwd(tg.grad(two_args), argnums=1)(X2, Y2).data, hxy,
+                               rtol=1e-13)
+    np.testing.assert_allclose(tg.jacrev(tg.grad(two_args), argnums=1)(X2, Y2).data, hxy,
+                               rtol=1e-13)
+    np.testing.assert_allclose(tg.jacfwd(tg.grad(two_args), argnums=0)(X2, Y2).data, hxx,
+                               rtol=1e-13)
+
+
+def test_hessian_over_several_arguments_gives_blocks_as_jax():
+    """A tuple argnums gives a tuple of tuples of blocks, [i][j] of shape x_i.shape + x_j.shape
+    (as jax.hessian); it was refused."""
+    hxx, hxy, hyy = hand_blocks(X2, Y2)
+    blocks = tg.hessian(two_args, argnums=(0, 1))(X2, Y2)
+    want = ((hxx, hxy), (hxy.T, hyy))
+    for row, want_row in zip(blocks, want):
+        for block, w in zip(row, want_row):
+            np.testing.assert_allclose(block.data, w, rtol=1e-13, atol=1e-15)
+    (only,), = tg.hessian(two_args, argnums=(1,))(X2, Y2)
+    np.testing.assert_allclose(only.data, tg.hessian(two_args, argnums=1)(X2, Y2).data)
+    with pytest.raises(ValueError, match=r"hessian: argnums=\(0, 5\) is out of range"):
+        tg.hessian(two_args, argnums=(0, 5))(X2, Y2)
+
+
+def test_hessian_blocks_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def torch_f(x, y):
+        return (x ** 2 * y).sum() + torch.sin(x).sum() * y[0]
+    want = torch.autograd.functional.hessian(torch_f, (torch.tensor(X2), torch.tensor(Y2)))
+    blocks = tg.hessian(two_args, argnums=(0, 1))(X2, Y2)
+    for i in range(2):
+        for j in range(2):
+            np.testing.assert_allclose(blocks[i][j].data, want[i][j].numpy(), rtol=1e-13,
+                                       atol=1e-15)

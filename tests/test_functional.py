@@ -259,9 +259,7 @@ def test_argnums_out_of_range_is_named(transform):
         getattr(tg, transform)(lambda x, y: x * y, argnums=(0, -3))(1.0, 2.0)
 
 
-def test_hessian_argnums_must_be_single_and_in_range():
-    with pytest.raises(ValueError, match="hessian: argnums must be a single int"):
-        tg.hessian(lambda x, y: x * y, argnums=(0, 1))
+def test_hessian_argnums_must_be_in_range():
     with pytest.raises(ValueError, match="hessian: argnums=5"):
         tg.hessian(lambda x: x ** 2, argnums=5)(1.0)
 

@@ -147,13 +147,18 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
     return grad
 
 
-def _as_input(data: Any, parent: Any, level: Any = None) -> Any:
-    """A saved input as a Tensor attached to the graph (for ``create_graph``), with the tangents
-    of the value it stands for when forward mode is on (``level``)."""
+def _as_input(data: Any, parent: Any, level: Any = None, node: Any = None,
+              index: int = 0) -> Any:
+    """A saved input (operand ``index`` of ``node``) as a Tensor attached to the graph (for
+    ``create_graph``), with the tangents of the value it stands for when forward mode is on
+    (``level``)."""
     if type(data) is not np.ndarray:
         return data  # a number, or a value no rule reads (None, an ArrayMeta)
     if parent is None:  # a constant: a Tensor too, so that what a rule does with it (matmul's
-        return _make(data, None)  # transpose) is an operation tg.jit records, not NumPy's
+        constant = _make(data, None)  # transpose) is an operation tg.jit records, not NumPy's
+        if level is not None:
+            level.copy_constant_tangents(node, index, constant)
+        return constant
     if type(parent) is Node:
         tensor = _make(data, parent)
         if level is not None:
@@ -252,7 +257,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
             datas, out = saved
             parents = node.parents
             if create_graph:
-                datas = [_as_input(d, p, level) for d, p in zip(datas, parents)]
+                datas = [_as_input(d, p, level, node, k)
+                         for k, (d, p) in enumerate(zip(datas, parents))]
                 if type(out) is np.ndarray:
                     out = _make(out, node)
                     if level is not None:

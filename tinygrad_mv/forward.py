@@ -62,6 +62,10 @@ class Level:
         # The tangent of each recorded value by its node: a recorded backward pass rebuilds its
         # inputs as new Tensors around the saved arrays, and gives them these tangents.
         self._by_node: dict[int, tuple[Any, Any]] = {}
+        # The tangents of a recorded node's constant operands (Tensors carrying a tangent that
+        # need no gradient), by node and operand: a recorded backward pass rebuilds those
+        # operands from bare arrays, and gives them these tangents.
+        self._constants: dict[int, tuple[Any, dict[int, Any]]] = {}
         self.closed = False
 
     def __enter__(self) -> Level:
@@ -74,6 +78,7 @@ class Level:
         _install(self.parent)
         self._tangents.clear()  # tangents are dropped with the level
         self._by_node.clear()
+        self._constants.clear()
         self.closed = True
 
     # --- tangents ----------------------------------------------------------------------------
@@ -116,6 +121,27 @@ class Level:
             return None
         return entry[1]
 
+    def note_constants(self, node: Any, carried: list) -> None:
+        """Remember the tangents ``carried`` (pairs of operand index and tangent) of ``node``'s
+        constant operands."""
+        key = id(node)
+        entry = self._constants.get(key)
+        if entry is None or entry[0]() is not node:
+            constants = self._constants
+            entry = constants[key] = (weakref.ref(node, lambda _ref: constants.pop(key, None)),
+                                      {})
+        entry[1].update(carried)
+
+    def copy_constant_tangents(self, node: Any, index: int, target: Tensor) -> None:
+        """Give ``target`` (operand ``index`` of ``node``, rebuilt) the tangents that operand
+        carried when ``node`` was recorded, at this level and the outer ones."""
+        level: Level | None = self
+        while level is not None:
+            entry = level._constants.get(id(node))
+            if entry is not None and entry[0]() is node and index in entry[1]:
+                level.set(target, entry[1][index])
+            level = level.parent
+
     def carries(self, tensor: Any) -> bool:
         """Whether ``tensor`` carries a tangent at this level or an outer one."""
         level: Level | None = self
@@ -151,6 +177,8 @@ class Level:
         tangents = self._tangents
         rules = None
         tangent = None
+        constants = None
+        recorded = result._node is not None
         out = result.data
         i = -1
         for arg in args:
@@ -164,6 +192,8 @@ class Level:
             if type(t) is not np.ndarray:
                 self._propagate_general(op, args, datas, params, result)
                 return
+            if recorded and not arg._requires_grad:  # a constant of the recorded node
+                constants = [(i, t)] if constants is None else constants + [(i, t)]
             if rules is None:
                 rules = op.jvps
                 if rules is None:  # (after any stale tangent's error: the general way)
@@ -184,8 +214,10 @@ class Level:
         if (type(tangent) is not np.ndarray or tangent.shape != out.shape
                 or tangent.dtype is not out.dtype and tangent.dtype != out.dtype):
             tangent = _fit(tangent, result, op)
-        if result._node is not None:
+        if recorded:
             self.set(result, tangent)
+            if constants is not None:
+                self.note_constants(result._node, constants)
             return
         key = id(result)  # self.set, inlined
         tangents[key] = (weakref.ref(result, lambda _ref: tangents.pop(key, None)), tangent)
@@ -254,6 +286,10 @@ class Level:
         elif tangent.shape != out.shape or tangent.dtype != out.dtype:
             tangent = _fit(tangent, result, op)
         self.set(result, tangent)
+        if result._node is not None:
+            constants = [(i, t) for i, t in carried if not args[i]._requires_grad]
+            if constants:
+                self.note_constants(result._node, constants)
 
 
 def batched_rule(batching: str | None, rule: Callable, t: Any, out: Any, inputs: Any,

@@ -349,14 +349,14 @@ def _columns(rows: np.ndarray, shape: tuple) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(rows, 0, -1)).reshape(shape)
 
 
-def hessian(f: Callable, argnums: int = 0) -> Callable:
+def hessian(f: Callable, argnums: int | Sequence[int] = 0) -> Callable:
     """``hessian(f)(*args)`` of shape ``x.shape + x.shape`` for a one-element f, by forward over
     reverse: the gradient is recorded once, then one forward-rule pass through it carries every
-    input element's basis direction at once (a stack of columns). ``argnums`` is a single int
-    here (JAX also takes tuples, giving nested tuples of blocks)."""
-    if not functional._single(argnums):
-        raise ValueError(f"hessian: argnums must be a single int, got {argnums!r}")
+    input element's basis direction at once (a stack of columns). With a tuple ``argnums``, as
+    JAX: a tuple of tuples of blocks, block ``[i][j]`` of shape ``x_i.shape + x_j.shape``."""
     functional._check_callable(f, "hessian")
+    if not functional._single(argnums):
+        return _hessian_blocks(f, argnums)
     by_reverse = functional.hessian_by_reverse(f, argnums)
 
     def hessian_of(*args: Any) -> Tensor:
@@ -384,3 +384,13 @@ def hessian(f: Callable, argnums: int = 0) -> Callable:
                 pass
         return by_reverse(*args)
     return functional._named(hessian_of, "hessian", f)
+
+
+def _hessian_blocks(f: Callable, argnums: Sequence[int]) -> Callable:
+    """The Hessian over several arguments: block [i][j] is the jacobian (forward mode) in
+    argument j of the gradient in argument i."""
+    def blocks(*args: Any) -> tuple:
+        nums = functional._argnums_tuple(argnums, len(args), "hessian")
+        return tuple(tuple(jacfwd(functional.grad(f, argnums=i), argnums=j)(*args)
+                           for j in nums) for i in nums)
+    return functional._named(blocks, "hessian", f)
