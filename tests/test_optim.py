@@ -378,3 +378,23 @@ def test_zero_grad_set_to_none_false_gives_zeros_as_pytorch():
         assert model.weight.grad is None
     with pytest.raises(TypeError, match="set_to_none must be True or False"):
         opt.zero_grad(set_to_none="no")
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: tg.optim.SGD(ps, lr=0.1),
+    lambda ps: tg.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: tg.optim.Adam(ps, lr=0.1),
+])
+def test_step_refuses_an_assigned_grad_that_does_not_fit(make):
+    # PyTorch refuses such a .grad when it is assigned; a (1,) gradient broadcast over a (3,)
+    # parameter took the same step on every entry without a word.
+    w = Tensor(np.zeros(3), requires_grad=True)
+    opt = make([Tensor(np.zeros(2), requires_grad=True), w])
+    w.grad = Tensor([1.0])
+    with pytest.raises(RuntimeError, match=r"parameter 1 of shape \(3,\) has a .grad of shape "
+                                           r"\(1,\)"):
+        opt.step()
+    w.grad = np.ones(3)
+    with pytest.raises(TypeError, match="parameter 1 has a .grad of type ndarray"):
+        opt.step()
+    np.testing.assert_array_equal(w.data, np.zeros(3))
