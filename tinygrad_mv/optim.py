@@ -62,7 +62,13 @@ def adam_update(g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
     """``torch.optim.Adam``'s update u (the parameter moves by -u) for the gradient ``g`` at
     step ``t`` (1, 2, ...), updating the moment estimates ``m`` and ``v`` in place."""
     beta1, beta2 = betas
-    m += (1 - beta1) * (g - m)  # torch's lerp for weights below 0.5
+    weight = 1 - beta1
+    if weight < 0.5:  # torch's lerp(m, g, weight), by its formula for small weights
+        m += weight * (g - m)
+    else:  # ... and for the others, g + (weight - 1)(g - m), with weight in m's dtype
+        d = g - m
+        d *= m.dtype.type(weight) - 1
+        np.add(g, d, out=m, casting="same_kind")
     v *= beta2
     v += (1 - beta2) * (g * g)
     step_size = lr / (1 - beta1 ** t)
