@@ -311,6 +311,22 @@ def test_requires_grad_refused_for_integer_dtype():
         t.requires_grad = True
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_leaf_frozen_after_recording_gets_no_grad_as_in_pytorch(create_graph):
+    # Freezing part of a model between the forward pass and backward: PyTorch writes no .grad
+    # for it, so an optimizer leaves it alone. It used to be filled, and then updated.
+    w = tg.nn.Parameter(np.ones(3))
+    v = tg.nn.Parameter(np.full(3, 2.0))
+    loss = (w * v).sum()
+    w.requires_grad = False
+    loss.backward(create_graph=create_graph)
+    assert w.grad is None
+    np.testing.assert_array_equal(v.grad.data, np.ones(3))
+    opt = tg.optim.SGD([w, v], lr=0.5)
+    opt.step()
+    np.testing.assert_array_equal(w.data, np.ones(3))
+
+
 def test_backward_of_tensor_without_grad_is_an_error():
     with pytest.raises(RuntimeError, match="does not require grad"):
         Tensor(1.0).backward()

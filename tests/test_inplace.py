@@ -403,6 +403,41 @@ def test_load_state_dict_writes_into_the_parameters(rng):
     np.testing.assert_array_equal(held, other.weight.data)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_data_minus_equals_a_tensor_keeps_data_an_array(dtype):
+    # PyTorch's `p.data -= lr * p.grad`: the ndarray's -= with a Tensor operand (NumPy's out=)
+    # once made p.data a Tensor, and optimizers, state_dict and np.asarray failed later.
+    model = tg.nn.Linear(2, 1, rng=0, dtype=dtype)
+    held = model.weight.data
+    before = held.copy()
+    tg.nn.MSELoss()(model(np.ones((3, 2), dtype)), np.zeros((3, 1), dtype)).backward()
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad
+    assert model.weight.data is held and type(model.bias.data) is np.ndarray
+    np.testing.assert_array_equal(held, before - dtype(0.1) * model.weight.grad.data)
+    assert type(np.multiply(np.ones(2), Tensor([1.0, 2.0]), out=np.empty(2))) is np.ndarray
+    tg.optim.SGD(model.parameters(), lr=0.1).step()
+    assert model.state_dict()["weight"].dtype == dtype
+
+
+def test_numpy_writing_into_a_tensor_is_versioned_or_refused():
+    x = Tensor([1.0, 2.0])  # no grad, but saved by the mul below for w's gradient
+    w = Tensor([3.0, 4.0], requires_grad=True)
+    y = (w * x).sum()
+    assert np.multiply(x, 5.0, out=x) is x
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+    y = (w * x).sum()
+    np.add.at(x, 0, 1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+    with pytest.raises(RuntimeError, match=r"np\.multiply.*requires grad"):
+        np.multiply(x, 2.0, out=w)
+    with tg.no_grad():
+        np.multiply(x, 2.0, out=w)
+    np.testing.assert_array_equal(w.data, [12.0, 20.0])
+
+
 @pytest.mark.parametrize("form", ["+=", "[]="])
 def test_jit_refuses_an_in_place_write_naming_it(form):
     def f(x):

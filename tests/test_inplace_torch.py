@@ -332,7 +332,20 @@ def test_recorded_write_into_a_view_is_refused_documented_difference(make_view):
             _assert_same(a.grad, 4.0 * (2.0 * A + shifted), "torch: gradient through the view")
 
 
-def test_retain_grad_follows_the_writes_as_in_torch():
+@pytest.mark.parametrize("op", ["tile", "roll"])
+def test_write_into_a_result_held_in_a_temporary_is_recorded_as_in_torch(op):
+    """tile's and roll's results are NumPy views of temporaries of their own, not of another
+    tensor: a recorded write into them was refused as one into a view; PyTorch records it."""
+    for lib in (tg, torch):
+        (a,) = _leaves(lib, A)
+        h = lib.tile(a * 1.0, (2, 1)) if op == "tile" else lib.roll(a * 1.0, 1)
+        h *= 3.0
+        h[0] = 0.5
+        (h * h).sum().backward()
+        if lib is tg:
+            grad = a.grad
+        else:
+            _assert_same(grad, a.grad, f"{op}: the gradient through the write")
     grads = {}
     for lib in (tg, torch):
         (x,) = _leaves(lib, C)

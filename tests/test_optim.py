@@ -378,3 +378,41 @@ def test_zero_grad_set_to_none_false_gives_zeros_as_pytorch():
         assert model.weight.grad is None
     with pytest.raises(TypeError, match="set_to_none must be True or False"):
         opt.zero_grad(set_to_none="no")
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: tg.optim.SGD(ps, lr=0.1),
+    lambda ps: tg.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: tg.optim.Adam(ps, lr=0.1),
+])
+def test_step_refuses_an_assigned_grad_that_does_not_fit(make):
+    # PyTorch refuses such a .grad when it is assigned; a (1,) gradient broadcast over a (3,)
+    # parameter took the same step on every entry without a word.
+    w = Tensor(np.zeros(3), requires_grad=True)
+    opt = make([Tensor(np.zeros(2), requires_grad=True), w])
+    w.grad = Tensor([1.0])
+    with pytest.raises(RuntimeError, match=r"parameter 1 of shape \(3,\) has a .grad of shape "
+                                           r"\(1,\)"):
+        opt.step()
+    w.grad = np.ones(3)
+    with pytest.raises(TypeError, match="parameter 1 has a .grad of type ndarray"):
+        opt.step()
+    np.testing.assert_array_equal(w.data, np.zeros(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_first_moment_is_torch_lerp_for_small_beta1(dtype, rng):
+    # torch's exp_avg.lerp_(grad, 1 - beta1) uses grad + (weight - 1)(grad - m) for weights >= 0.5:
+    # with beta1 = 0, m is the gradient exactly; m + (1 - beta1)(grad - m) missed it by a bit.
+    torch = pytest.importorskip("torch")
+    start = rng.standard_normal(200).astype(dtype)
+    w, tw = Tensor(start.copy(), requires_grad=True), torch.tensor(start, requires_grad=True)
+    opt = tg.optim.Adam([w], lr=0.01, betas=(0.0, 0.99))
+    topt = torch.optim.Adam([tw], lr=0.01, betas=(0.0, 0.99))
+    for _ in range(3):
+        g = rng.standard_normal(200).astype(dtype)
+        w.grad, tw.grad = Tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+        np.testing.assert_array_equal(opt.state[0]["exp_avg"], g)
+        np.testing.assert_array_equal(topt.state[tw]["exp_avg"].numpy(), g)

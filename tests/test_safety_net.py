@@ -231,6 +231,32 @@ def test_nested_modes_restore_the_outer_one(label, outer, inner, outer_mode, inn
     assert _records()
 
 
+def test_modes_as_pytorch_calls_and_bare_decorators():
+    # torch.set_grad_enabled(False) takes effect when called, not only as a with-block, and
+    # @torch.no_grad / @torch.enable_grad decorate without parentheses; here the call changed
+    # nothing (recording went on) and the bare decorators raised TypeError.
+    try:
+        tg.set_grad_enabled(False)
+        assert not _records()
+    finally:
+        tg.set_grad_enabled(True)
+    assert _records()
+
+    @tg.no_grad
+    def predict():
+        return _records()
+
+    @tg.enable_grad
+    def train():
+        return _records()
+
+    assert predict() is False and predict.__name__ == "predict"
+    with tg.no_grad():
+        assert train() is True
+        assert not _records()
+    assert _records()
+
+
 def test_decorators_nest_and_one_instance_can_be_reentered():
     @tg.no_grad()
     def outer():

@@ -103,31 +103,52 @@ class _GradMode:
         return wrapper
 
 
-class no_grad(_GradMode):
+class _NoArgumentMode(_GradMode):
+    """A mode without arguments, which also decorates without parentheses (``@tg.no_grad``), as
+    PyTorch's."""
+
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        if fn is None:
+            return super().__new__(cls)
+        if not callable(fn):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {fn!r}")
+        return cls()(fn)
+
+    def __init__(self, fn: Callable | None = None) -> None:
+        super().__init__()
+
+
+class no_grad(_NoArgumentMode):
     """``with tg.no_grad():`` (or ``@tg.no_grad()``) records nothing on the tape, in this thread."""
 
     _var, _default = _grad_enabled, False
 
-    def __init__(self) -> None:
-        super().__init__()
 
-
-class enable_grad(_GradMode):
+class enable_grad(_NoArgumentMode):
     """Re-enables recording inside a ``no_grad`` block."""
 
     _var, _default = _grad_enabled, True
 
-    def __init__(self) -> None:
-        super().__init__()
-
 
 class set_grad_enabled(_GradMode):
-    """``with tg.set_grad_enabled(flag):`` records only when ``flag`` is true."""
+    """``with tg.set_grad_enabled(flag):`` records only when ``flag`` is true. As PyTorch's, it
+    takes effect when called: ``tg.set_grad_enabled(False)`` alone switches recording off (in
+    this thread) until ``tg.set_grad_enabled(True)``; the with-block restores the mode it found."""
 
     _var, _default = _grad_enabled, True
 
     def __init__(self, mode: bool) -> None:
         super().__init__(mode)
+        self._previous = self._var.get()
+        self._var.set(self._value)
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        self._var.set(self._previous)
+
+    def __call__(self, fn: Callable) -> Callable:
+        self._var.set(self._previous)  # decorating changes nothing outside the function
+        return super().__call__(fn)
 
 
 class detect_anomaly(_GradMode):

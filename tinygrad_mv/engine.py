@@ -345,6 +345,8 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 grad = _run_hooks(leaf._hooks, grad, create_graph)
             if capture_ids is not None:
                 captured[id(leaf)] = grad
+            elif not leaf._requires_grad:
+                continue  # frozen after the graph was recorded: no .grad, as PyTorch's
             elif create_graph:
                 _accumulate(leaf, grad, True)
             else:

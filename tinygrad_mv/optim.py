@@ -62,13 +62,35 @@ def adam_update(g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int, lr: float,
     """``torch.optim.Adam``'s update u (the parameter moves by -u) for the gradient ``g`` at
     step ``t`` (1, 2, ...), updating the moment estimates ``m`` and ``v`` in place."""
     beta1, beta2 = betas
-    m += (1 - beta1) * (g - m)  # torch's lerp for weights below 0.5
+    weight = 1 - beta1
+    if weight < 0.5:  # torch's lerp(m, g, weight), by its formula for small weights
+        m += weight * (g - m)
+    else:  # ... and for the others, g + (weight - 1)(g - m), with weight in m's dtype
+        d = g - m
+        d *= m.dtype.type(weight) - 1
+        np.add(g, d, out=m, casting="same_kind")
     v *= beta2
     v += (1 - beta2) * (g * g)
     step_size = lr / (1 - beta1 ** t)
     denom = np.sqrt(v) / math.sqrt(1 - beta2 ** t)
     denom += eps
     return step_size * (m / denom)
+
+
+def _gradient(p: Tensor, i: int, what: str) -> np.ndarray | None:
+    """``p.grad``'s array, or None. An assigned ``.grad`` that is not a Tensor of ``p``'s shape is
+    refused (PyTorch refuses the assignment): NumPy would broadcast a (1,) gradient over every
+    entry of ``p`` and take a wrong step without a word."""
+    grad = p.grad
+    if grad is None:
+        return None
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"{what}.step: parameter {i} has a .grad of type {type(grad).__name__}; "
+                        "a gradient must be a Tensor (or None)")
+    if grad.shape != p.shape:
+        raise RuntimeError(f"{what}.step: parameter {i} of shape {p.shape} has a .grad of shape "
+                           f"{grad.shape}; a gradient must have its parameter's shape")
+    return grad.data
 
 
 def _clear_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
@@ -148,15 +170,15 @@ class SGD(Optimizer):
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
         if momentum == 0 and decay == 0:
             # Plain steepest descent, the common case: one new array per parameter.
-            for p in self.params:
-                grad = p.grad
+            for i, p in enumerate(self.params):
+                grad = _gradient(p, i, "SGD")
                 if grad is not None:
-                    _subtract_in_place(p, grad.data * lr)
+                    _subtract_in_place(p, grad * lr)
             return loss
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
+            g = _gradient(p, i, "SGD")
+            if g is None:
                 continue
-            g = p.grad.data
             if decay != 0:
                 g = g + decay * p.data
             if momentum != 0:
@@ -191,10 +213,10 @@ class Adam(Optimizer):
         if closure is not None:
             with autograd.enable_grad():
                 loss = closure()
-        for p, state in zip(self.params, self.state):
-            if p.grad is None:
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
+            g = _gradient(p, i, "Adam")
+            if g is None:
                 continue
-            g = p.grad.data
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data
             if not state:

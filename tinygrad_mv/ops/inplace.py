@@ -101,8 +101,17 @@ def _refuse_while_tracing(t: Tensor, what: str) -> None:
         "function without tg.jit")
 
 
+def _shares_memory(t: Tensor) -> bool:
+    """Whether ``t``'s array may be a view of another tensor's memory: a view taken without grad
+    (no node), or one recorded as a view. The result of any other operation may be a view of a
+    temporary of its own (logsumexp's, tile's), which no other tensor holds."""
+    if t.data.base is None:
+        return False
+    return t._node is None or any(view is t for view in versions.views_of(t.data))
+
+
 def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
-    if t.data.base is not None:
+    if _shares_memory(t):
         raise RuntimeError(
             f"{what}: the tensor of shape {t.shape} is a view of another tensor's memory (a "
             "slice, reshape or transpose), and writing it in place while grad is recorded would "

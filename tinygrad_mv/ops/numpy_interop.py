@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import autograd, forward
+from .. import autograd, forward, versions
 from ..tensor import Tensor, _make
 from . import elementwise as ew
 from . import arrange, binary, linalg, matrix, reduce, rounding, statistics, unary
@@ -100,17 +100,40 @@ def _bool_valued(ufunc: np.ufunc) -> bool:
     return bool(float_loops) and all(set(t.split("->")[1]) == {"?"} for t in float_loops)
 
 
+def _check_out(t: Tensor, ufunc: np.ufunc, method: str) -> None:
+    """A Tensor that NumPy writes into (``out=t``, ``np.add.at(t, ...)``): the write is not
+    recorded, so it is refused where ``t += ...`` would be recorded or refused."""
+    what = f"np.{ufunc.__name__}.{method} writing into a Tensor of shape {t.shape}"
+    autograd.refuse_replay(f"{what} cannot be replayed; compute out of place")
+    if t.requires_grad and autograd._grad_enabled.get():
+        raise RuntimeError(f"{what}: the Tensor requires grad and the write would not be "
+                           "recorded; write t += ..., t[...] = ... or under tg.no_grad()")
+
+
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     op = _UFUNCS.get(ufunc)
     if op is not None and method == "__call__" and not kwargs:
         return op(*inputs)
     if not _tracked(inputs) or (method == "__call__" and _bool_valued(ufunc)):
         # Nothing to differentiate, or a bool-valued test (isnan, isfinite, logical_and, ...).
-        if "out" in kwargs:
-            kwargs = dict(kwargs, out=tuple(_raw(o) for o in kwargs["out"]))
+        outs = kwargs.get("out", ())
+        written = [o for o in outs if isinstance(o, Tensor)]
+        if method == "at" and isinstance(inputs[0], Tensor):  # np.add.at(t, ...) writes t
+            written.append(inputs[0])
+        for t in written:
+            _check_out(t, ufunc, method)
+        if outs:
+            kwargs = dict(kwargs, out=tuple(_raw(o) for o in outs))
         call = functools.partial(getattr(ufunc, method), **kwargs)
         raw = _raw(inputs)
-        result = _wrap(call(*raw))
+        result = call(*raw)
+        for t in written:  # a value a recorded operation saved may have changed
+            versions.note_write(t.data)
+        if outs:
+            # NumPy's protocol: the out arguments themselves, so `arr -= tensor` keeps `arr` an
+            # ndarray (a parameter's .data stays an array in `p.data -= lr * p.grad`)
+            return outs[0] if len(outs) == 1 else outs
+        result = _wrap(result)
         tracer = autograd._tracer
         if tracer is not None and isinstance(result, Tensor) and "out" not in kwargs:
             tracer.record_call(autograd._ndarray_result(call), raw, result.data)
