@@ -715,6 +715,49 @@ def test_a_returned_closure_tensor_follows_its_data() -> None:
     assert jitted.recordings == 1
 
 
+_closure = Tensor(np.array([0.5, -1.0, 2.0]))
+_READ_OUTSIDE_OPERATIONS: dict[str, Callable] = {
+    # the closure's Tensor reaches f other than as an operation's operand: copied, detached,
+    # compared, tested by a ufunc, sorted, as a condition, an index, a cotangent, a tangent, or
+    # the point a transform differentiates at (it does not require grad)
+    "Tensor()": lambda x: x * Tensor(_closure),
+    "Parameter()": lambda x: x * tg.nn.Parameter(_closure),
+    "detach": lambda x: x * _closure.detach(),
+    "compared": lambda x: x * (_closure > 0),
+    "inverted": lambda x: x * ~(_closure > 0),
+    "ufunc test": lambda x: x * np.signbit(_closure),
+    "sorted": lambda x: x * np.sort(_closure),
+    "where": lambda x: tg.where(_closure > 0, x, -x),
+    "index": lambda x: x[(_closure > 0).astype(np.int64)],
+    "grad at": lambda x: tg.grad(lambda c: (c * c * x).sum())(_closure),
+    "jvp at": lambda x: tg.jvp(lambda c: c * c * x, (_closure,), (x,))[1],
+    "hessian at": lambda x: tg.hessian(lambda c: (c ** 3 * x).sum())(_closure),
+    "jacfwd at": lambda x: tg.jacfwd(lambda c: c * c * x)(_closure),
+    "vjp cotangent": lambda x: tg.vjp(lambda z: z * z, x)[1](_closure)[0],
+    "hvp tangent": lambda x: tg.hvp(lambda z: (z ** 3).sum(), (x,), (_closure,)),
+}
+
+
+@pytest.mark.parametrize("name", _READ_OUTSIDE_OPERATIONS)
+def test_a_closure_tensor_read_outside_operations_follows_its_data(name: str) -> None:
+    """A Tensor f closes over is read at every call however f uses it: p.data = ... and
+    p.data[...] = ... are seen (each way above replayed the first call's values)."""
+    f = _READ_OUTSIDE_OPERATIONS[name]
+    jitted = tg.jit(f)
+    rng = np.random.default_rng(7)
+    try:
+        for change in range(3):
+            x = rng.standard_normal(3)
+            np.testing.assert_array_equal(jitted(x).data, f(Tensor(x)).data)
+            if change == 0:
+                _closure.data = np.array([-2.0, 3.0, -0.25])  # rebound
+            else:
+                _closure.data[...] = [1.5, -0.5, 0.75]  # in place
+        assert jitted.recordings == 1
+    finally:
+        _closure.data = np.array([0.5, -1.0, 2.0])
+
+
 def test_a_module_is_jitted_and_follows_its_parameters() -> None:
     model = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.Tanh(), tg.nn.Linear(4, 1))
     jitted = tg.jit(model)

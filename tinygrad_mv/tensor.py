@@ -71,6 +71,8 @@ class Tensor:
         self.data = _to_array(data, dtype)
         tracer = autograd._tracer
         if tracer is not None:  # tg.jit is recording: the copy is a step of it
+            if isinstance(data, Tensor):
+                tracer.read(data)  # (a parameter copied: its value at each call)
             source = data.data if isinstance(data, Tensor) else data
             tracer.record_copy(source, self.data)
         self.grad: Tensor | None = None
@@ -232,6 +234,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, as in PyTorch)."""
+        tracer = autograd._tracer
+        if tracer is not None:  # tg.jit: a replay reads self's data at each call (p.data = ...)
+            tracer.read(self)
         return _make(self.data, None)
 
     def retain_grad(self) -> None:
@@ -335,6 +340,11 @@ def _comparand(value: Any) -> Any:
 
 def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     """Comparisons give bool Tensors that never require grad."""
+    tracer = autograd._tracer
+    if tracer is not None:  # tg.jit: a parameter compared is read at each call
+        for operand in (a, b):
+            if isinstance(operand, Tensor):
+                tracer.read(operand)
     a, b = _comparand(a), _comparand(b)
     if a is None or b is None:
         return NotImplemented
@@ -343,7 +353,6 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     except ValueError as exc:
         raise ValueError(f"{ufunc.__name__}: incompatible shapes {np.shape(a)} and "
                          f"{np.shape(b)}: {exc}") from exc
-    tracer = autograd._tracer
     if tracer is not None:
         tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
     return _make(result, None)

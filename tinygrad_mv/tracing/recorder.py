@@ -211,6 +211,13 @@ class _Tracer(Observer):
         # results are made arrays on the way out.)
         self.emit(fn, all_ins, out)
 
+    def read(self, tensor: Tensor) -> None:
+        """``tensor``'s data is about to be used outside an operation (compared, sorted, copied by
+        Tensor(), shared by detach()): a Tensor ``f`` closes over (a parameter) becomes a value
+        read at every call, as an operation's operand does, not a constant frozen now."""
+        if self.active() and id(tensor.data) not in self.slot_of:
+            self.slot(tensor.data, tensor)
+
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         """``result`` is a copy of ``source`` with the same dtype: in the program it is the same
         value (nothing in a program writes to its arrays; results that are inputs or constants
