@@ -496,6 +496,24 @@ def test_static_arguments_are_part_of_the_signature() -> None:
     assert jitted.recordings == 4
 
 
+def test_equal_static_arguments_of_other_types_or_signs_are_other_signatures() -> None:
+    """0.0 == -0.0 and 2 == 2.0 == True, as positional or keyword arguments and in tuples, yet f
+    gives other results for them (zeros' signs, a branch on the type): each records its own."""
+    def f(x: Tensor, scales: Any, *, rows: Any = 1) -> Tensor:
+        for scale in scales if type(scales) is tuple else (scales,):
+            x = x * scale
+        return x.reshape(rows, -1) if type(rows) is int else x * 10
+
+    jitted = tg.jit(f)
+    x = np.array([1.0, 2.0])
+    for scales, rows in [(0.0, 1), (-0.0, 1), (1.0, 1), (1, 1), (True, 1), ((0.0,), 1),
+                         ((-0.0,), 1), (1.0, 2), (1.0, 2.0), (1.0, True)]:
+        expected, result = f(Tensor(x), scales, rows=rows), jitted(x, scales, rows=rows)
+        assert result.shape == expected.shape, (scales, rows)
+        np.testing.assert_array_equal(result.data, expected.data)
+        np.testing.assert_array_equal(np.signbit(result.data), np.signbit(expected.data))
+
+
 def test_grad_mode_is_part_of_the_signature() -> None:
     jitted = tg.jit(lambda x: x * 3)
     x = np.ones(2)

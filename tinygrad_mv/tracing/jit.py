@@ -3,6 +3,7 @@ perturbed inputs, replayed at later calls."""
 from __future__ import annotations
 
 import functools
+import struct
 import threading
 import warnings
 from typing import Any, Callable
@@ -32,6 +33,17 @@ def _same(a: Any, b: Any) -> bool:
 _ndarray, _float64, _FLOAT64 = np.ndarray, np.float64, np.dtype(np.float64)
 _recording = threading.Lock()
 _MANY_RECORDINGS = 16  # a warning then: usually a Python number that changes at every call
+
+
+def _static_key(value: Any) -> Any:
+    """A static argument as part of the signature: its type and value, a float by its bits
+    (0.0 == -0.0, 2 == 2.0 == True, yet f may give different results for them), in tuples too."""
+    kind = type(value)
+    if kind is float:
+        return kind, struct.pack("<d", value)
+    if kind is tuple:
+        return kind, tuple(_static_key(v) for v in value)
+    return kind, value
 
 
 def _refuse_nested(name: str) -> None:
@@ -77,7 +89,7 @@ class _Jitted:
                     raise TypeError(f"jit({self.name}): argument {i} of type "
                                     f"{type(a).__name__} is neither an array nor hashable (a "
                                     "static argument must be hashable)") from exc
-                key.append((kind, a))
+                key.append(_static_key(a))
             else:
                 positions.append(i)
                 arrays.append(arr)
@@ -176,7 +188,7 @@ class _Jitted:
                                     "Tensor; pass arrays and Tensors positionally (keyword "
                                     "arguments are static, part of the signature)")
             try:
-                key += (tuple(sorted(kwargs.items())),)
+                key += (tuple(sorted((k, _static_key(v)) for k, v in kwargs.items())),)
                 hash(key)
             except TypeError as exc:
                 raise TypeError(f"jit({self.name}): keyword arguments must be hashable "
