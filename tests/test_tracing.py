@@ -452,6 +452,17 @@ def test_structured_results_with_python_constants() -> None:
     assert isinstance(got["pair"], tuple) and isinstance(got["items"], list)
 
 
+def test_empty_containers_in_a_result() -> None:
+    """An empty tuple, list or dict in the result is rebuilt as it was (the compiled return
+    statement wrote (,) for the tuple: a SyntaxError)."""
+    def f(x: Tensor) -> tuple:
+        return (), [()], {}, (x * 2, ())
+
+    got = tg.jit(f)(np.ones(2))
+    assert got[:3] == ((), [()], {}) and got[3][1] == ()
+    np.testing.assert_array_equal(got[3][0].data, [2.0, 2.0])
+
+
 def test_a_python_number_used_as_operand_and_as_tensor_data() -> None:
     """The number 2.5 is both an operand and a Tensor's data: the recording must give
     Tensor(2.5) a slot that knows its dtype, not one holding a Python float."""

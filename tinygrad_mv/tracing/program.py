@@ -42,7 +42,10 @@ def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list[str],
             return lambda names, ns: names[index]  # an expression making the Tensor
         if isinstance(value, (tuple, list)):
             parts = [walk(v) for v in value]
-            open_, close = ("(", ",)") if isinstance(value, tuple) else ("[", "]")
+            if isinstance(value, tuple):
+                open_, close = "(", ",)" if parts else ")"  # (an empty tuple is (), not (,))
+            else:
+                open_, close = "[", "]"
             if type(value) not in (tuple, list):  # a namedtuple or a subclass: rebuilt by type
                 def build(names: list[str], ns: dict, kind: type = type(value)) -> str:
                     ns[f"k{len(ns)}"] = kind
