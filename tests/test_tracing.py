@@ -646,6 +646,18 @@ def test_numpy_on_the_data_is_caught_by_the_perturbed_check() -> None:
     assert not jitted.programs
 
 
+def test_a_number_returned_from_the_data_is_caught_by_the_perturbed_check() -> None:
+    """A Python number in the result computed from .data was returned frozen at every call (the
+    check compared the Tensors only); a constant one still replays."""
+    for f in (lambda x: (x * 2, float(x.data.sum())), lambda x: {"total": x.data.sum()}):
+        with pytest.raises(tg.JitError, match="does not reproduce"):
+            tg.jit(f)(np.array([1.0, 2.0]))
+    jitted = tg.jit(lambda x: (x * 2, x.shape[0] / 3, float("nan")))
+    jitted(np.ones(3))
+    result = jitted(np.zeros(3))
+    assert result[1] == 1.0 and np.isnan(result[2]) and jitted.recordings == 1
+
+
 def test_random_numbers_made_inside_are_caught_by_the_perturbed_check() -> None:
     with pytest.raises(tg.JitError, match="does not reproduce"):
         tg.jit(lambda x: x + tg.randn(2))(np.ones(2))

@@ -39,11 +39,23 @@ def _static_key(value: Any) -> Any:
     """A static argument as part of the signature: its type and value, a float by its bits
     (0.0 == -0.0, 2 == 2.0 == True, yet f may give different results for them), in tuples too."""
     kind = type(value)
-    if kind is float:
+    if isinstance(value, float):
         return kind, struct.pack("<d", value)
     if kind is tuple:
         return kind, tuple(_static_key(v) for v in value)
     return kind, value
+
+
+def _skeleton(result: Any) -> Any:
+    """A result's structure and Python constants, its Tensors left out (compared by _check: a
+    number computed from .data would otherwise be returned frozen)."""
+    if isinstance(result, Tensor):
+        return Tensor
+    if isinstance(result, (tuple, list)):
+        return type(result), tuple(_skeleton(v) for v in result)
+    if isinstance(result, dict):
+        return dict, tuple((k, _skeleton(v)) for k, v in result.items())  # (rebuilt as dict)
+    return _static_key(result)
 
 
 def _refuse_nested(name: str) -> None:
@@ -143,7 +155,7 @@ class _Jitted:
             replayed = program.run(moved)
         eager_leaves, _ = _flatten(eager, self.name)
         replay_leaves, _ = _flatten(replayed, self.name)
-        if len(eager_leaves) != len(replay_leaves) or not all(
+        if _skeleton(eager) != _skeleton(replayed) or not all(
                 _same(e.data, r.data) for e, r in zip(eager_leaves, replay_leaves)):
             raise JitError(
                 f"jit({self.name}): the recorded program does not reproduce the function on "
