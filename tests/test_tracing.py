@@ -718,8 +718,12 @@ def test_bad_arguments() -> None:
         tg.jit(scaled)(np.ones(2), {"a": 1})
     with pytest.raises(TypeError, match=r"jit\(scaled\): keyword arguments must be hashable"):
         tg.jit(scaled)(np.ones(2), 1, extra=[1])
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match=r"jit\(scaled\): argument 0 has dtype <U1"):
         tg.jit(scaled)(np.array(["a", "b"]), 1)
+    # a list of Tensors of two shapes: NumPy's ValueError naming neither jit nor the argument
+    with pytest.raises(TypeError, match=r"jit\(scaled\): argument 0 has a list that is not a "
+                       r"rectangular array.*separate arguments"):
+        tg.jit(scaled)([Tensor(np.ones(3)), Tensor(np.ones(2))], 1)
 
 
 # --- 5. Tensors read through a closure ----------------------------------------------------------

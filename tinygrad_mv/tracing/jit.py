@@ -93,7 +93,10 @@ class _Jitted:
                     return [], [], ()  # differentiated: run eagerly
                 arr = a.data
             else:
-                arr = _dynamic(a)
+                try:
+                    arr = _dynamic(a)
+                except TypeError as exc:
+                    raise TypeError(f"jit({self.name}): argument {i} has {exc}") from None
             if arr is None:
                 try:
                     hash(a)
