@@ -1233,6 +1233,20 @@ def test_a_copy_of_a_view_replays_in_the_copys_layout(f: Callable, n: int) -> No
         assert jitted(x).data.tobytes() == f(Tensor(x)).data.tobytes()
 
 
+def test_tg_grads_copy_of_a_reversed_argument_replays_in_the_copys_layout() -> None:
+    """An argument not in C order is recorded on a C-ordered copy, where tg.grad's copy of it
+    has the layout of its source: the replay took the argument itself for that copy, and with
+    a reversed view summed in another order than eagerly (one ulp off)."""
+    f = tg.grad(lambda x: (x * x).sum() * x.sum())
+    jitted = tg.jit(f)
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((300, 200))
+        for arg in (x[::-1], np.asfortranarray(x), x[:, ::-1]):
+            want = f(Tensor(arg))
+            assert jitted(arg).data.tobytes() == want.data.tobytes()
+    assert jitted.recordings == 1
+
+
 def test_numpy_functions_that_read_only_a_shape_replay():
     jitted = tg.jit(lambda x: x * np.ones_like(x) + np.full_like(x, 2.0) + np.zeros_like(x))
     for x in (np.array([1.0, 2.0]), np.array([5.0, -1.0])):

@@ -121,8 +121,8 @@ class _Jitted:
 
     def _record(self, args: tuple, kwargs: dict, positions: list[int],
                 arrays: list[np.ndarray]) -> _Program:
-        tracer = _Tracer(self.name)
         c_order = all(arr.flags.c_contiguous for arr in arrays)
+        tracer = _Tracer(self.name, c_order)
         # Record on private copies: slots are found by identity, so an array passed twice, or
         # also held by a closure, would otherwise become one slot for both.
         arrays = [arr.copy() for arr in arrays]
