@@ -452,6 +452,17 @@ def test_structured_results_with_python_constants() -> None:
     assert isinstance(got["pair"], tuple) and isinstance(got["items"], list)
 
 
+def test_empty_containers_in_a_result() -> None:
+    """An empty tuple, list or dict in the result is rebuilt as it was (the compiled return
+    statement wrote (,) for the tuple: a SyntaxError)."""
+    def f(x: Tensor) -> tuple:
+        return (), [()], {}, (x * 2, ())
+
+    got = tg.jit(f)(np.ones(2))
+    assert got[:3] == ((), [()], {}) and got[3][1] == ()
+    np.testing.assert_array_equal(got[3][0].data, [2.0, 2.0])
+
+
 def test_a_python_number_used_as_operand_and_as_tensor_data() -> None:
     """The number 2.5 is both an operand and a Tensor's data: the recording must give
     Tensor(2.5) a slot that knows its dtype, not one holding a Python float."""
@@ -494,6 +505,24 @@ def test_static_arguments_are_part_of_the_signature() -> None:
     np.testing.assert_array_equal(jitted(x, 2, shift=1.0).data, (x + 1) ** 2)
     np.testing.assert_array_equal(jitted(x, 2, shift=2.0).data, (x + 2) ** 2)
     assert jitted.recordings == 4
+
+
+def test_equal_static_arguments_of_other_types_or_signs_are_other_signatures() -> None:
+    """0.0 == -0.0 and 2 == 2.0 == True, as positional or keyword arguments and in tuples, yet f
+    gives other results for them (zeros' signs, a branch on the type): each records its own."""
+    def f(x: Tensor, scales: Any, *, rows: Any = 1) -> Tensor:
+        for scale in scales if type(scales) is tuple else (scales,):
+            x = x * scale
+        return x.reshape(rows, -1) if type(rows) is int else x * 10
+
+    jitted = tg.jit(f)
+    x = np.array([1.0, 2.0])
+    for scales, rows in [(0.0, 1), (-0.0, 1), (1.0, 1), (1, 1), (True, 1), ((0.0,), 1),
+                         ((-0.0,), 1), (1.0, 2), (1.0, 2.0), (1.0, True)]:
+        expected, result = f(Tensor(x), scales, rows=rows), jitted(x, scales, rows=rows)
+        assert result.shape == expected.shape, (scales, rows)
+        np.testing.assert_array_equal(result.data, expected.data)
+        np.testing.assert_array_equal(np.signbit(result.data), np.signbit(expected.data))
 
 
 def test_grad_mode_is_part_of_the_signature() -> None:
@@ -617,6 +646,18 @@ def test_numpy_on_the_data_is_caught_by_the_perturbed_check() -> None:
     assert not jitted.programs
 
 
+def test_a_number_returned_from_the_data_is_caught_by_the_perturbed_check() -> None:
+    """A Python number in the result computed from .data was returned frozen at every call (the
+    check compared the Tensors only); a constant one still replays."""
+    for f in (lambda x: (x * 2, float(x.data.sum())), lambda x: {"total": x.data.sum()}):
+        with pytest.raises(tg.JitError, match="does not reproduce"):
+            tg.jit(f)(np.array([1.0, 2.0]))
+    jitted = tg.jit(lambda x: (x * 2, x.shape[0] / 3, float("nan")))
+    jitted(np.ones(3))
+    result = jitted(np.zeros(3))
+    assert result[1] == 1.0 and np.isnan(result[2]) and jitted.recordings == 1
+
+
 def test_random_numbers_made_inside_are_caught_by_the_perturbed_check() -> None:
     with pytest.raises(tg.JitError, match="does not reproduce"):
         tg.jit(lambda x: x + tg.randn(2))(np.ones(2))
@@ -677,8 +718,12 @@ def test_bad_arguments() -> None:
         tg.jit(scaled)(np.ones(2), {"a": 1})
     with pytest.raises(TypeError, match=r"jit\(scaled\): keyword arguments must be hashable"):
         tg.jit(scaled)(np.ones(2), 1, extra=[1])
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match=r"jit\(scaled\): argument 0 has dtype <U1"):
         tg.jit(scaled)(np.array(["a", "b"]), 1)
+    # a list of Tensors of two shapes: NumPy's ValueError naming neither jit nor the argument
+    with pytest.raises(TypeError, match=r"jit\(scaled\): argument 0 has a list that is not a "
+                       r"rectangular array.*separate arguments"):
+        tg.jit(scaled)([Tensor(np.ones(3)), Tensor(np.ones(2))], 1)
 
 
 # --- 5. Tensors read through a closure ----------------------------------------------------------
@@ -713,6 +758,49 @@ def test_a_returned_closure_tensor_follows_its_data() -> None:
     param.data = np.array([5.0, 6.0])
     np.testing.assert_array_equal(jitted(np.ones(2))[1].data, [5.0, 6.0])
     assert jitted.recordings == 1
+
+
+_closure = Tensor(np.array([0.5, -1.0, 2.0]))
+_READ_OUTSIDE_OPERATIONS: dict[str, Callable] = {
+    # the closure's Tensor reaches f other than as an operation's operand: copied, detached,
+    # compared, tested by a ufunc, sorted, as a condition, an index, a cotangent, a tangent, or
+    # the point a transform differentiates at (it does not require grad)
+    "Tensor()": lambda x: x * Tensor(_closure),
+    "Parameter()": lambda x: x * tg.nn.Parameter(_closure),
+    "detach": lambda x: x * _closure.detach(),
+    "compared": lambda x: x * (_closure > 0),
+    "inverted": lambda x: x * ~(_closure > 0),
+    "ufunc test": lambda x: x * np.signbit(_closure),
+    "sorted": lambda x: x * np.sort(_closure),
+    "where": lambda x: tg.where(_closure > 0, x, -x),
+    "index": lambda x: x[(_closure > 0).astype(np.int64)],
+    "grad at": lambda x: tg.grad(lambda c: (c * c * x).sum())(_closure),
+    "jvp at": lambda x: tg.jvp(lambda c: c * c * x, (_closure,), (x,))[1],
+    "hessian at": lambda x: tg.hessian(lambda c: (c ** 3 * x).sum())(_closure),
+    "jacfwd at": lambda x: tg.jacfwd(lambda c: c * c * x)(_closure),
+    "vjp cotangent": lambda x: tg.vjp(lambda z: z * z, x)[1](_closure)[0],
+    "hvp tangent": lambda x: tg.hvp(lambda z: (z ** 3).sum(), (x,), (_closure,)),
+}
+
+
+@pytest.mark.parametrize("name", _READ_OUTSIDE_OPERATIONS)
+def test_a_closure_tensor_read_outside_operations_follows_its_data(name: str) -> None:
+    """A Tensor f closes over is read at every call however f uses it: p.data = ... and
+    p.data[...] = ... are seen (each way above replayed the first call's values)."""
+    f = _READ_OUTSIDE_OPERATIONS[name]
+    jitted = tg.jit(f)
+    rng = np.random.default_rng(7)
+    try:
+        for change in range(3):
+            x = rng.standard_normal(3)
+            np.testing.assert_array_equal(jitted(x).data, f(Tensor(x)).data)
+            if change == 0:
+                _closure.data = np.array([-2.0, 3.0, -0.25])  # rebound
+            else:
+                _closure.data[...] = [1.5, -0.5, 0.75]  # in place
+        assert jitted.recordings == 1
+    finally:
+        _closure.data = np.array([0.5, -1.0, 2.0])
 
 
 def test_a_module_is_jitted_and_follows_its_parameters() -> None:
@@ -1143,6 +1231,20 @@ def test_a_copy_of_a_view_replays_in_the_copys_layout(f: Callable, n: int) -> No
     for seed in range(12):
         x = np.random.default_rng(seed).standard_normal(n)
         assert jitted(x).data.tobytes() == f(Tensor(x)).data.tobytes()
+
+
+def test_tg_grads_copy_of_a_reversed_argument_replays_in_the_copys_layout() -> None:
+    """An argument not in C order is recorded on a C-ordered copy, where tg.grad's copy of it
+    has the layout of its source: the replay took the argument itself for that copy, and with
+    a reversed view summed in another order than eagerly (one ulp off)."""
+    f = tg.grad(lambda x: (x * x).sum() * x.sum())
+    jitted = tg.jit(f)
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((300, 200))
+        for arg in (x[::-1], np.asfortranarray(x), x[:, ::-1]):
+            want = f(Tensor(arg))
+            assert jitted(arg).data.tobytes() == want.data.tobytes()
+    assert jitted.recordings == 1
 
 
 def test_numpy_functions_that_read_only_a_shape_replay():

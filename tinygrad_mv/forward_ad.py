@@ -60,6 +60,9 @@ def make_dual(tensor: Any, tangent: Any) -> Tensor:
         # tangent of primal carries over (nested levels give second derivatives).
         dual = reshape(primal, primal.shape)
     else:
+        tracer = autograd._tracer
+        if tracer is not None:  # tg.jit: a replay reads primal's data at each call
+            tracer.read(primal)
         dual = _make(primal.data, None)
     level.set(dual, t)
     return dual

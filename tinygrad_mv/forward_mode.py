@@ -66,7 +66,7 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
                 # level's tangent of p.
                 x = reshape(p, p.shape)
             else:  # a copy: an in-place write inside f leaves the caller's array alone
-                x = Tensor(p.data if isinstance(p, Tensor) else p)
+                x = Tensor(p)
             tangent = t if on_tensors or nested and t._requires_grad else t.data
             if tangent.dtype != x.data.dtype:
                 tangent = tangent.astype(x.data.dtype)
@@ -154,7 +154,7 @@ def _batched_jacobian(f: Callable, args: Sequence[Tensor], nums: Sequence[int]) 
     with Level(refuse_reverse=True, record=nested, on_tensors=on_tensors, batch=total) as level:
         # An identity operation of its own keeps the input's graph and an outer level's tangent.
         inputs = [reshape(a, a.shape) if a.requires_grad and grad_on or outer is not None
-                  else Tensor(a.data) for a in args]
+                  else Tensor(a) for a in args]
         start = 0
         for n, size in zip(nums, sizes):
             basis = np.zeros((total, size), dtype=args[n].dtype)
@@ -320,6 +320,9 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     mode = _sweep_mode(nested)
     if mode is not None:
         tracer = autograd._tracer if mode == "recorded" else None
+        if tracer is not None:  # tangents a closure holds are read at each call
+            for t in tangents:
+                tracer.read(t)
         try:
             plan = _plan(_graph_of_all([g._node for g in grads]))
             result = []

@@ -69,7 +69,7 @@ def _prepare(args: Sequence[Any], nums: tuple[int, ...]) -> tuple[list[Any], boo
             args[n] = reshape(a, a.shape)
             continue
         # Tensor() copies and turns integer or bool data into float64.
-        args[n] = Tensor(a.data if isinstance(a, Tensor) else a, requires_grad=True)
+        args[n] = Tensor(a, requires_grad=True)
         if level is not None and isinstance(a, Tensor) and level.carries(a):
             # forward over reverse (jvp of a gradient): the derivative is recorded, so that
             # the tangents flow through the backward pass's operations too
@@ -396,7 +396,7 @@ def taylor(f: Callable, x0: Any, order: int) -> TaylorPolynomial:
     """
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
         raise ValueError(f"taylor: order must be a non-negative int, got {order!r}")
-    x = Tensor(x0.data if isinstance(x0, Tensor) else x0, requires_grad=True)
+    x = Tensor(x0, requires_grad=True)
     if x.size != 1 and order > 2:
         raise ValueError(f"taylor: order {order} needs a one-element x0; for x0 of shape "
                          f"{x.shape} orders 0, 1 and 2 (value, gradient, Hessian) are supported")

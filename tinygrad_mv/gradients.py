@@ -26,6 +26,8 @@ def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
             seed = seed.reshape(output.shape)
         return Tensor(seed) if create_graph else seed
     if isinstance(grad_output, Tensor):
+        if autograd._tracer is not None:  # tg.jit: a closure's cotangent is read at each call
+            autograd._tracer.read(grad_output)
         seed_data = grad_output.data
     else:
         seed_data = Tensor(grad_output).data

@@ -71,8 +71,9 @@ class Tensor:
         self.data = _to_array(data, dtype)
         tracer = autograd._tracer
         if tracer is not None:  # tg.jit is recording: the copy is a step of it
-            source = data.data if isinstance(data, Tensor) else data
-            tracer.record_copy(source, self.data)
+            if isinstance(data, Tensor):  # (a parameter copied: its value at each call)
+                tracer.read(data)
+            tracer.record_copy(data.data if isinstance(data, Tensor) else data, self.data)
         self.grad: Tensor | None = None
         self._node: autograd.Node | None = None
         self._hooks: list[Callable] | None = None
@@ -232,6 +233,8 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, as in PyTorch)."""
+        if autograd._tracer is not None:  # tg.jit: a replay reads self.data at each call
+            autograd._tracer.read(self)
         return _make(self.data, None)
 
     def retain_grad(self) -> None:
@@ -335,6 +338,10 @@ def _comparand(value: Any) -> Any:
 
 def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     """Comparisons give bool Tensors that never require grad."""
+    tracer = autograd._tracer
+    for operand in (a, b) if tracer is not None else ():
+        if isinstance(operand, Tensor):  # tg.jit: a parameter compared is read at each call
+            tracer.read(operand)
     a, b = _comparand(a), _comparand(b)
     if a is None or b is None:
         return NotImplemented
@@ -343,7 +350,6 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     except ValueError as exc:
         raise ValueError(f"{ufunc.__name__}: incompatible shapes {np.shape(a)} and "
                          f"{np.shape(b)}: {exc}") from exc
-    tracer = autograd._tracer
     if tracer is not None:
         tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
     return _make(result, None)

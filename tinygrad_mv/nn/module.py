@@ -44,8 +44,6 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
                  name: str | None = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
         super().__init__(data, requires_grad=False, dtype=dtype, name=name)
         if self.data.dtype.kind != "f":
             raise TypeError(f"Parameter: data of dtype {self.data.dtype} cannot be trained; "

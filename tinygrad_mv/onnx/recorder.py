@@ -136,6 +136,10 @@ class Recorder(Observer):
                               f"{exc}") from None
         self.bind(name, out)
 
+    def read(self, tensor: Tensor) -> None:
+        """``tensor``'s data is about to be used outside an operation: nothing to do (a Tensor
+        no operation made becomes an initializer, frozen, when an operation uses it)."""
+
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         if not self.active() or not self.recorded(source):
             return  # a copy of a constant is a constant (made an initializer when used)

@@ -287,13 +287,14 @@ _where = primitive("where", lambda a, b, cond: np.where(cond, a, b),
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (broadcast); no gradient flows to the
     condition."""
-    cond = value(condition)
-    cond = np.asarray(cond)
+    tracer = autograd._tracer
+    if tracer is not None and isinstance(condition, Tensor):
+        tracer.read(condition)  # tg.jit: a condition held by a closure is read at each call
+    cond = np.asarray(value(condition))
     if cond.dtype != bool:
         if cond.dtype.kind not in "iuf":
             raise TypeError(f"where: condition must be bool, got dtype {cond.dtype}")
         nonzero = cond != 0
-        tracer = autograd._tracer
         if tracer is not None:  # tg.jit is recording: the mask must follow the condition
             tracer.record_call(_nonzero, (cond,), nonzero)
         cond = nonzero

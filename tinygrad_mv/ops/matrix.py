@@ -241,6 +241,8 @@ def slogdet(a: Any) -> SlogdetResult:
     sign = _slogdet_sign(data)
     tracer = autograd._tracer
     if tracer is not None:  # tg.jit: a replay recomputes the sign of its own input
+        if isinstance(a, Tensor):
+            tracer.read(a)
         tracer.record_call(_slogdet_sign, (data,), sign)
     return SlogdetResult(_make(sign, None), logabsdet)
 

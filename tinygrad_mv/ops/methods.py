@@ -108,6 +108,7 @@ class _TensorMethods:
         result = np.invert(self.data)
         tracer = autograd._tracer
         if tracer is not None:
+            tracer.read(self)
             tracer.record_call(autograd._ndarray_result(np.invert), (self.data,), result)
         return _make(np.asarray(result), None)
 

@@ -136,6 +136,9 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         result = _wrap(result)
         tracer = autograd._tracer
         if tracer is not None and isinstance(result, Tensor) and "out" not in kwargs:
+            for operand in inputs:  # a parameter tested is read at each call
+                if isinstance(operand, Tensor):
+                    tracer.read(operand)
             tracer.record_call(autograd._ndarray_result(call), raw, result.data)
         return result
     name = ufunc.__name__

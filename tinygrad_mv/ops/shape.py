@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import autograd
 from ..autograd import Drawing, IndexedGrad, _VariadicRules, primitive
 from ..tensor import Tensor
 from ._util import batch_shape, normalize_axes
@@ -109,6 +110,8 @@ def _normalize_index(index: Any) -> Any:
     out = []
     for item in items:
         if isinstance(item, Tensor):
+            if autograd._tracer is not None:  # tg.jit: an index held by a closure is read
+                autograd._tracer.read(item)    # at each call
             item = item.data
         elif isinstance(item, list):
             item = np.asarray(item)

@@ -390,6 +390,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *,
     perm = argsort(x.data)
     tracer = autograd._tracer
     if tracer is not None:  # tg.jit is recording: the order must follow the data
+        tracer.read(x)
         tracer.record_call(argsort, (x.data,), perm)
     return _sort(x, perm=perm, axis=axis)
 

@@ -3,6 +3,7 @@ perturbed inputs, replayed at later calls."""
 from __future__ import annotations
 
 import functools
+import struct
 import threading
 import warnings
 from typing import Any, Callable
@@ -32,6 +33,29 @@ def _same(a: Any, b: Any) -> bool:
 _ndarray, _float64, _FLOAT64 = np.ndarray, np.float64, np.dtype(np.float64)
 _recording = threading.Lock()
 _MANY_RECORDINGS = 16  # a warning then: usually a Python number that changes at every call
+
+
+def _static_key(value: Any) -> Any:
+    """A static argument as part of the signature: its type and value, a float by its bits
+    (0.0 == -0.0, 2 == 2.0 == True, yet f may give different results for them), in tuples too."""
+    kind = type(value)
+    if isinstance(value, float):
+        return kind, struct.pack("<d", value)
+    if kind is tuple:
+        return kind, tuple(_static_key(v) for v in value)
+    return kind, value
+
+
+def _skeleton(result: Any) -> Any:
+    """A result's structure and Python constants, its Tensors left out (compared by _check: a
+    number computed from .data would otherwise be returned frozen)."""
+    if isinstance(result, Tensor):
+        return Tensor
+    if isinstance(result, (tuple, list)):
+        return type(result), tuple(_skeleton(v) for v in result)
+    if isinstance(result, dict):
+        return dict, tuple((k, _skeleton(v)) for k, v in result.items())  # (rebuilt as dict)
+    return _static_key(result)
 
 
 def _refuse_nested(name: str) -> None:
@@ -69,7 +93,10 @@ class _Jitted:
                     return [], [], ()  # differentiated: run eagerly
                 arr = a.data
             else:
-                arr = _dynamic(a)
+                try:
+                    arr = _dynamic(a)
+                except TypeError as exc:
+                    raise TypeError(f"jit({self.name}): argument {i} has {exc}") from None
             if arr is None:
                 try:
                     hash(a)
@@ -77,7 +104,7 @@ class _Jitted:
                     raise TypeError(f"jit({self.name}): argument {i} of type "
                                     f"{type(a).__name__} is neither an array nor hashable (a "
                                     "static argument must be hashable)") from exc
-                key.append((kind, a))
+                key.append(_static_key(a))
             else:
                 positions.append(i)
                 arrays.append(arr)
@@ -94,8 +121,8 @@ class _Jitted:
 
     def _record(self, args: tuple, kwargs: dict, positions: list[int],
                 arrays: list[np.ndarray]) -> _Program:
-        tracer = _Tracer(self.name)
         c_order = all(arr.flags.c_contiguous for arr in arrays)
+        tracer = _Tracer(self.name, c_order)
         # Record on private copies: slots are found by identity, so an array passed twice, or
         # also held by a closure, would otherwise become one slot for both.
         arrays = [arr.copy() for arr in arrays]
@@ -131,7 +158,7 @@ class _Jitted:
             replayed = program.run(moved)
         eager_leaves, _ = _flatten(eager, self.name)
         replay_leaves, _ = _flatten(replayed, self.name)
-        if len(eager_leaves) != len(replay_leaves) or not all(
+        if _skeleton(eager) != _skeleton(replayed) or not all(
                 _same(e.data, r.data) for e, r in zip(eager_leaves, replay_leaves)):
             raise JitError(
                 f"jit({self.name}): the recorded program does not reproduce the function on "
@@ -176,7 +203,7 @@ class _Jitted:
                                     "Tensor; pass arrays and Tensors positionally (keyword "
                                     "arguments are static, part of the signature)")
             try:
-                key += (tuple(sorted(kwargs.items())),)
+                key += (tuple(sorted((k, _static_key(v)) for k, v in kwargs.items())),)
                 hash(key)
             except TypeError as exc:
                 raise TypeError(f"jit({self.name}): keyword arguments must be hashable "

@@ -16,15 +16,20 @@ from .recorder import _add_at, _scatter_new, _Tracer
 
 # --- arguments and results ----------------------------------------------------------------------
 def _dynamic(value: Any) -> np.ndarray | None:
-    """The array a dynamic argument stands for (None for a static one)."""
+    """The array a dynamic argument stands for (None for a static one); TypeError saying what
+    is wrong with one that is no numeric array."""
     if isinstance(value, Tensor):
         return value.data
     if isinstance(value, (np.ndarray, np.generic, list)):
-        arr = np.asarray(value)
+        try:
+            arr = np.asarray(value)
+        except ValueError as exc:  # a ragged list (of Tensors of several shapes, say)
+            raise TypeError(f"a list that is not a rectangular array ({exc}); pass arrays and "
+                            "Tensors as separate arguments") from exc
         if arr.dtype.kind in "iubf" and arr.dtype not in _FLOATS:
             arr = arr.astype(_working_float(arr.dtype))  # as Tensor() makes it
         elif arr.dtype.kind != "f":
-            raise TypeError(f"jit: an argument has dtype {arr.dtype}; arrays must be numeric")
+            raise TypeError(f"dtype {arr.dtype}; arrays must be numeric")
         return arr
     return None
 
@@ -42,7 +47,10 @@ def _flatten(result: Any, name: str) -> tuple[list[Tensor], Callable[[list[str],
             return lambda names, ns: names[index]  # an expression making the Tensor
         if isinstance(value, (tuple, list)):
             parts = [walk(v) for v in value]
-            open_, close = ("(", ",)") if isinstance(value, tuple) else ("[", "]")
+            if isinstance(value, tuple):
+                open_, close = "(", ",)" if parts else ")"  # (an empty tuple is (), not (,))
+            else:
+                open_, close = "[", "]"
             if type(value) not in (tuple, list):  # a namedtuple or a subclass: rebuilt by type
                 def build(names: list[str], ns: dict, kind: type = type(value)) -> str:
                     ns[f"k{len(ns)}"] = kind

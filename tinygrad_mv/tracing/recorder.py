@@ -100,8 +100,11 @@ class _Tracer(Observer):
     """Turns what the tape does into a program over numbered slots of a value list: the
     primitives tell it of each forward, and it observes the engine's reverse walk."""
 
-    def __init__(self, function_name: str) -> None:
+    def __init__(self, function_name: str, c_order: bool = True) -> None:
         self.name = function_name
+        # Whether the arguments are C-ordered (the recording runs on C-ordered copies of them):
+        # only then are the replay's values laid out as the recording's.
+        self.c_order = c_order
         self.thread = threading.get_ident()
         self.slot_of: dict[int, int] = {}  # id(array or number) -> slot
         self.values: list[Any] = []        # the value of every slot during recording
@@ -211,6 +214,13 @@ class _Tracer(Observer):
         # results are made arrays on the way out.)
         self.emit(fn, all_ins, out)
 
+    def read(self, tensor: Tensor) -> None:
+        """``tensor``'s data is about to be used outside an operation (compared, sorted, copied by
+        Tensor(), shared by detach()): a Tensor ``f`` closes over (a parameter) becomes a value
+        read at every call, as an operation's operand does, not a constant frozen now."""
+        if self.active() and id(tensor.data) not in self.slot_of:
+            self.slot(tensor.data, tensor)
+
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         """``result`` is a copy of ``source`` with the same dtype: in the program it is the same
         value (nothing in a program writes to its arrays; results that are inputs or constants
@@ -221,9 +231,11 @@ class _Tracer(Observer):
         value = None if slot is None else self.values[slot]
         # The source stands for its copy where both are laid out alike: a copy of a reversed,
         # strided or broadcast view is C-ordered, and a sum or matmul adds in another order on it.
-        # (A slot may hold a Python number: the 2.5 of x * 2.5.)
+        # (A slot may hold a Python number: the 2.5 of x * 2.5.) Arguments not in C order are
+        # recorded on C-ordered copies: a replay's may be reversed, so it makes the copy too.
         if getattr(value, "dtype", None) == result.dtype and (
-                not isinstance(value, np.ndarray) or value.strides == result.strides):
+                not isinstance(value, np.ndarray)
+                or self.c_order and value.strides == result.strides):
             self.keep.append(result)
             self.slot_of[id(result)] = slot
         elif slot is not None:
