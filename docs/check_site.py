@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's package, as the site built from
 
 import tinygrad_mv as tg  # noqa: E402
 # a function named as its own module is documented under the module's path
-SHADOWED = {"tinygrad_mv.tensor": "tinygrad_mv.tensor.tensor",
+SHADOWED = {"tinygrad_mv.tensor": "tinygrad_mv.creation.tensor",
             "tinygrad_mv.gradcheck": "tinygrad_mv.gradcheck.gradcheck",
             "tinygrad_mv.onnx.export": "tinygrad_mv.onnx.export.export"}
 

@@ -103,3 +103,40 @@ def test_the_gaussian_chi2_gradient_replayed_with_0d_parameters():
         for g, e in zip(grads, expected_grads):
             assert g.data == e.data
         p = [p[0] - 1e3 * np.asarray(grads[0]), p[1] - 1e3 * np.asarray(grads[1])]
+
+
+# --- .data assigned by the user -------------------------------------------------------------------
+def test_data_assigned_a_tensor_holds_its_array_as_pytorchs_manual_update():
+    """PyTorch's manual update ``p.data = p.data - lr * p.grad`` (an ndarray minus a Tensor is a
+    Tensor) put a Tensor into .data: saving, the optimizers and np.asarray then failed."""
+    rng = np.random.default_rng(0)
+    model = tg.nn.Sequential(tg.nn.Linear(1, 4, rng=rng), tg.nn.Sigmoid(),
+                             tg.nn.Linear(4, 1, rng=rng))
+    x = Tensor(np.linspace(0.0, 1.0, 8).reshape(-1, 1))
+    y = Tensor(np.sin(3 * x.data))
+    for _ in range(3):
+        tg.nn.MSELoss()(model(x), y).backward()
+        for p in model.parameters():
+            p.data = p.data - 0.5 * p.grad
+            p.grad = None
+    for p in model.parameters():
+        assert type(p.data) is np.ndarray and type(np.asarray(p)) is np.ndarray
+    state = model.state_dict()
+    assert all(type(v) is np.ndarray for v in state.values())
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    tg.nn.MSELoss()(model(x), y).backward()
+    opt.step()  # raised on a Tensor inside .data
+
+
+def test_data_assigned_a_number_is_a_0d_array_and_other_values_are_refused():
+    """0-d arithmetic returns NumPy scalars (``t.data - lr * g`` on a 0-d t): .data stays an
+    ndarray; what is no number and no array is refused, naming its type."""
+    t = Tensor(2.0, requires_grad=True)
+    t.data = t.data - 0.5 * np.float64(1.0)
+    assert type(t.data) is np.ndarray and t.data.shape == () and t.item() == 1.5
+    t.data = np.float32(3.0)
+    assert type(t.data) is np.ndarray and t.data.dtype == np.float32
+    with pytest.raises(TypeError, match=r"\.data must be .* got str"):
+        t.data = "abc"
+    with pytest.raises(TypeError, match="got list"):
+        t.data = [1.0, 2.0]

@@ -16,8 +16,9 @@ from .ops.statistics import *  # noqa: F401,F403
 from .ops.arrange import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
 from . import linalg
-from .tensor import (
-    Tensor, arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
+from .tensor import Tensor
+from .creation import (
+    arange, eye, full, linspace, ones, ones_like, rand, randn, tensor, zeros, zeros_like,
 )
 
 from .functional import grad, jacobian, value_and_grad, vjp

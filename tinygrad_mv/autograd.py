@@ -243,7 +243,7 @@ def _weak_to_float32(datas: list, weak: list[int], args: tuple) -> None:
     """Operands without a float dtype of their own (integer or bool arrays and Tensors, lists,
     0-d arrays) take float32 when every floating Tensor operand is float32, as in PyTorch,
     instead of promoting the result to float64."""
-    dtypes = {a.data.dtype for a in args if isinstance(a, Tensor) and a.data.dtype.kind == "f"}
+    dtypes = {a._data.dtype for a in args if isinstance(a, Tensor) and a._data.dtype.kind == "f"}
     if dtypes == {np.dtype(np.float32)}:
         for i in weak:
             datas[i] = datas[i].astype(np.float32)
@@ -326,12 +326,12 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
         weak = None
         for arg in args:
             if isinstance(arg, Tensor):
-                datas.append(arg.data)
+                datas.append(arg._data)
                 if arg._requires_grad:
                     parents.append(arg._node or arg)
                     tracked = True
                     continue
-                if arg.data.dtype.kind != "f":  # an integer or bool Tensor, as an array of them
+                if arg._data.dtype.kind != "f":  # an integer or bool Tensor, as an array of them
                     weak = (weak or []) + [len(datas) - 1]
             else:
                 kind = type(arg)
@@ -385,7 +385,7 @@ def primitive(name: str, forward: Callable[..., np.ndarray], *vjps: Callable,
             node.hooks = node.trace = None
             node.retains_grad = False
             result = _new(Tensor)  # as _make, inlined: one Python call less per operation
-            result.data = out
+            result._data = out
             result.grad = None
             result._node = node
             result._requires_grad = True

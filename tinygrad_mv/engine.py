@@ -112,7 +112,7 @@ def check_versions(node: Node) -> None:
 
 
 def _check_finite_grad(node: Node, index: int, grad: Any, shape: tuple) -> None:
-    data = grad.data if isinstance(grad, Tensor) else grad
+    data = grad._data if isinstance(grad, Tensor) else grad
     if np.isfinite(data).all():
         return
     where = f"\nThe operation was created at:\n{node.trace}" if node.trace else ""
@@ -129,7 +129,7 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
             shape = np.shape(grad)
             # A replacement must be a gradient of the same shape, not fail later deep in NumPy.
             try:
-                kind = np.asarray(result.data if isinstance(result, Tensor) else result).dtype.kind
+                kind = np.asarray(result._data if isinstance(result, Tensor) else result).dtype.kind
             except ValueError:  # a ragged list
                 kind = "O"
             if kind not in "fiub":
@@ -139,7 +139,7 @@ def _run_hooks(hooks: list[Callable], grad: Any, create_graph: bool) -> Any:
             if create_graph:
                 new = result if isinstance(result, Tensor) else Tensor(result)
             else:
-                new = result.data if isinstance(result, Tensor) else np.asarray(result)
+                new = result._data if isinstance(result, Tensor) else np.asarray(result)
             if np.shape(new) != shape:
                 raise ValueError(f"register_hook: hook {getattr(hook, '__name__', hook)!r} "
                                  f"returned a gradient of shape {np.shape(new)}, expected {shape}")
@@ -284,7 +284,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 if is_node:
                     shape, dtype = parent.shape, parent.dtype
                 else:
-                    shape, dtype = parent.data.shape, parent.data.dtype
+                    shape, dtype = parent._data.shape, parent._data.dtype
                 if input_grad.shape != shape:
                     if type(input_grad) is IndexedGrad:
                         if anomaly:
@@ -356,7 +356,7 @@ def backward(outputs: Sequence[Any], grad_outputs: Sequence[Any], retain_graph: 
                 fresh = not hooked and type(grad) is np.ndarray and (
                     id(grad) in owned or _COUNTS_REFERENCES and sys.getrefcount(grad) == 3
                     and grad.flags.owndata and grad.flags.writeable)
-                if fresh and leaf.grad is None and grad.dtype is leaf.data.dtype:
+                if fresh and leaf.grad is None and grad.dtype is leaf._data.dtype:
                     leaf.grad = _make(grad, None)
                 else:
                     _accumulate(leaf, grad, False, fresh)
@@ -430,8 +430,8 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False)
         tensor.grad = _recorded_copy(grad) if tensor.grad is None else tensor.grad + grad
         return
     if isinstance(grad, Tensor):
-        grad = grad.data
-    dtype = tensor.data.dtype
+        grad = grad._data
+    dtype = tensor._data.dtype
     if tensor.grad is None:
         if fresh and grad.dtype == dtype and type(grad) is np.ndarray:
             tensor.grad = _make(grad, None)
@@ -446,7 +446,7 @@ def _accumulate(tensor: Any, grad: Any, create_graph: bool, fresh: bool = False)
             raise RuntimeError(f"backward: cannot accumulate into .grad, which holds {what}; "
                                f"the tensor has shape {tensor.shape} (set .grad to None or to a "
                                "Tensor of the tensor's shape)")
-        tensor.grad = _make(np.asarray(held.data + grad, dtype=dtype), None)
+        tensor.grad = _make(np.asarray(held._data + grad, dtype=dtype), None)
 
 
 def _no_copy_yet(grad: Any) -> Any:

@@ -107,11 +107,11 @@ class Level:
         """After an in-place write to ``written``: the tangents of other Tensors showing its
         memory (views taken before the write) describe the old values. (Found among the Tensors
         carrying tangents at the write, so that taking a view costs forward mode nothing.)"""
-        owner = versions._owner(written.data)
+        owner = versions._owner(written._data)
         for ref, tangent in list(self._tangents.values()):
             tensor = ref()
             if (tensor is not None and tensor is not written and tangent is not STALE
-                    and versions._owner(tensor.data) is owner):
+                    and versions._owner(tensor._data) is owner):
                 self.set(tensor, STALE)
 
     def node_tangent(self, node: Any) -> Any:
@@ -179,7 +179,7 @@ class Level:
         tangent = None
         constants = None
         recorded = result._node is not None
-        out = result.data
+        out = result._data
         i = -1
         for arg in args:
             i += 1
@@ -261,7 +261,7 @@ class Level:
             if tracer is not None and not tracer.active():
                 tracer = None
         else:
-            out = result.data
+            out = result._data
             inputs = datas
             tracer = None
         levels = autograd._forward
@@ -334,7 +334,7 @@ def _fit(tangent: Any, result: Tensor, op: Callable) -> Any:
     if tangent.shape != result.shape:
         tangent = (np.broadcast_to(tangent, result.shape) if isinstance(tangent, Tensor) else
                    np.broadcast_to(tangent, result.shape).copy())
-    dtype = result.data.dtype
+    dtype = result._data.dtype
     if tangent.dtype != dtype:
         tangent = tangent.astype(dtype)
     return tangent

@@ -46,7 +46,7 @@ def make_dual(tensor: Any, tangent: Any) -> Tensor:
     level = _level("make_dual")
     primal = tensor if isinstance(tensor, Tensor) else Tensor(tensor)
     if isinstance(tangent, Tensor):
-        t = tangent if tangent.requires_grad and autograd.is_grad_enabled() else tangent.data
+        t = tangent if tangent.requires_grad and autograd.is_grad_enabled() else tangent._data
     else:
         t = Tensor(tangent).data
     if t.shape != primal.shape:
@@ -63,7 +63,7 @@ def make_dual(tensor: Any, tangent: Any) -> Tensor:
         tracer = autograd._tracer
         if tracer is not None:  # tg.jit: a replay reads primal's data at each call
             tracer.read(primal)
-        dual = _make(primal.data, None)
+        dual = _make(primal._data, None)
     level.set(dual, t)
     return dual
 

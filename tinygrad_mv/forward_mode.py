@@ -67,9 +67,9 @@ def _forward_jvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Tensor]
                 x = reshape(p, p.shape)
             else:  # a copy: an in-place write inside f leaves the caller's array alone
                 x = Tensor(p)
-            tangent = t if on_tensors or nested and t._requires_grad else t.data
-            if tangent.dtype != x.data.dtype:
-                tangent = tangent.astype(x.data.dtype)
+            tangent = t if on_tensors or nested and t._requires_grad else t._data
+            if tangent.dtype != x._data.dtype:
+                tangent = tangent.astype(x._data.dtype)
             level.set(x, tangent)
             inputs.append(x)
         out = functional._call(f, inputs, "jvp")
@@ -328,7 +328,7 @@ def hvp(f: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
             result = []
             for g, p in zip(grads, prepared):
                 t = None if g._node is None else _sweep(plan, g._node, prepared,
-                                                        [t.data for t in tangents], tracer=tracer)
+                                                        [t._data for t in tangents], tracer=tracer)
                 # (Tensor copies, and a tracer sees the copy or the cast)
                 result.append(Tensor(np.zeros(p.shape, dtype=p.dtype)) if t is None else
                               Tensor(t, dtype=p.dtype))

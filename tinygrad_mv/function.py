@@ -63,7 +63,7 @@ def _like(result: Any, reference: Any) -> Any:
         return None
     if isinstance(reference, Tensor):
         return result if isinstance(result, Tensor) else Tensor(result)
-    return result.data if isinstance(result, Tensor) else np.asarray(result)
+    return result._data if isinstance(result, Tensor) else np.asarray(result)
 
 
 class Function:
@@ -109,14 +109,14 @@ def _make_op(cls: type) -> Any:
     name = cls.__name__
 
     def forward(*arrays: Any, ctx: FunctionCtx) -> np.ndarray:
-        inputs = [a if isinstance(a, Tensor) and a.data is d else _as_tensor(d)
+        inputs = [a if isinstance(a, Tensor) and a._data is d else _as_tensor(d)
                   for a, d in zip(ctx._inputs, arrays)] if ctx._inputs else list(arrays)
         ctx._grads = None
         with autograd.no_grad():
             out = cls.forward(ctx, *inputs)
         if not isinstance(out, Tensor):
             raise TypeError(f"{name}.forward must return a Tensor, got {type(out).__name__}")
-        return out.data
+        return out._data
 
     def vjp(i: int, g: Any, out: Any, *inputs: Any, ctx: FunctionCtx) -> Any:
         # One backward call serves the node's inputs, which the engine asks for one after

@@ -290,9 +290,9 @@ def _primals_and_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple
                 _make(t, None) if type(t) is np.ndarray and t.dtype in _FLOATS else Tensor(t)
                 for t in tangents]
     for i, (p, t) in enumerate(zip(primals, tangents)):
-        if np.shape(p.data if isinstance(p, Tensor) else p) != t.shape:
+        if np.shape(p._data if isinstance(p, Tensor) else p) != t.shape:
             raise ValueError(f"{name}: tangent {i} has shape {t.shape} but its primal has shape "
-                             f"{np.shape(p.data if isinstance(p, Tensor) else p)}")
+                             f"{np.shape(p._data if isinstance(p, Tensor) else p)}")
     return primals, tangents
 
 
@@ -408,11 +408,11 @@ def taylor(f: Callable, x0: Any, order: int) -> TaylorPolynomial:
             derivatives.append(grad(f)(x.detach()))
         if order == 2:
             derivatives.append(hessian_by_reverse(f)(x.detach()))
-        return TaylorPolynomial(x.data, derivatives)
+        return TaylorPolynomial(x._data, derivatives)
     derivatives = [out.detach()]
     current = out
     with autograd.enable_grad():
         for k in range(1, order + 1):
             (current,) = _grads(current.reshape(()), [x], None, k < order)
             derivatives.append(current.detach())
-    return TaylorPolynomial(x.data, derivatives)
+    return TaylorPolynomial(x._data, derivatives)

@@ -74,7 +74,7 @@ def numerical_jacobian(f: Callable[[Any], Any], x: Any, eps: float = 1e-6,
         raise ValueError(f"numerical_jacobian: method must be 'central' or 'forward', got "
                          f"{method!r}")
     as_tensor = not isinstance(x, np.ndarray)
-    base = np.array(x.data if isinstance(x, Tensor) else x)
+    base = np.array(x._data if isinstance(x, Tensor) else x)
     if base.dtype.kind != "f":
         base = base.astype(np.float64)
     work = base.copy()
@@ -82,7 +82,7 @@ def numerical_jacobian(f: Callable[[Any], Any], x: Any, eps: float = 1e-6,
 
     def evaluate() -> np.ndarray:
         out = f(Tensor(work) if as_tensor else work)  # f must not modify its input
-        return np.array(out.data if isinstance(out, Tensor) else out, dtype=np.float64)
+        return np.array(out._data if isinstance(out, Tensor) else out, dtype=np.float64)
 
     with autograd.no_grad():  # once, not per evaluation: the loop is the whole cost
         f0 = evaluate()
@@ -183,7 +183,7 @@ def compare_jacobians(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6,
     atol = _check_tolerance(atol, "atol", name)
     rtol = _check_tolerance(rtol, "rtol", name)
     tensors, checked = _as_inputs(inputs, name, stacklevel + 1)
-    datas = [t.data for t in tensors]
+    datas = [t._data for t in tensors]
     if not checked:
         raise ValueError(f"{name}: no floating-point input to check")
     with autograd.no_grad():
@@ -220,7 +220,7 @@ def _compare_output(f: Callable[..., Tensor], out: Tensor, tensors: list[Tensor]
                     mode: str) -> tuple[WorstEntry | None, float, float]:
     """One output's Jacobians against central differences: (its worst entry or None, by how
     many times that entry misses its tolerance, the largest |error|)."""
-    datas = [t.data for t in tensors]
+    datas = [t._data for t in tensors]
     jacobian = functional.jacobian if mode == "rev" else forward_mode.jacfwd
     analytic = jacobian(f, argnums=tuple(checked))(*datas)
     worst, worst_ratio, max_err = None, 1.0, 0.0
@@ -233,7 +233,7 @@ def _compare_output(f: Callable[..., Tensor], out: Tensor, tensors: list[Tensor]
         # a failing entry, not as a NumPy warning
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             numerical = numerical_jacobian(partial, tensors[i], eps).data
-        exact = np.asarray(analytic[k].data, dtype=np.float64)
+        exact = np.asarray(analytic[k]._data, dtype=np.float64)
         shape = out.shape + tensors[i].shape
         numerical, exact = numerical.reshape(shape), exact.reshape(shape)
         err = np.abs(exact - numerical)
@@ -273,7 +273,7 @@ def gradcheck(f: Callable[..., Tensor], inputs: Any, eps: float = 1e-6, atol: fl
 
 
 def _cotangent(given: Any, shape: tuple, what: str) -> np.ndarray:
-    cotangent = np.asarray(given.data if isinstance(given, Tensor) else given, dtype=np.float64)
+    cotangent = np.asarray(given._data if isinstance(given, Tensor) else given, dtype=np.float64)
     if cotangent.shape != shape:
         raise ValueError(f"gradgradcheck: {what} has shape {cotangent.shape} but the output "
                          f"has shape {shape}")
@@ -286,7 +286,7 @@ def _first_derivative_function(f: Callable[..., Tensor], tensors: Sequence[Tenso
     second derivative of <v, f>. v is ``grad_outputs``, or a fixed random vector. For f
     returning a tuple, v holds one cotangent per output (sum_o <v_o, f_o>)."""
     with autograd.no_grad():
-        out = f(*[Tensor(t.data) for t in tensors])
+        out = f(*[Tensor(t._data) for t in tensors])
     if isinstance(out, (tuple, list)):
         if not out or not all(isinstance(o, Tensor) for o in out):
             raise TypeError("gradgradcheck: the function must return a Tensor or a non-empty "
@@ -340,7 +340,7 @@ def compare_second_jacobians(f: Callable[..., Tensor], inputs: Any, grad_outputs
     first = _first_derivative_function(f, tensors, checked, grad_outputs)
     with warnings.catch_warnings():  # warned once already
         warnings.simplefilter("ignore", UserWarning)
-        marked = [Tensor(t.data, requires_grad=i in checked) for i, t in enumerate(tensors)]
+        marked = [Tensor(t._data, requires_grad=i in checked) for i, t in enumerate(tensors)]
         return compare_jacobians(first, marked, eps, atol, rtol, "gradgradcheck")
 
 

@@ -16,19 +16,19 @@ __all__ = ["grad"]
 def _seed(output: Any, grad_output: Any, create_graph: bool, what: str) -> Any:
     """The starting gradient for one output: ones for one-element outputs, else the given one."""
     if grad_output is None:
-        if output.data.size != 1:
+        if output._data.size != 1:
             raise RuntimeError(
                 f"{what}: grad can be implicitly created only for one-element outputs, but the "
                 f"output has shape {output.shape}; pass a gradient of that shape "
                 f"(e.g. {what.split('(')[0]}(gradient=tg.ones({output.shape})))")
-        seed = np.array(1, dtype=output.data.dtype)  # np.ones costs a microsecond more
-        if output.data.ndim:
+        seed = np.array(1, dtype=output._data.dtype)  # np.ones costs a microsecond more
+        if output._data.ndim:
             seed = seed.reshape(output.shape)
         return Tensor(seed) if create_graph else seed
     if isinstance(grad_output, Tensor):
         if autograd._tracer is not None:  # tg.jit: a closure's cotangent is read at each call
             autograd._tracer.read(grad_output)
-        seed_data = grad_output.data
+        seed_data = grad_output._data
     else:
         seed_data = Tensor(grad_output).data
     if seed_data.shape != output.shape:
@@ -90,7 +90,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         elif isinstance(g, Tensor):
             final.append(g)
         else:
-            copy = np.array(g, dtype=t.data.dtype, copy=True)
+            copy = np.array(g, dtype=t._data.dtype, copy=True)
             tracer = autograd._tracer
             if tracer is not None:
                 tracer.record_copy(g, copy)

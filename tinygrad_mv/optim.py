@@ -36,8 +36,8 @@ def _check_number(name: str, value: Any, what: str, low: float = 0.0,
 
 def _subtract_in_place(p: Tensor, update: np.ndarray) -> None:
     """``p.data -= update``, written into the parameter's own array."""
-    np.subtract(p.data, update, out=p.data, casting="same_kind")
-    versions.note_write(p.data)
+    np.subtract(p._data, update, out=p._data, casting="same_kind")
+    versions.note_write(p._data)
 
 
 def momentum_update(g: np.ndarray, buf: np.ndarray | None, momentum: float,
@@ -90,7 +90,7 @@ def _gradient(p: Tensor, i: int, what: str) -> np.ndarray | None:
     if grad.shape != p.shape:
         raise RuntimeError(f"{what}.step: parameter {i} of shape {p.shape} has a .grad of shape "
                            f"{grad.shape}; a gradient must have its parameter's shape")
-    return grad.data
+    return grad._data
 
 
 def _clear_grads(params: Iterable[Tensor], set_to_none: bool) -> None:
@@ -180,7 +180,7 @@ class SGD(Optimizer):
             if g is None:
                 continue
             if decay != 0:
-                g = g + decay * p.data
+                g = g + decay * p._data
             if momentum != 0:
                 g, state["momentum_buffer"] = momentum_update(
                     g, state.get("momentum_buffer"), momentum, self.dampening, self.nesterov)
@@ -218,11 +218,11 @@ class Adam(Optimizer):
             if g is None:
                 continue
             if self.weight_decay != 0:
-                g = g + self.weight_decay * p.data
+                g = g + self.weight_decay * p._data
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(p._data)
+                state["exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
             _subtract_in_place(p, adam_update(g, state["exp_avg"], state["exp_avg_sq"],
                                               state["step"], self.lr, self.betas, self.eps))
@@ -289,7 +289,7 @@ class Newton(Optimizer):
                                    "without freeing its graph") from exc
             raise
         flat_grad = np.concatenate([
-            np.zeros(p.size) if g is None else np.asarray(g.data, dtype=np.float64).ravel()
+            np.zeros(p.size) if g is None else np.asarray(g._data, dtype=np.float64).ravel()
             for p, g in zip(self.params, grads)])
         # The gradient pieces that still depend on the parameters (not constant ones).
         live = [(k, g) for k, g in enumerate(grads) if g is not None and g.requires_grad]
@@ -306,7 +306,7 @@ class Newton(Optimizer):
                 row = autograd.grad([g for _, g in live], self.params, grad_outputs=seeds,
                                     retain_graph=True, allow_unused=True)
                 hessian[i] = np.concatenate([
-                    np.zeros(p.size) if r is None else np.asarray(r.data, dtype=np.float64).ravel()
+                    np.zeros(p.size) if r is None else np.asarray(r._data, dtype=np.float64).ravel()
                     for p, r in zip(self.params, row)])
             hessian = 0.5 * (hessian + hessian.T)  # symmetric up to rounding
         return loss, flat_grad, hessian

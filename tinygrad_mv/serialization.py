@@ -36,7 +36,7 @@ def _arrays(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
             raise ValueError(f"tg.save: key {key!r} is not a usable name (a non-empty string "
                              "without slashes or NUL characters)")
         try:
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            arr = np.asarray(value._data if isinstance(value, Tensor) else value)
         except ValueError as exc:  # a ragged list
             raise ValueError(f"tg.save: '{key}' is not a rectangular array: {exc}") from None
         if arr.dtype.kind not in "biufc":

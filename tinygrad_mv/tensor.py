@@ -1,15 +1,13 @@
 """The Tensor: a NumPy array plus the edge to the operation that produced it."""
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from . import autograd
 
-__all__ = ["Tensor", "tensor", "zeros", "ones", "full", "arange", "linspace", "randn", "rand",
-           "zeros_like", "ones_like", "eye"]
+__all__ = ["Tensor"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # in native byte order
 
@@ -25,7 +23,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Validate and convert user data: float32/float64 keep their dtype, anything else numeric
     becomes float64 unless ``dtype`` forces one."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     forced = None
     if dtype is not None:
         try:
@@ -63,17 +61,17 @@ class Tensor:
     methods (``exp``, ``sum``, ``reshape``, ...) are bound by ``ops/methods.py``, the layer above.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_node", "name", "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "_node", "name", "_hooks", "__weakref__")
     __hash__ = object.__hash__  # == is elementwise, identity hashing keeps Tensors usable as keys
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        self.data = _to_array(data, dtype)
+        self._data = _to_array(data, dtype)
         tracer = autograd._tracer
         if tracer is not None:  # tg.jit is recording: the copy is a step of it
             if isinstance(data, Tensor):  # (a parameter copied: its value at each call)
                 tracer.read(data)
-            tracer.record_copy(data.data if isinstance(data, Tensor) else data, self.data)
+            tracer.record_copy(data._data if isinstance(data, Tensor) else data, self._data)
         self.grad: Tensor | None = None
         self._node: autograd.Node | None = None
         self._hooks: list[Callable] | None = None
@@ -84,6 +82,25 @@ class Tensor:
 
     # --- attributes ---------------------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The values: always an ``np.ndarray`` (a 0-d array for a scalar)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        # As PyTorch's ``p.data = ...``: a Tensor gives its values (cut from any graph), and a
+        # number or NumPy scalar becomes a 0-d array (0-d arithmetic returns scalars), so that
+        # .data stays an ndarray however a user's update loop computes it.
+        if isinstance(value, Tensor):
+            value = value._data
+        elif type(value) is not np.ndarray:
+            if not isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+                raise TypeError(f".data must be an np.ndarray, a Tensor or a number, got "
+                                f"{type(value).__name__}")
+            value = np.asarray(value)
+        self._data = value
+
+    @property
     def requires_grad(self) -> bool:
         """Whether gradients are computed for this Tensor."""
         return self._requires_grad
@@ -93,9 +110,9 @@ class Tensor:
         if not isinstance(value, (bool, np.bool_)):
             # bool("no") is True: anything but a bool would be a silent guess
             raise TypeError(f"requires_grad must be True or False, got {value!r}")
-        if value and self.data.dtype.kind != "f":
+        if value and self._data.dtype.kind != "f":
             raise TypeError(f"requires_grad=True is only possible for floating dtypes, not "
-                            f"{self.data.dtype}: gradients of integer or bool data do not exist")
+                            f"{self._data.dtype}: gradients of integer or bool data do not exist")
         if not value and self._node is not None:
             raise RuntimeError("requires_grad can only be turned off on a leaf tensor; use "
                                "detach() to cut a non-leaf from the graph")
@@ -114,27 +131,27 @@ class Tensor:
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of ``data``."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """The number of dimensions."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
         """The number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
         """The NumPy dtype of ``data``."""
-        return self.data.dtype
+        return self._data.dtype
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d Tensor")
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -143,28 +160,28 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if autograd._tracer is not None:
             _refuse_while_recording("np.asarray()")
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def numpy(self) -> np.ndarray:
         """A copy of the data."""
         _refuse_while_recording("numpy()")
-        return self.data.copy()
+        return self._data.copy()
 
     def item(self) -> float:
         """The value of a one-element Tensor as a Python number."""
         _refuse_while_recording("item()")
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
-        value = self.data.item()
-        return float(value) if self.data.dtype.kind == "f" else value
+        value = self._data.item()
+        return float(value) if self._data.dtype.kind == "f" else value
 
     def tolist(self) -> Any:
         """The values as (nested) Python lists."""
         _refuse_while_recording("tolist()")
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -174,16 +191,16 @@ class Tensor:
 
     def __index__(self) -> int:
         """A one-element integer tensor is an index (``range(t)``, ``a[t]``), as in PyTorch."""
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             hint = (" (numbers become float64 here: use int(t), or dtype=np.int64 when "
-                    "creating)" if self.data.dtype.kind == "f" and self.data.size == 1 else "")
+                    "creating)" if self._data.dtype.kind == "f" and self._data.size == 1 else "")
             raise TypeError(f"only integer tensors of one element can be used as an index, this "
-                            f"one has shape {self.shape} and dtype {self.data.dtype}{hint}")
+                            f"one has shape {self.shape} and dtype {self._data.dtype}{hint}")
         return int(self.item())
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value, as in PyTorch."""
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             return format(self.item(), spec)
         if not spec:
             return str(self)
@@ -192,16 +209,16 @@ class Tensor:
 
     def __bool__(self) -> bool:
         _refuse_while_recording("bool()")
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
                              "use .data.any() or .data.all()")
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=60)
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(", threshold=60)
         extras = [f"shape={self.shape}"]
-        if self.data.dtype != np.float64:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != np.float64:
+            extras.append(f"dtype={self._data.dtype}")
         if self._node is not None:
             extras.append(f"grad_fn={self._node.op}")
         elif self._requires_grad:
@@ -233,9 +250,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, as in PyTorch)."""
-        if autograd._tracer is not None:  # tg.jit: a replay reads self.data at each call
+        if autograd._tracer is not None:  # tg.jit: a replay reads self._data at each call
             autograd._tracer.read(self)
-        return _make(self.data, None)
+        return _make(self._data, None)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
@@ -303,7 +320,7 @@ def register_display(hook: Callable[[Tensor, Any, Any], dict]) -> None:
 def _make(data: np.ndarray, node: autograd.Node | None) -> Tensor:
     """Fast internal constructor: no validation, ``data`` must already be an ndarray."""
     t = object.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t._node = node
     t._requires_grad = node is not None
@@ -322,7 +339,7 @@ def _refuse_while_recording(what: str) -> None:
 def _comparand(value: Any) -> Any:
     """A comparison's operand as an array, or None when it is not numbers (strings, None)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
@@ -353,148 +370,6 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any) -> Tensor:
     if tracer is not None:
         tracer.record_call(autograd._ndarray_result(ufunc), (a, b), result)
     return _make(result, None)
-
-
-# --- creation helpers ---------------------------------------------------------------------------
-def _shape_arg(shape: tuple) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    try:
-        # operator.index: 2.5 or "2" are refused, not truncated to 2 (as NumPy does)
-        dims = tuple(operator.index(n) for n in shape)
-    except TypeError as exc:
-        raise TypeError(f"shape must be integers, got {shape!r}") from exc
-    if any(n < 0 for n in dims):
-        raise ValueError(f"shape must not have negative dimensions, got {dims}")
-    return dims
-
-
-def _creation(data: np.ndarray, requires_grad: bool, dtype: Any) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype or np.float64)
-
-
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
-           name: str | None = None) -> Tensor:
-    """``tg.tensor(data)``: the same as ``Tensor(data, ...)``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
-def _shape_of(name: str, positional: tuple, keywords: dict) -> tuple[int, ...]:
-    """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(shape=(2, 3))``."""
-    unknown = set(keywords) - {"shape"}
-    if unknown:
-        raise TypeError(f"{name}() got an unexpected keyword argument {sorted(unknown)[0]!r}")
-    if "shape" not in keywords:
-        return _shape_arg(positional)
-    if positional:
-        raise TypeError(f"{name}: give the shape either positionally or as shape=, not both")
-    shape = keywords["shape"]
-    return _shape_arg((tuple(shape),) if isinstance(shape, (tuple, list)) else (shape,))
-
-
-def zeros(*shape: Any, requires_grad: bool = False, dtype: Any = None,
-          **keywords: Any) -> Tensor:
-    """A Tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))`` (float64 unless ``dtype``)."""
-    return _creation(np.zeros(_shape_of("zeros", shape, keywords)), requires_grad, dtype)
-
-
-def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None, **keywords: Any) -> Tensor:
-    """A Tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))`` (float64 unless ``dtype``)."""
-    return _creation(np.ones(_shape_of("ones", shape, keywords)), requires_grad, dtype)
-
-
-def full(shape: Any, value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A Tensor of ``shape`` filled with ``value``."""
-    shape = _shape_arg((shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),))
-    if not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"full: value must be a real number, got {type(value).__name__}")
-    return _creation(np.full(shape, value, dtype=np.float64), requires_grad, dtype)
-
-
-def zeros_like(t: Any, requires_grad: bool = False) -> Tensor:
-    """Zeros of the shape and dtype of ``t``."""
-    return Tensor(np.zeros_like(np.asarray(t)), requires_grad=requires_grad)
-
-
-def ones_like(t: Any, requires_grad: bool = False) -> Tensor:
-    """Ones of the shape and dtype of ``t``."""
-    return Tensor(np.ones_like(np.asarray(t)), requires_grad=requires_grad)
-
-
-def _numpy_helper(name: str, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
-    """Call a NumPy constructor, naming the helper and its arguments when NumPy refuses them."""
-    try:
-        return fn(*args)
-    except TypeError as exc:
-        raise TypeError(f"{name}: invalid arguments {args!r}: {exc}") from exc
-    except (ValueError, ZeroDivisionError) as exc:  # arange(0, 1, 0) divides by zero
-        raise ValueError(f"{name}: invalid arguments {args!r}: {exc}") from exc
-
-
-def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """The n x m identity matrix (m = n by default)."""
-    return _creation(_numpy_helper("eye", np.eye, n, m), requires_grad, dtype)
-
-
-def arange(*args: float, requires_grad: bool = False, dtype: Any = None,
-           **bounds: float) -> Tensor:
-    """As ``np.arange(start, stop, step)``, in float64 unless ``dtype`` says otherwise. The bounds
-    may also be keywords: ``start=``, ``end=`` (PyTorch) or ``stop=`` (NumPy), ``step=``."""
-    if len(args) > 3:
-        raise TypeError(f"arange takes at most 3 bounds (start, end, step), got {len(args)}")
-    if bounds:
-        args = _arange_bounds(args, bounds)
-    return _creation(_numpy_helper("arange", lambda *a: np.arange(*a, dtype=np.float64), *args),
-                     requires_grad, dtype)
-
-
-def _arange_bounds(args: tuple, bounds: dict) -> tuple:
-    unknown = set(bounds) - {"start", "end", "stop", "step"}
-    if unknown:
-        raise TypeError(f"arange() got an unexpected keyword argument {sorted(unknown)[0]!r}")
-    if "end" in bounds and "stop" in bounds:
-        raise TypeError("arange: give end= or stop=, not both")
-    bounds = {("end" if key == "stop" else key): value for key, value in bounds.items()}
-    # As in PyTorch, a lone positional bound is the end, unless the end is a keyword.
-    alone_is_end = len(args) == 1 and "end" not in bounds
-    given = {"end": args[0]} if alone_is_end else dict(zip(("start", "end", "step"), args))
-    twice = set(given) & set(bounds)
-    if twice:
-        raise TypeError(f"arange: {sorted(twice)[0]} given both positionally and as a keyword")
-    given.update(bounds)
-    if "end" not in given:
-        raise TypeError("arange: the end of the range is missing (end= or stop=)")
-    return (given.get("start", 0), given["end"], given.get("step", 1))
-
-
-def linspace(start: float, stop: float, num: int = 50, requires_grad: bool = False,
-             dtype: Any = None) -> Tensor:
-    """``num`` evenly spaced numbers from ``start`` to ``stop`` included, as NumPy's."""
-    return _creation(_numpy_helper("linspace", np.linspace, start, stop, num), requires_grad,
-                     dtype)
-
-
-def _generator(rng: Any) -> np.random.Generator:
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.Generator):
-        return rng
-    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
-                    f"{type(rng).__name__}")
-
-
-def randn(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None,
-          **keywords: Any) -> Tensor:
-    """Standard normal samples; ``rng`` a ``np.random.Generator`` or an int seed."""
-    dims = _shape_of("randn", shape, keywords)
-    return _creation(_generator(rng).standard_normal(dims), requires_grad, dtype)
-
-
-def rand(*shape: Any, rng: Any = None, requires_grad: bool = False, dtype: Any = None,
-         **keywords: Any) -> Tensor:
-    """Uniform samples in [0, 1); ``rng`` a ``np.random.Generator`` or an int seed."""
-    return _creation(_generator(rng).random(_shape_of("rand", shape, keywords)), requires_grad,
-                     dtype)
 
 
 def _weakref(t: Tensor) -> Any:

@@ -98,6 +98,6 @@ def views_of(array: np.ndarray) -> list:
     found = []
     for ref in list(_views):
         tensor = ref()
-        if tensor is not None and _owner(tensor.data) is owner:
+        if tensor is not None and _owner(tensor._data) is owner:
             found.append(tensor)
     return found

@@ -37,9 +37,9 @@ def _as_tensor(x: Any) -> Tensor:
 def _pair(prediction: Any, target: Any, name: str) -> tuple[Tensor, Tensor]:
     prediction = _as_tensor(prediction)
     target = _as_tensor(target)
-    if prediction.data.shape != target.data.shape:
-        raise ValueError(f"{name}: prediction of shape {prediction.data.shape} and target of "
-                         f"shape {target.data.shape} differ; they must have the same shape (no "
+    if prediction._data.shape != target._data.shape:
+        raise ValueError(f"{name}: prediction of shape {prediction._data.shape} and target of "
+                         f"shape {target._data.shape} differ; they must have the same shape (no "
                          "broadcasting, e.g. reshape a (N,) target to (N, 1))")
     return prediction, target
 
@@ -102,7 +102,7 @@ def mse_loss(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
     prediction, target = _pair(prediction, target, "mse_loss")
     if reduction == "none":  # one loss per element, from the elementary operations
         return ops.square(prediction - target)
-    size = prediction.data.size
+    size = prediction._data.size
     if reduction == "mean" and size == 0:
         raise ValueError("mse_loss: the mean of an empty prediction is undefined")
     scale = 1.0 / size if reduction == "mean" else 1.0
@@ -118,18 +118,18 @@ def chi_squared_loss(prediction: Any, target: Any, sigma: Any = None) -> Tensor:
     if isinstance(sigma, Tensor) and sigma.requires_grad:
         # Uncertainties being fitted too: the composite form differentiates through sigma.
         return (((target - prediction) / sigma) ** 2).sum()
-    s = np.asarray(sigma.data if isinstance(sigma, Tensor) else sigma, dtype=np.float64)
+    s = np.asarray(sigma._data if isinstance(sigma, Tensor) else sigma, dtype=np.float64)
     if not (np.all(np.isfinite(s)) and np.all(s > 0)):
         raise ValueError("chi_squared_loss: sigma must be positive and finite everywhere "
                          f"(got min {s.min() if s.size else 'n/a'})")
     try:
-        shape = np.broadcast_shapes(s.shape, prediction.data.shape)
+        shape = np.broadcast_shapes(s.shape, prediction._data.shape)
     except ValueError:
         shape = None
-    if shape != prediction.data.shape:
+    if shape != prediction._data.shape:
         raise ValueError(f"chi_squared_loss: sigma of shape {s.shape} does not broadcast to the "
-                         f"prediction's shape {prediction.data.shape}")
-    inverse = (1.0 / s).astype(prediction.data.dtype, copy=False)
+                         f"prediction's shape {prediction._data.shape}")
+    inverse = (1.0 / s).astype(prediction._data.dtype, copy=False)
     return _squared_error_op(prediction, target, inverse_sigma=inverse)
 
 
@@ -182,7 +182,7 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") 
     PyTorch), averaged (``"mean"``, the default) or summed."""
     _check_reduction(reduction, "binary_cross_entropy")
     prediction, target = _pair(prediction, target, "binary_cross_entropy")
-    for what, arr in (("prediction", prediction.data), ("target", target.data)):
+    for what, arr in (("prediction", prediction._data), ("target", target._data)):
         inside = (arr >= 0) & (arr <= 1)
         if not inside.all():
             bad = arr[~inside].flat[0]
@@ -192,7 +192,7 @@ def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean") 
                                 if what == "prediction" else ""))
     if reduction == "none":
         return _bce_each_op(prediction, target)
-    size = prediction.data.size
+    size = prediction._data.size
     if reduction == "mean" and size == 0:
         raise ValueError("binary_cross_entropy: the mean of an empty prediction is undefined")
     scale = 1.0 / size if reduction == "mean" else 1.0
@@ -231,7 +231,7 @@ def _class_array(target: Any) -> np.ndarray:
     if isinstance(target, Tensor):
         # tg.tensor([0, 2, 1]) holds float64 (the contract's rule for data): whole numbers
         # in a Tensor are read as classes, as a PyTorch user's integer tensor would be
-        data = target.data
+        data = target._data
         if data.dtype.kind == "f" and np.all(np.isfinite(data)) and np.all(data == np.round(data)):
             return data.astype(np.intp)
         target = data
@@ -251,15 +251,15 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "cross_entropy")
     logits = _as_tensor(logits)
     classes = _class_array(target)
-    shape = logits.data.shape
-    if logits.data.ndim == 1 and classes.ndim == 0:
+    shape = logits._data.shape
+    if logits._data.ndim == 1 and classes.ndim == 0:
         logits = ops.reshape(logits, (1, shape[0]))
         classes = classes.reshape(1)
-    elif logits.data.ndim != 2 or classes.shape != shape[:1]:
+    elif logits._data.ndim != 2 or classes.shape != shape[:1]:
         raise ValueError(f"cross_entropy: logits of shape {shape} and target of shape "
                          f"{classes.shape} do not match; expected logits (N, C) with target (N,), "
                          "or logits (C,) with a scalar target")
-    n, c = logits.data.shape
+    n, c = logits._data.shape
     if n == 0 and reduction == "mean":
         raise ValueError("cross_entropy: the mean over an empty batch is undefined")
     if c == 0:

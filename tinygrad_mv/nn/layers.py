@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, _generator
+from ..creation import _generator
+from ..tensor import Tensor
 from .module import Module, Parameter
 
 __all__ = ["Linear", "Sigmoid", "Tanh", "ReLU"]

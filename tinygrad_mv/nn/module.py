@@ -45,8 +45,8 @@ class Parameter(Tensor):
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
                  name: str | None = None) -> None:
         super().__init__(data, requires_grad=False, dtype=dtype, name=name)
-        if self.data.dtype.kind != "f":
-            raise TypeError(f"Parameter: data of dtype {self.data.dtype} cannot be trained; "
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"Parameter: data of dtype {self._data.dtype} cannot be trained; "
                             "use np.float32 or np.float64")
         self.requires_grad = requires_grad
 
@@ -173,7 +173,7 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Parameter name -> a copy of its array (later training does not change it). A shared
         (tied) Parameter is listed under each of its names, as in PyTorch."""
-        return {name: p.data.copy()
+        return {name: p._data.copy()
                 for name, p in self.named_parameters(remove_duplicate=False)}
 
     def load_state_dict(self, state_dict: Any, strict: bool = True) -> IncompatibleKeys:
@@ -207,7 +207,7 @@ class Module:
         bad = []
         for name, p in params.items():
             value = state_dict[name]
-            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            arr = np.asarray(value._data if isinstance(value, Tensor) else value)
             if arr.dtype.kind not in "fiub":
                 raise TypeError(f"load_state_dict for {type(self).__name__}: '{name}' has "
                                 f"non-numeric dtype {arr.dtype}; nothing was loaded")
@@ -219,8 +219,8 @@ class Module:
                                  f"for {'; '.join(bad)}; nothing was loaded")
         for name, p in params.items():
             # Written into the parameter's own array, as PyTorch's copy_: views stay current.
-            np.copyto(p.data, staged[name], casting="unsafe")
-            versions.note_write(p.data)
+            np.copyto(p._data, staged[name], casting="unsafe")
+            versions.note_write(p._data)
         return IncompatibleKeys(missing, unexpected)
 
     # --- display ------------------------------------------------------------------------------

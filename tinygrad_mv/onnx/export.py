@@ -38,7 +38,7 @@ def _example_arrays(example_inputs: Any) -> list[np.ndarray]:
                 value, bool):
             raise TypeError(f"onnx.export: example input {i} is a {type(value).__name__}; give "
                             "arrays or Tensors")
-        array = np.array(value.data if isinstance(value, Tensor) else value)
+        array = np.array(value._data if isinstance(value, Tensor) else value)
         if array.dtype.kind in "iu":
             array = array.astype(np.float64)
         if array.dtype not in (np.float64, np.float32):
@@ -87,7 +87,7 @@ def _parameter_names(f: Any) -> dict[int, str]:
     named = getattr(f, "named_parameters", None)
     if named is None:
         return {}
-    return {id(p.data): name for name, p in named()}
+    return {id(p._data): name for name, p in named()}
 
 
 def _user_frame(exc: BaseException) -> str:
@@ -163,7 +163,7 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
     # operations (create_graph), which become nodes like the rest.
     tensors = [Tensor(a, requires_grad=True) for a in arrays]
     for tensor, input_name in zip(tensors, inputs):
-        recorder.input(tensor.data, input_name)
+        recorder.input(tensor._data, input_name)
     try:
         with _recording(recorder), autograd.enable_grad():
             result = f(*tensors)
@@ -182,9 +182,9 @@ def export(f: Callable[..., Any], example_inputs: Any, path: str | os.PathLike, 
                          "inputs or parameters")
     builder.reserved.update(outputs)
     for tensor, output_name in zip(results, outputs):
-        source = recorder.value(tensor.data)
+        source = recorder.value(tensor._data)
         builder.nodes.append(graph.helper.make_node("Identity", [source], [output_name]))
     model = builder.model(list(zip(inputs, arrays)),
-                          [(n, t.data) for n, t in zip(outputs, results)], opset, name)
+                          [(n, t._data) for n, t in zip(outputs, results)], opset, name)
     onnx.checker.check_model(model, full_check=True)
     return graph.write_atomically(model, target)

@@ -116,7 +116,7 @@ class Recorder(Observer):
         ins = []
         for data, arg in zip(datas, args):
             # (a bool or integer Tensor beside float32 ones is converted too: a relu's mask)
-            source = arg.data if isinstance(arg, Tensor) else arg
+            source = arg._data if isinstance(arg, Tensor) else arg
             if data is not source and self.recorded(source):
                 # a recorded bool or integer array the operation converted to float
                 ins.append(self.builder.cast(self.value(source), np.asarray(source).dtype,

@@ -12,7 +12,7 @@ from ..tensor import Tensor, _make
 
 def value(x: Any) -> Any:
     """The NumPy value of an array or Tensor: masks and weights derived from it are constants."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def constant_like(array: np.ndarray, reference: Any) -> Any:

@@ -103,7 +103,7 @@ _repeat = primitive("repeat", lambda x, repeats, axis: np.repeat(x, repeats, axi
 
 
 def _repeats(repeats: Any, length: int) -> int | tuple[int, ...]:
-    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    counts = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if counts.dtype.kind == "f" and isinstance(repeats, Tensor) and np.all(np.mod(counts, 1) == 0):
         counts = counts.astype(np.intp)  # Tensors hold floats: whole numbers count as ints
     if counts.dtype.kind not in "iu" or counts.ndim > 1:
@@ -233,7 +233,7 @@ def _pairs(value: Any, ndim: int, what: str, kind: Callable) -> tuple:
     if isinstance(value, Tensor):
         if value.requires_grad:
             raise TypeError(f"pad: {what} must be constants; got a Tensor that requires grad")
-        value = value.data
+        value = value._data
     array = np.asarray(value)
     if array.size == 0:  # a 0-d tensor's pairs: ()
         array = array.astype(kind)

@@ -77,7 +77,7 @@ def _refuse_leaf(t: Tensor, what: str) -> None:
 
 
 def _check_writable(t: Tensor, what: str) -> None:
-    if not t.data.flags.writeable:
+    if not t._data.flags.writeable:
         raise RuntimeError(f"{what}: the tensor of shape {t.shape} is a read-only view (from "
                            "broadcast_to or expand): several of its elements share one memory "
                            "location; copy it first (t = t + 0)")
@@ -105,9 +105,9 @@ def _shares_memory(t: Tensor) -> bool:
     """Whether ``t``'s array may be a view of another tensor's memory: a view taken without grad
     (no node), or one recorded as a view. The result of any other operation may be a view of a
     temporary of its own (logsumexp's, tile's), which no other tensor holds."""
-    if t.data.base is None:
+    if t._data.base is None:
         return False
-    return t._node is None or any(view is t for view in versions.views_of(t.data))
+    return t._node is None or any(view is t for view in versions.views_of(t._data))
 
 
 def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
@@ -117,7 +117,7 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
             "slice, reshape or transpose), and writing it in place while grad is recorded would "
             "leave the other tensor's graph stale. Write into the tensor itself "
             "(x[index] = value) or compute out of place (y = y * 2).")
-    old = _make(t.data.copy(), t._node)  # the value before the write, where t hung in the graph
+    old = _make(t._data.copy(), t._node)  # the value before the write, where t hung in the graph
     new = _write(t, what, old, compute)
     node = new._node
     previous = t._node
@@ -131,7 +131,7 @@ def _record(t: Tensor, what: str, name: str, compute: Callable[[Tensor], Tensor]
     node.out_ref = weakref.ref(t)
     t._node = node
     t._requires_grad = True
-    for view in versions.views_of(t.data):
+    for view in versions.views_of(t._data):
         _mark_stale(view, name)
     return t
 
@@ -150,8 +150,8 @@ def _write(t: Tensor, what: str, old: Tensor, compute: Callable[[Tensor], Tensor
                          f"tensor of shape {t.shape} written in place")
     if new.dtype != t.dtype:  # (float32 t, float64 value): the dtype is a param, not an operand
         new = astype(new, dtype=t.dtype)
-    np.copyto(t.data, new.data)
-    versions.note_write(t.data)
+    np.copyto(t._data, new._data)
+    versions.note_write(t._data)
     if level is not None:
         level.set(t, level.tangent(new))
         level.mark_views_stale(t)
@@ -180,14 +180,14 @@ def _mark_stale(view: Tensor, write: str) -> None:
     def refuse(g: Any, out: Any, x: Any) -> Any:
         raise RuntimeError(message)
 
-    stale = autograd.Node("stale view", (refuse,), (taken,), ([None], None), {}, view.data)
+    stale = autograd.Node("stale view", (refuse,), (taken,), ([None], None), {}, view._data)
     stale.out_ref = weakref.ref(view)
     view._node = stale
 
 
 def _plain_value(value: Any) -> Any:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (list, tuple)):
         return Tensor(value).data
     return value
@@ -197,14 +197,14 @@ def _arithmetic(name: str, ufunc: np.ufunc, op: Callable, symbol: str, dunder: s
     def inplace(t: Tensor, value: Any) -> Tensor:
         what = f"'{name}' (t {symbol}= ...)"
         _refuse_while_tracing(t, what)
-        if _records(t, value, what) and t.data.dtype.kind == "f":
+        if _records(t, value, what) and t._data.dtype.kind == "f":
             _check_writable(t, what)
             source = value
             return _record(t, what, name, lambda old: op(old, old if source is t else source))
         if _carries_tangent(t, value):
             _check_writable(t, what)
             source = value
-            _write(t, what, _make(t.data.copy(), None),
+            _write(t, what, _make(t._data.copy(), None),
                    lambda old: op(old, old if source is t else source))
             return t
         data = _plain_value(value)
@@ -217,13 +217,13 @@ def _arithmetic(name: str, ufunc: np.ufunc, op: Callable, symbol: str, dunder: s
                              f"the tensor's shape {t.shape}")
         _check_writable(t, what)
         try:
-            ufunc(t.data, data, out=t.data, casting="same_kind")
+            ufunc(t._data, data, out=t._data, casting="same_kind")
         except TypeError as exc:  # NumPy's UFuncTypeError: e.g. an int tensor /= 2
             raise InplaceDtypeError(
-                f"{what}: the result ({np.result_type(t.data, data)}) cannot be stored in the "
+                f"{what}: the result ({np.result_type(t._data, data)}) cannot be stored in the "
                 f"tensor's dtype {t.dtype} in place; write out of place or use a float "
                 "tensor") from exc
-        versions.note_write(t.data)
+        versions.note_write(t._data)
         return t
 
     inplace.__name__ = inplace.__qualname__ = dunder
@@ -247,7 +247,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     what = "'setitem' (t[index] = ...)"
     _refuse_while_tracing(t, what)
     index = _normalize_index(index)
-    if _records(t, value, what) and t.data.dtype.kind == "f":
+    if _records(t, value, what) and t._data.dtype.kind == "f":
         _check_writable(t, what)
         try:
             target_shape = np.empty(t.shape, dtype=bool)[index].shape
@@ -259,24 +259,24 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         return
     if _carries_tangent(t, value):
         _check_writable(t, what)
-        _write(t, what, _make(t.data.copy(), None),
+        _write(t, what, _make(t._data.copy(), None),
                lambda old: setitem_op(old, value, index=index))
         return
     _check_writable(t, what)
     data = _plain_value(value)
     try:
-        t.data[index] = data
+        t._data[index] = data
     except IndexError as exc:
         raise IndexError(f"{what}: index {index!r} is invalid for shape {t.shape}: "
                          f"{exc}") from exc
     except ValueError as exc:
         raise ValueError(f"{what}: a value of shape {np.shape(data)} does not broadcast to the "
                          f"indexed shape of a tensor of shape {t.shape}: {exc}") from exc
-    versions.note_write(t.data)
+    versions.note_write(t._data)
 
 
 def _check_fits(what: str, value: Any, target_shape: tuple) -> None:
-    shape = np.shape(value.data if isinstance(value, Tensor) else value)
+    shape = np.shape(value._data if isinstance(value, Tensor) else value)
     try:
         fits = np.broadcast_shapes(target_shape, shape) == target_shape
     except ValueError:

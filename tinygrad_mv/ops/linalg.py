@@ -43,8 +43,8 @@ _matmul = primitive("matmul", np.matmul, _matmul_dx, _matmul_dy,
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with NumPy's ``@`` semantics (1-D, 2-D and batched N-D operands)."""
     # (A Tensor's array answers directly: np.ndim is a Python-level call through NumPy.)
-    if (a.data.ndim if isinstance(a, Tensor) else np.ndim(a)) == 0 or (
-            b.data.ndim if isinstance(b, Tensor) else np.ndim(b)) == 0:
+    if (a._data.ndim if isinstance(a, Tensor) else np.ndim(a)) == 0 or (
+            b._data.ndim if isinstance(b, Tensor) else np.ndim(b)) == 0:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {np.shape(a)} and "
                          f"{np.shape(b)} (use * for scalars)")
     return _matmul(a, b)

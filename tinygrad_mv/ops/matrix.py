@@ -237,7 +237,7 @@ def slogdet(a: Any) -> SlogdetResult:
     piecewise constant and carries no gradient (as PyTorch); ``logabsdet`` does."""
     _square("slogdet", a)
     logabsdet = _slogdet(a)
-    data = a.data if isinstance(a, Tensor) else np.asarray(a)
+    data = a._data if isinstance(a, Tensor) else np.asarray(a)
     sign = _slogdet_sign(data)
     tracer = autograd._tracer
     if tracer is not None:  # tg.jit: a replay recomputes the sign of its own input

@@ -105,11 +105,11 @@ class _TensorMethods:
     def __invert__(self) -> Tensor:
         """``~self``: elementwise not of a bool tensor (bitwise not of an integer one)."""
         _integral("~", self)
-        result = np.invert(self.data)
+        result = np.invert(self._data)
         tracer = autograd._tracer
         if tracer is not None:
             tracer.read(self)
-            tracer.record_call(autograd._ndarray_result(np.invert), (self.data,), result)
+            tracer.record_call(autograd._ndarray_result(np.invert), (self._data,), result)
         return _make(np.asarray(result), None)
 
     # --- elementwise --------------------------------------------------------------------------
@@ -211,7 +211,7 @@ class _TensorMethods:
         """NumPy's permutation of the axes (reversed when none are given)."""
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], (int, np.integer))):
             axes = axes[0]
-        elif (len(axes) == 2 and self.data.ndim == 2
+        elif (len(axes) == 2 and self._data.ndim == 2
               and all(isinstance(a, (int, np.integer)) for a in axes)
               and all(-2 <= a < 2 for a in axes) and tuple(int(a) % 2 for a in axes) == (0, 1)):
             # NumPy's permutation (0, 1) is the identity; PyTorch's transpose(0, 1) swaps:
@@ -253,7 +253,7 @@ class _TensorMethods:
 def _integral(symbol: str, *operands: Any) -> None:
     """Refuse floating operands of a logical operator (as PyTorch: there is no float ``&``)."""
     for v in operands:
-        kind = np.asarray(v.data if isinstance(v, Tensor) else v).dtype.kind
+        kind = np.asarray(v._data if isinstance(v, Tensor) else v).dtype.kind
         if kind not in "biu":
             dtype = v.dtype if isinstance(v, (Tensor, np.ndarray, np.generic)) else type(v).__name__
             raise TypeError(f"'{symbol}' takes bool or integer tensors (masks, such as x > 0), got "

@@ -46,7 +46,7 @@ _INSPECTION = {
 
 def _raw(x: Any) -> Any:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if isinstance(x, (list, tuple)):
         return type(x)(_raw(v) for v in x)
     return x
@@ -128,7 +128,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         raw = _raw(inputs)
         result = call(*raw)
         for t in written:  # a value a recorded operation saved may have changed
-            versions.note_write(t.data)
+            versions.note_write(t._data)
         if outs:
             # NumPy's protocol: the out arguments themselves, so `arr -= tensor` keeps `arr` an
             # ndarray (a parameter's .data stays an array in `p.data -= lr * p.grad`)
@@ -139,7 +139,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
             for operand in inputs:  # a parameter tested is read at each call
                 if isinstance(operand, Tensor):
                     tracer.read(operand)
-            tracer.record_call(autograd._ndarray_result(call), raw, result.data)
+            tracer.record_call(autograd._ndarray_result(call), raw, result._data)
         return result
     name = ufunc.__name__
     if op is not None:

@@ -45,7 +45,7 @@ _transpose = primitive("transpose", lambda x, axes: np.transpose(x, axes), _tran
 
 def transpose(x: Any, axes: Any = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None)."""
-    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    ndim = np.ndim(x._data if isinstance(x, Tensor) else x)
     if axes is None:
         axes = tuple(range(ndim))[::-1]
     if not all(isinstance(a, (int, np.integer)) for a in axes):
@@ -63,7 +63,7 @@ def transpose(x: Any, axes: Any = None) -> Tensor:
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
     """``x`` with ``axis1`` and ``axis2`` swapped, as NumPy's."""
-    ndim = np.ndim(x.data if isinstance(x, Tensor) else x)
+    ndim = np.ndim(x._data if isinstance(x, Tensor) else x)
     first, second = normalize_axes(axis1, ndim, "swapaxes"), normalize_axes(axis2, ndim, "swapaxes")
     if not ndim:  # a 0-d tensor: axes 0 and -1 are the same (no) axis
         return reshape(x, ())
@@ -76,14 +76,14 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
 def squeeze(x: Any, axis: Any = None) -> Tensor:
     """Remove axes of length one (all of them when ``axis`` is None). A named axis whose length
     is not one is left in place, as in PyTorch (NumPy would raise)."""
-    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    shape = np.shape(x._data if isinstance(x, Tensor) else x)
     axes = normalize_axes(axis, len(shape), "squeeze") if axis is not None else range(len(shape))
     return reshape(x, tuple(n for i, n in enumerate(shape) if i not in axes or n != 1))
 
 
 def unsqueeze(x: Any, axis: int) -> Tensor:
     """Insert an axis of length one at ``axis`` (negative counts from the end of the result)."""
-    shape = np.shape(x.data if isinstance(x, Tensor) else x)
+    shape = np.shape(x._data if isinstance(x, Tensor) else x)
     (position,) = normalize_axes(axis, len(shape) + 1, "unsqueeze")
     return reshape(x, shape[:position] + (1,) + shape[position:])
 
@@ -112,7 +112,7 @@ def _normalize_index(index: Any) -> Any:
         if isinstance(item, Tensor):
             if autograd._tracer is not None:  # tg.jit: an index held by a closure is read
                 autograd._tracer.read(item)    # at each call
-            item = item.data
+            item = item._data
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray) and item.dtype.kind == "f":

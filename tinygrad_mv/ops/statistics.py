@@ -387,11 +387,11 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *,
     else:
         axis = _one_axis(axis, x.ndim, "sort")
     argsort = functools.partial(np.argsort, axis=axis, kind="stable")
-    perm = argsort(x.data)
+    perm = argsort(x._data)
     tracer = autograd._tracer
     if tracer is not None:  # tg.jit is recording: the order must follow the data
         tracer.read(x)
-        tracer.record_call(argsort, (x.data,), perm)
+        tracer.record_call(argsort, (x._data,), perm)
     return _sort(x, perm=perm, axis=axis)
 
 

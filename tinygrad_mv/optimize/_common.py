@@ -104,7 +104,7 @@ class FitResult(_Result):
 def _start(x0: Any, what: str, name: str = "x0") -> tuple[np.ndarray, tuple[int, ...]]:
     """x0 (called ``name`` in errors) as a flat float64 vector, and the shape f expects."""
     try:
-        arr = np.array(x0.data if isinstance(x0, Tensor) else x0, dtype=np.float64)
+        arr = np.array(x0._data if isinstance(x0, Tensor) else x0, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what}: {name} must be a number or an array of numbers, got "
                         f"{type(x0).__name__}: {exc}") from exc
@@ -169,7 +169,7 @@ def _value_and_jacobian(fun: Callable[[Tensor], Tensor],
     """(f(x) flattened, the m x n Jacobian) from one evaluation of f and one reverse pass per
     output: rows of J are vector-Jacobian products with the unit vectors."""
     out, vjp_fn = functional.vjp(fun, x)
-    return np.asarray(out.data, dtype=np.float64).reshape(-1), _jacobian_rows(out, vjp_fn, x.size)
+    return np.asarray(out._data, dtype=np.float64).reshape(-1), _jacobian_rows(out, vjp_fn, x.size)
 
 
 def _jacobian_rows(out: Tensor, vjp_fn: Callable, n: int) -> np.ndarray:

@@ -109,7 +109,7 @@ def minimize(f: Callable[[Tensor], Tensor], x0: Any, method: str = "gd",
 
     def evaluate(point: np.ndarray) -> tuple[float, np.ndarray]:
         value, grad = value_and_grad(point)
-        return float(value.data), np.asarray(grad.data, dtype=np.float64).reshape(-1)
+        return float(value._data), np.asarray(grad._data, dtype=np.float64).reshape(-1)
 
     fx, grad = evaluate(x)
     if not (np.isfinite(fx) and np.isfinite(grad).all()):

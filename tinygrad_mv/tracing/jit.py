@@ -91,7 +91,7 @@ class _Jitted:
             elif isinstance(a, Tensor):
                 if a._requires_grad and autograd.is_grad_enabled():
                     return [], [], ()  # differentiated: run eagerly
-                arr = a.data
+                arr = a._data
             else:
                 try:
                     arr = _dynamic(a)
@@ -137,7 +137,7 @@ class _Jitted:
                 autograd._tracer = None
         leaves, rebuild = _flatten(result, self.name)
         # t passed along: a Tensor f only returns (a parameter) is read at every call
-        out_slots = [tracer.slot(t.data, t) for t in leaves]
+        out_slots = [tracer.slot(t._data, t) for t in leaves]
         program = _Program(tracer, len(arrays), out_slots, rebuild, c_order)
         self.recordings += 1
         self._check(program, args, kwargs, positions, arrays)
@@ -159,7 +159,7 @@ class _Jitted:
         eager_leaves, _ = _flatten(eager, self.name)
         replay_leaves, _ = _flatten(replayed, self.name)
         if _skeleton(eager) != _skeleton(replayed) or not all(
-                _same(e.data, r.data) for e, r in zip(eager_leaves, replay_leaves)):
+                _same(e._data, r._data) for e, r in zip(eager_leaves, replay_leaves)):
             raise JitError(
                 f"jit({self.name}): the recorded program does not reproduce the function on "
                 "other inputs: it depends on values read outside tinygrad_mv operations (.data, "

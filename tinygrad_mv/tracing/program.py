@@ -19,7 +19,7 @@ def _dynamic(value: Any) -> np.ndarray | None:
     """The array a dynamic argument stands for (None for a static one); TypeError saying what
     is wrong with one that is no numeric array."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if isinstance(value, (np.ndarray, np.generic, list)):
         try:
             arr = np.asarray(value)
@@ -91,7 +91,7 @@ def _owned_tensor(array: Any) -> Tensor:
     elif array.base is not None:
         array = array.copy()
     tensor = _new(Tensor)  # as _make, inlined
-    tensor.data = array
+    tensor._data = array
     tensor.grad = tensor._node = tensor.name = tensor._hooks = None
     tensor._requires_grad = False
     return tensor
@@ -114,7 +114,7 @@ class _Program:
         self.live = tracer.live
         # The live Tensors' memory layout at the recording: a call that finds another records
         # again (out= buffers are planned for the layouts recorded).
-        self.live_order = [t.data.flags.c_contiguous for _, t, *_ in tracer.live]
+        self.live_order = [t._data.flags.c_contiguous for _, t, *_ in tracer.live]
         live_slots = [s for s, *_ in tracer.live]
         protected = set(range(n_inputs)) | set(live_slots) | set(tracer.constants)
         out_slots = _optimize(tracer, _needed_steps(tracer.program, out_slots), out_slots,
@@ -240,7 +240,7 @@ def _compile(tracer: _Tracer, n_inputs: int, out_slots: list[int], live: list,
                   if i in last_use and np.ndim(tracer.values[i]) == 0]
     for k, ((slot, tensor, shape, dtype), c_order) in enumerate(zip(live, live_order)):
         namespace.update({f"L{k}": tensor, f"S{k}": shape, f"D{k}": dtype})
-        lines += [f"    v{slot} = L{k}.data",
+        lines += [f"    v{slot} = L{k}._data",
                   f"    if v{slot}.shape != S{k} or v{slot}.dtype != D{k} or "
                   f"v{slot}.flags.c_contiguous is not {c_order}:",
                   "        return None"]

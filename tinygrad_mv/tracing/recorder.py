@@ -137,7 +137,7 @@ class _Tracer(Observer):
                            "operation (where, relu, abs, clip, maximum, max, ...) cannot be "
                            "recorded: its rule computes a mask outside any operation; call the "
                            "function without tg.jit")
-        if tensor is not None and tensor.data is value:
+        if tensor is not None and tensor._data is value:
             slot = self.new_slot(value)
             self.live.append((slot, tensor, value.shape, value.dtype))
             return slot
@@ -194,11 +194,11 @@ class _Tracer(Observer):
         ins = []
         for d, a in zip(datas, args):
             if isinstance(a, Tensor):
-                if d is a.data:
+                if d is a._data:
                     ins.append(self.slot(d, a))
                 else:  # an integer or bool Tensor the primitive made float32
                     ins.append(self.emit(functools.partial(_cast, dtype=d.dtype),
-                                         (self.slot(a.data, a),), d))
+                                         (self.slot(a._data, a),), d))
                 continue
             slot = self.slot_of.get(id(a))
             if d is not a and slot is not None and slot not in self.constants:
@@ -218,8 +218,8 @@ class _Tracer(Observer):
         """``tensor``'s data is about to be used outside an operation (compared, sorted, copied by
         Tensor(), shared by detach()): a Tensor ``f`` closes over (a parameter) becomes a value
         read at every call, as an operation's operand does, not a constant frozen now."""
-        if self.active() and id(tensor.data) not in self.slot_of:
-            self.slot(tensor.data, tensor)
+        if self.active() and id(tensor._data) not in self.slot_of:
+            self.slot(tensor._data, tensor)
 
     def record_copy(self, source: Any, result: np.ndarray) -> None:
         """``result`` is a copy of ``source`` with the same dtype: in the program it is the same

@@ -37,7 +37,7 @@ def _forward_picture(tape: _Tape, show_values: bool, show_grads: bool) -> _Pictu
         style = "output" if is_root else "leaf" if leaf.requires_grad else "const"
         name = tape.leaf_name(leaf)
         title = _short_name(name) or ("output" if is_root else None)
-        pic.add(leaf_ids[key], _tensor_lines(title, leaf.shape, leaf.dtype, leaf.data, leaf.grad,
+        pic.add(leaf_ids[key], _tensor_lines(title, leaf.shape, leaf.dtype, leaf._data, leaf.grad,
                                              show_values, show_grads, _tangent(leaf)),
                 style, leaf_scopes.get(key))
         if name:

@@ -57,7 +57,7 @@ class _Tape:
             if not isinstance(tensor, Tensor):
                 raise TypeError(f"constants= takes Tensors, got {type(tensor).__name__}")
             if tensor.name:
-                self.constant_names[id(tensor.data)] = str(tensor.name)
+                self.constant_names[id(tensor._data)] = str(tensor.name)
         self.truncated = False
         start = root._node
         nodes: list[Node] = []
@@ -99,7 +99,7 @@ class _Tape:
             # Overwritten by an in-place write since: the value it had is gone.
             return None if versions.written_since(out, node.seq) else out
         tensor = node.out_ref() if node.out_ref is not None else None
-        return None if tensor is None else tensor.data
+        return None if tensor is None else tensor._data
 
     def constant(self, node: Node, index: int) -> Any:
         """The constant operand ``index`` of ``node``: its array or number, or a

@@ -69,7 +69,7 @@ def graph_text(root: Any, show_values: bool = True, show_grads: bool = True,
                 kind += ", output"
             text = f"{name}{kind} -> {_shape_text(item.shape, item.dtype)}"
             if show_values:
-                text += f"  value {_summary(item.data)}"
+                text += f"  value {_summary(item._data)}"
             text += _tangent_text(item)
             if show_grads and item.grad is not None:
                 text += f"  grad {_summary(item.grad.data)}"

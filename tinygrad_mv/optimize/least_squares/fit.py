@@ -20,7 +20,7 @@ _JACOBIAN_MODES = ("auto", "pointwise", "columns", "rows")
 
 def _numbers(values: Any, name: str) -> np.ndarray:
     try:
-        return np.asarray(values.data if isinstance(values, Tensor) else values, dtype=np.float64)
+        return np.asarray(values._data if isinstance(values, Tensor) else values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"least_squares_fit: {name} must be a number or an array of numbers, "
                         f"got {type(values).__name__} ({exc})") from None

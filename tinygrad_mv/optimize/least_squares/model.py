@@ -162,15 +162,15 @@ class _Model:
             result = replay([self.x.data, data, self._ones])
             if result is not None:
                 self.nfev += 1
-                grads = result[1].data
-                return result[0].data, (grads if grads.ndim == 2 else grads.reshape(self.k, -1)).T
+                grads = result[1]._data
+                return result[0]._data, (grads if grads.ndim == 2 else grads.reshape(self.k, -1)).T
             self._replay = None  # a Tensor the model reads changed: the full call records again
         value, grads = self._vjp(data, self._ones.copy())
         if grads is None:
             return value, np.zeros((value.size, self.k))
         if self.programs is not None and self.programs.vjp is not None:
             self._bind(data, grads)
-        return value, grads.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+        return value, grads._data.reshape(self.k, -1).T.astype(np.float64, copy=False)
 
     def _bind(self, data: np.ndarray, grads: Tensor) -> None:
         """Keep the compiled "pointwise" program's replay for the rest of the fit, where its
@@ -185,8 +185,8 @@ class _Model:
             out, jac = self._run("jacobian", p, mode == "rows")
         value = self._checked(out).data.astype(np.float64, copy=False)
         if mode == "rows":
-            return value, jac.data.reshape(value.size, self.k).astype(np.float64, copy=False)
-        return value, jac.data.reshape(self.k, -1).T.astype(np.float64, copy=False)
+            return value, jac._data.reshape(value.size, self.k).astype(np.float64, copy=False)
+        return value, jac._data.reshape(self.k, -1).T.astype(np.float64, copy=False)
 
     def choose(self, p: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
         """Settle the Jacobian mode at p0 and return the value and Jacobian there."""
@@ -205,7 +205,7 @@ class _Model:
             u = _probe_cotangent(self.y_shape)
             with np.errstate(all="ignore"):
                 probe_value, exact = self._vjp(p, u.copy())
-            exact = np.zeros(self.k) if exact is None else np.asarray(exact.data).reshape(-1)
+            exact = np.zeros(self.k) if exact is None else np.asarray(exact._data).reshape(-1)
             # (.dot and ufunc reductions: @ and .all() cost twice their work at this size)
             u, jac_t = u.reshape(-1), jac.T
             scale = np.abs(jac_t).dot(np.abs(u)) + _TINY
