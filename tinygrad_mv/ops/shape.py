@@ -282,7 +282,8 @@ def _joined_jvp(join: Any, i: int, t: Any, out: Any, *xs: Any, axis: int) -> Any
                  for j, x in enumerate(xs)], axis=axis + len(lead))
 
 
-_reshape.jvps = (lambda t, out, x, shape: t.reshape(batch_shape(t, x) + tuple(shape)),)
+# (out.shape, not shape: a -1 in shape cannot be inferred for an empty tangent with batch axes)
+_reshape.jvps = (lambda t, out, x, shape: t.reshape(batch_shape(t, x) + tuple(out.shape)),)
 _transpose.jvps = (_transpose_jvp,)
 _broadcast_to.jvps = (_broadcast_jvp,)
 _getitem.jvps = (_getitem_jvp,)
