@@ -371,6 +371,33 @@ def test_write_of_a_function_of_its_own_slice_matches_torch(index):
     _assert_same(grads[0], grads[1], "gradient")
 
 
+@pytest.mark.parametrize("index, value", [((Ellipsis, None), C[:1]),
+                                          ((None, slice(1, None)), C[:1]),
+                                          ((None, slice(1, None)), C[:1].reshape(1, 1, 1)),
+                                          ((1, None), C[:1])],
+                         ids=["ellipsis-none", "none-slice", "none-slice-3d-value", "int-none"])
+def test_write_through_an_index_with_new_axes_matches_torch(index, value):
+    """``h[..., None] = v`` selects more axes than h has; v's gradient is summed over those v
+    does not have (the engine refused the rule's gradient as having too many axes)."""
+    grads = []
+    for lib in (tg, torch):
+        a, v = _leaves(lib, A, value)
+        h = a * 3.0
+        h[index] = v * 2.0
+        (h * h).sum().backward()
+        grads.append((a.grad, v.grad))
+    for label, mine, theirs in zip(("a.grad", "v.grad"), *grads):
+        _assert_same(mine, theirs, label)
+    hessian = tg.hessian(lambda v: tg.sum(_written(tg.tensor(A), v, index) ** 3))(value)
+    assert hessian.shape == value.shape * 2 and np.isfinite(hessian.item())
+
+
+def _written(a, v, index):
+    h = a * 1.0
+    h[index] = v
+    return h
+
+
 # =================================================================================================
 # 2. Version checks
 # =================================================================================================

@@ -280,3 +280,27 @@ def test_jacfwd_of_a_gradient_through_indexing_recorded_and_nested(index: Any) -
     third = tg.jacfwd(tg.jacfwd(tg.grad(f)))(x).data  # 6 at each position picked, per pick
     assert third.shape == (4, 4, 4)
     assert_close(third, tg.jacrev(tg.jacrev(tg.grad(f)))(x).data, rtol=1e-14)
+
+
+@pytest.mark.parametrize("index", [np.array([False, False]), np.array([], dtype=np.intp)],
+                         ids=["false-mask", "no-positions"])
+def test_indexing_that_selects_nothing_in_one_pass(index: Any, one_pass: None) -> None:
+    """An empty selection (or the gradient of one, scattered back) has a zero Jacobian: the
+    batched rules could not reshape an empty tangent with -1."""
+    f = lambda x: tg.sum(x[index] ** 2) + tg.sum(x ** 3)  # noqa: E731
+    x = np.array([0.5, -1.5])
+    assert_close(tg.jacfwd(f)(x).data, tg.jacrev(f)(x).data, rtol=1e-14)
+    assert_close(tg.hessian(f)(x).data, np.diag(6 * x), rtol=1e-14)
+    inner = tg.jacfwd(lambda x: x[index] @ x[index])(x.astype(np.float32))
+    assert inner.dtype == np.float32 and not inner.data.any()
+
+
+def test_reshape_with_minus_one_of_an_empty_tangent() -> None:
+    """reshape(-1, 1) of an empty value: with the batch axes in front, -1 cannot be inferred from
+    the shape asked for, so the forward rule takes the output's shape."""
+    outer = lambda x: tg.outer(x, x)  # noqa: E731  (reshape(a, (-1, 1)) inside)
+    assert tg.jacfwd(outer)(np.ones(0)).shape == (0, 0, 0)
+    f = lambda y: (tg.sum(y) * np.ones(0)).reshape(-1, 1)  # noqa: E731
+    got = tg.jacfwd(f)(np.ones(2))
+    assert got.shape == (0, 1, 2) and got.shape == tg.jacrev(f)(np.ones(2)).shape
+    assert tg.jit(tg.jacfwd(f))(np.ones(2)).shape == (0, 1, 2)

@@ -267,3 +267,21 @@ def test_pow_at_zero_base_and_zero_exponent_against_pytorch():
     for g, gt in zip(ours, theirs):
         np.testing.assert_allclose(g.data, gt.numpy(), rtol=RTOL, atol=0)
         assert np.isfinite(g.data).all()
+
+
+@pytest.mark.parametrize("shape, axis", [((2, 0), 1), ((0, 3), 0), ((0,), None), ((2, 0), (0, 1)),
+                                         ((1, 0, 2, 0), 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logsumexp_over_nothing_is_minus_infinity_as_pytorch(shape, axis, dtype):
+    """The log of an empty sum is -inf (PyTorch, JAX, SciPy); it raised NumPy's "zero-size array
+    to reduction operation maximum" error. Gradients and forward tangents are empty."""
+    x = Tensor(np.zeros(shape, dtype=dtype), requires_grad=True)
+    y = tg.logsumexp(x, axis=axis)
+    xt = torch.zeros(shape, dtype=getattr(torch, np.dtype(dtype).name), requires_grad=True)
+    yt = torch.logsumexp(xt, dim=tuple(range(len(shape))) if axis is None else axis)
+    assert y.shape == tuple(yt.shape) and y.dtype == dtype
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    y.sum().backward()
+    assert x.grad.shape == shape and x.grad.dtype == dtype
+    f = lambda x: tg.logsumexp(x, axis=axis)  # noqa: E731
+    assert tg.jacfwd(f)(x.data).shape == y.shape + shape

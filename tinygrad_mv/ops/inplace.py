@@ -46,13 +46,16 @@ def _setitem_dx(g: Any, out: Any, x: Any, v: Any, index: Any) -> Any:
 
 def _setitem_dv(g: Any, out: Any, x: Any, v: Any, index: Any) -> Any:
     picked = g[index]
-    if _unique_positions(index):
-        return picked  # the engine sums it back over v's broadcast axes
-    # A position indexed twice keeps the value written last: only that one gets the gradient.
-    order = np.full(x.shape, -1, dtype=np.intp)
-    slots = np.arange(int(np.prod(picked.shape)), dtype=np.intp).reshape(picked.shape)
-    order[index] = slots
-    return picked * (order[index] == slots)
+    if not _unique_positions(index):
+        # A position indexed twice keeps the value written last: only that one gets the gradient.
+        order = np.full(x.shape, -1, dtype=np.intp)
+        slots = np.arange(int(np.prod(picked.shape)), dtype=np.intp).reshape(picked.shape)
+        order[index] = slots
+        picked = picked * (order[index] == slots)
+    # The engine sums the rest back over v's broadcast axes, but refuses more axes than x and v
+    # have: an index with None (h[..., None] = v) selects more, so the leading ones go here.
+    extra = picked.ndim - max(x.ndim, v.ndim)
+    return picked.sum(axis=tuple(range(extra))) if extra > 0 else picked
 
 
 def _setitem_dv_jvp(t: Any, out: Any, x: Any, v: Any, index: Any) -> Any:

@@ -113,7 +113,8 @@ min = _reduction("min", _min, _extreme_rule,
 
 
 def _logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-    peak = np.max(x, axis=axis, keepdims=True)
+    # initial: an empty row has no maximum; its sum of exp is 0, so log gives -inf (as PyTorch)
+    peak = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     peak = np.where(np.isfinite(peak), peak, 0)  # all -inf (or inf) rows: nothing to shift
     with np.errstate(divide="ignore"):  # log(0) = -inf for those rows is the right answer
         total = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak

@@ -235,6 +235,8 @@ def _scatter_jvp(t: Any, out: Any, src: Any, shape: tuple, index: Any) -> Any:
         return scatter(t, lead + tuple(shape),
                        (slice(None),) * len(lead) + (index if isinstance(index, tuple) else
                                                      (index,)))
+    if not t.size:  # an empty src or batch: reshape cannot infer -1, np.stack needs one part
+        return np.zeros(lead + tuple(shape), dtype=t.dtype)
     parts = t.reshape((-1,) + tuple(src.shape))
     return np.stack([scatter(part, tuple(shape), index) for part in parts]).reshape(
         lead + tuple(shape))
@@ -271,6 +273,8 @@ def _getitem_jvp(t: Any, out: Any, x: Any, index: Any) -> Any:
     if _basic(index):
         return t[(slice(None),) * lead + (index if isinstance(index, tuple) else (index,))]
     # array indices would move the batch axes: one batch element at a time
+    if not t.size:  # an empty x or batch: reshape cannot infer -1, np.stack needs one part
+        return np.zeros(batch_shape(t, x) + out.shape, dtype=t.dtype)
     flat = t.reshape((-1,) + tuple(x.shape))
     return np.stack([part[index] for part in flat]).reshape(batch_shape(t, x) + out.shape)
 
@@ -281,7 +285,8 @@ def _joined_jvp(join: Any, i: int, t: Any, out: Any, *xs: Any, axis: int) -> Any
                  for j, x in enumerate(xs)], axis=axis + len(lead))
 
 
-_reshape.jvps = (lambda t, out, x, shape: t.reshape(batch_shape(t, x) + tuple(shape)),)
+# (out.shape, not shape: a -1 in shape cannot be inferred for an empty tangent with batch axes)
+_reshape.jvps = (lambda t, out, x, shape: t.reshape(batch_shape(t, x) + tuple(out.shape)),)
 _transpose.jvps = (_transpose_jvp,)
 _broadcast_to.jvps = (_broadcast_jvp,)
 _getitem.jvps = (_getitem_jvp,)
