@@ -140,3 +140,29 @@ def test_data_assigned_a_number_is_a_0d_array_and_other_values_are_refused():
         t.data = "abc"
     with pytest.raises(TypeError, match="got list"):
         t.data = [1.0, 2.0]
+
+
+def test_data_assigned_keeps_a_tensor_that_requires_grad_floating():
+    """A Python int became an int64 array: a Parameter requiring grad then had integer gradients
+    and SGD's step failed in NumPy's casting. Python numbers become float64 (as ``Tensor(1)``),
+    integer arrays are refused on a Tensor that requires grad (as PyTorch), and non-numeric NumPy
+    values (np.str_, datetime64, string arrays) are refused as the constructor refuses them."""
+    w = tg.nn.Parameter(0.5)
+    w.data = 1
+    assert w.data.dtype == np.float64 and w.item() == 1.0
+    ((w * 3.0) ** 2).backward()
+    assert w.grad.dtype == np.float64
+    tg.optim.SGD([w], lr=0.1).step()
+    assert w.item() == pytest.approx(1.0 - 0.1 * 18.0)
+    w.data = True
+    assert w.data.dtype == np.float64
+    with pytest.raises(TypeError, match="requires grad must be floating, got int64"):
+        w.data = np.array(2)
+    with pytest.raises(TypeError, match="requires grad must be floating, got int64"):
+        w.data = Tensor([1, 2], dtype=np.int64)
+    counts = Tensor([1, 2], dtype=np.int64)  # no gradient: integer values stay possible
+    counts.data = np.array([3, 4])
+    assert counts.data.dtype == np.int64
+    for value in (np.str_("x"), np.datetime64("2020"), np.array(["a", "b"])):
+        with pytest.raises(TypeError, match="must hold numbers"):
+            counts.data = value

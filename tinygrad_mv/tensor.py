@@ -83,7 +83,9 @@ class Tensor:
     # --- attributes ---------------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray:
-        """The values: always an ``np.ndarray`` (a 0-d array for a scalar)."""
+        """The values: always an ``np.ndarray`` (a 0-d array for a scalar). Assigning takes an
+        array, a Tensor's values or a number (a Python number becomes a float64 0-d array); a
+        Tensor that requires grad refuses non-floating values, as PyTorch."""
         return self._data
 
     @data.setter
@@ -93,11 +95,19 @@ class Tensor:
         # .data stays an ndarray however a user's update loop computes it.
         if isinstance(value, Tensor):
             value = value._data
+        elif isinstance(value, (int, float)):  # (bool too) a Python number: float64, as Tensor()
+            value = np.asarray(value, dtype=np.float64)
         elif type(value) is not np.ndarray:
-            if not isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+            if not isinstance(value, (np.ndarray, np.generic)):
                 raise TypeError(f".data must be an np.ndarray, a Tensor or a number, got "
                                 f"{type(value).__name__}")
             value = np.asarray(value)
+        if value.dtype.kind not in "fiub":  # strings, dates, objects: as Tensor() refuses them
+            raise TypeError(f".data must hold numbers, got an array of dtype {value.dtype}")
+        if value.dtype.kind != "f" and getattr(self, "_requires_grad", False):
+            # As PyTorch: integer values would make integer gradients and optimizer steps fail
+            raise TypeError(f".data of a Tensor that requires grad must be floating, got "
+                            f"{value.dtype}")
         self._data = value
 
     @property
