@@ -93,6 +93,9 @@ class Tensor:
         # As PyTorch's ``p.data = ...``: a Tensor gives its values (cut from any graph), and a
         # number or NumPy scalar becomes a 0-d array (0-d arithmetic returns scalars), so that
         # .data stays an ndarray however a user's update loop computes it.
+        if type(value) is np.ndarray and value.dtype.kind == "f":  # the usual update, first
+            self._data = value
+            return
         if isinstance(value, Tensor):
             value = value._data
         elif isinstance(value, (int, float)):  # (bool too) a Python number: float64, as Tensor()
