@@ -239,3 +239,17 @@ def test_hessian_blocks_match_torch():
         for j in range(2):
             np.testing.assert_allclose(blocks[i][j].data, want[i][j].numpy(), rtol=1e-13,
                                        atol=1e-15)
+
+
+def test_a_gradient_through_a_dual_constant_carries_its_tangent(no_fallback):
+    """tg.grad in x of f(x, y) where y alone carries a tangent (fwAD.make_dual, or a closure
+    inside tg.jvp): the backward pass ran on arrays, so the gradient had no tangent at all
+    (fwAD) or tg.jvp fell back on reverse over reverse. As torch.func.grad under forward_ad."""
+    import tinygrad_mv.forward_ad as fwAD
+    _, hxy, _ = hand_blocks(X2, Y2)
+    with fwAD.dual_level():
+        y = fwAD.make_dual(Tensor(Y2), Tensor(VY))
+        for g in (tg.grad(lambda x: two_args(x, y))(X2), tg.grad(two_args)(X2, y)):
+            np.testing.assert_allclose(fwAD.unpack_dual(g).tangent.data, hxy @ VY, rtol=1e-13)
+    closure = tg.jvp(lambda y: tg.grad(lambda x: two_args(x, y))(X2), (Y2,), (VY,))[1]
+    np.testing.assert_allclose(closure.data, hxy @ VY, rtol=1e-13)

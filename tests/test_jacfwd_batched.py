@@ -304,3 +304,17 @@ def test_reshape_with_minus_one_of_an_empty_tangent() -> None:
     got = tg.jacfwd(f)(np.ones(2))
     assert got.shape == (0, 1, 2) and got.shape == tg.jacrev(f)(np.ones(2)).shape
     assert tg.jit(tg.jacfwd(f))(np.ones(2)).shape == (0, 1, 2)
+
+
+def test_an_argument_named_twice_in_argnums_gets_both_blocks():
+    """jacfwd(f, argnums=(0, 1, 0)): the second direction for x overwrote the first, so the first
+    block was silently zero (jacrev, grad and hessian give the full block each time)."""
+    x, y = np.array([1.0, 2.0]), np.array([3.0, -1.0])
+
+    def f(a, b):
+        return a ** 2 * b
+    got = tg.jacfwd(f, argnums=(0, 1, 0))(x, y)
+    want = tg.jacrev(f, argnums=(0, 1, 0))(x, y)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.data, w.data, rtol=1e-14)
+    np.testing.assert_allclose(got[0].data, np.diag(2 * x * y), rtol=1e-14)

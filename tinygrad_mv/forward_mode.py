@@ -156,12 +156,15 @@ def _batched_jacobian(f: Callable, args: Sequence[Tensor], nums: Sequence[int]) 
         inputs = [reshape(a, a.shape) if a.requires_grad and grad_on or outer is not None
                   else Tensor(a) for a in args]
         start = 0
+        bases: dict[int, np.ndarray] = {}
         for n, size in zip(nums, sizes):
-            basis = np.zeros((total, size), dtype=args[n].dtype)
+            # (an argument named twice in argnums gets both blocks' directions, as in jacrev)
+            basis = bases.setdefault(n, np.zeros((total, size), dtype=args[n].dtype))
             basis[start:start + size] = np.eye(size, dtype=args[n].dtype)
+            start += size
+        for n, basis in bases.items():
             stacked = basis.reshape((total,) + args[n].shape)
             level.set(inputs[n], Tensor(stacked) if on_tensors else stacked)
-            start += size
         out = functional._call(f, inputs, "jacfwd")
         tangents = level.tangent(out)
     if tangents is None:  # f does not depend on the inputs

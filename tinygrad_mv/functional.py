@@ -131,6 +131,12 @@ def _evaluate(f: Callable, args: Sequence[Any], nums: tuple[int, ...],
     recorded and returned attached to the graph."""
     prepared, nested = _prepare(args, nums)
     out = _call(f, prepared, name)
+    if not nested and autograd._forward is not None and out.requires_grad:
+        # forward over reverse through a constant (a closure or another argument carrying a
+        # tangent, fwAD.make_dual): the derivative is recorded so that the tangent flows into it
+        from .forward import current
+        level = current()
+        nested = level is not None and level.carries(out)
     if not nested:
         nested = _depends_on_others(out, [prepared[n] for n in nums])
     return prepared, out, nested
